@@ -18,5 +18,11 @@
 // cannot represent them, so quantizing a block that holds one fails with ErrNonFinite naming
 // the element.
 //
+// Range: like ggml, a block whose largest magnitude exceeds what an fp16 scale can carry
+// (about 8.3e6 for Q8_0, 5.2e5 for Q4_0) stores an Inf scale and decodes to ±Inf or NaN, and
+// a block whose largest magnitude is below about 4e-6 (Q8_0) or 2.4e-7 (Q4_0) decodes to
+// zeros. Model weights sit far inside both limits. A failed quantization may have written the
+// blocks before the one it refused.
+//
 // This package imports nothing of infertune's.
 package tensor

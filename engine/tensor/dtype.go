@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -100,6 +101,9 @@ func (d DType) RowBytes(n int) (int, error) {
 	be := d.BlockElems()
 	if n%be != 0 {
 		return 0, fmt.Errorf("row bytes: %w: %s length %d is not a multiple of %d", ErrBlockAlign, d, n, be)
+	}
+	if n/be > math.MaxInt/d.BlockBytes() {
+		return 0, fmt.Errorf("row bytes: %w: %s length %d overflows", ErrSize, d, n)
 	}
 	return n / be * d.BlockBytes(), nil
 }

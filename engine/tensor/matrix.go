@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"math"
 	"unsafe"
 )
 
@@ -24,12 +25,18 @@ func NewMatrix(dt DType, rows, cols int) (*Matrix, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new matrix: %w", err)
 	}
+	if rb != 0 && rows > (math.MaxInt-64)/rb {
+		return nil, fmt.Errorf("new matrix: %w: %d×%d %s overflows", ErrSize, rows, cols, dt)
+	}
 	return &Matrix{DType: dt, Rows: rows, Cols: cols, Data: AlignedBytes(rows * rb)}, nil
 }
 
 // FromF32 builds a rows×cols matrix of dt from row-major fp32 values, converting or
 // quantizing every row (see Encode).
 func FromF32(dt DType, rows, cols int, src []float32) (*Matrix, error) {
+	if rows < 0 || cols < 0 || (cols != 0 && rows > math.MaxInt/cols) {
+		return nil, fmt.Errorf("matrix from f32: %w: shape %d×%d", ErrSize, rows, cols)
+	}
 	if len(src) != rows*cols {
 		return nil, fmt.Errorf("matrix from f32: %w: %d values for %d×%d", ErrSize, len(src), rows, cols)
 	}
@@ -69,6 +76,9 @@ func (m *Matrix) Validate() error {
 	if err != nil {
 		return fmt.Errorf("matrix: %w", err)
 	}
+	if rb != 0 && m.Rows > math.MaxInt/rb {
+		return fmt.Errorf("matrix: %w: %d×%d %s overflows", ErrSize, m.Rows, m.Cols, m.DType)
+	}
 	if len(m.Data) != m.Rows*rb {
 		return fmt.Errorf("matrix: %w: %d bytes of data for %d×%d %s, want %d", ErrSize, len(m.Data), m.Rows, m.Cols, m.DType, m.Rows*rb)
 	}
@@ -77,6 +87,9 @@ func (m *Matrix) Validate() error {
 
 // ToF32 decodes the whole matrix into dst (Rows*Cols values, row-major).
 func (m *Matrix) ToF32(dst []float32) error {
+	if err := m.Validate(); err != nil {
+		return fmt.Errorf("matrix to f32: %w", err)
+	}
 	if len(dst) != m.Rows*m.Cols {
 		return fmt.Errorf("matrix to f32: %w: %d values for %d×%d", ErrSize, len(dst), m.Rows, m.Cols)
 	}
