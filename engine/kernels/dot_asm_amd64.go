@@ -1,0 +1,27 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+// Declarations of the routines in dot_amd64.s. Their Go twins are dotF16Generic,
+// dotQ8Generic and dotQ4Generic.
+
+//go:noescape
+func dotF16AVX512(w *uint16, x *float32, n int) float32
+
+//go:noescape
+func dotF16AVX2(w *uint16, x *float32, n int) float32
+
+//go:noescape
+func dotQ8VNNI(w *byte, xq *int8, xd *float32, corr *int32, tab *float32, nb int) float32
+
+//go:noescape
+func dotQ4VNNI(w *byte, xq *int8, xd *float32, corr *int32, tab *float32, nb int) float32
+
+//go:noescape
+func matVec4Q8VNNI(w *byte, stride int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+
+//go:noescape
+func matVec4Q4VNNI(w *byte, stride int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+
+//go:noescape
+func cvtF16AVX512(dst *float32, src *uint16, n int)

@@ -1,0 +1,246 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import (
+	"encoding/binary"
+	"simd/archsimd"
+	"unsafe"
+
+	"github.com/infertune/infertune/engine/tensor"
+)
+
+// MatMul on the AVX-512 paths: Y = X·Wᵀ cut into tiles of weight rows × 32 tokens.
+//
+// Blocking: the activations are packed once per call into panels of 32 tokens (k-major, so
+// one 64-byte load is one k-step of 16 tokens). Workers claim blocks of weight rows; for its
+// block a worker prepares the weight panel once (fp32 rows are used in place; fp16 and bf16
+// rows are widened to fp32; Q8_0 and Q4_0 rows are unpacked to int8 with their scales and
+// corrections) and then runs the micro-kernel against every token panel, so the weight
+// block is read from memory once and from L1/L2 afterwards, and a token panel (k·128 bytes)
+// stays in L2 across all blocks. The micro-kernel writes a small tile that is scattered into
+// Y; rows past m are zero padding and never stored.
+
+const (
+	sgemmRows = 12 // weight rows per fp32 tile
+	qgemmRows = 6  // weight rows per int8 tile
+	gemmCols  = 32 // tokens per tile
+)
+
+// packF32Panels packs x (n rows of k) into panels of 32 tokens: panel p holds
+// xp[p*k*32 + kk*32 + j] = x[(32p+j)*k + kk], zero past n.
+func packF32Panels(xp []float32, x []float32, n, k int) {
+	panels := (n + gemmCols - 1) / gemmCols
+	for p := range panels {
+		dst := xp[p*k*gemmCols : (p+1)*k*gemmCols]
+		for j := range gemmCols {
+			t := p*gemmCols + j
+			if t >= n {
+				for kk := range k {
+					dst[kk*gemmCols+j] = 0
+				}
+				continue
+			}
+			row := x[t*k : (t+1)*k]
+			for kk, v := range row {
+				dst[kk*gemmCols+j] = v
+			}
+		}
+	}
+}
+
+// scatterTile stores the rows×32 tile c into y (n×m) at weight row i0 and token t0,
+// skipping padding.
+func scatterTile(y []float32, m, n, i0, t0, rows int, c []float32) {
+	rows = min(rows, m-i0)
+	for j := range min(gemmCols, n-t0) {
+		out := y[(t0+j)*m+i0 : (t0+j)*m+i0+rows]
+		for i := range out {
+			out[i] = c[i*gemmCols+j]
+		}
+	}
+}
+
+// matMulAVX512 is the AVX-512 MatMul: sgemm12x32 for the float dtypes; qgemm6x32VNNI for
+// Q8_0 and Q4_0 where VNNI exists (without it, the row-dot MatMul).
+func matMulAVX512(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
+	if w.Cols == 0 {
+		clear(y)
+		return
+	}
+	switch w.DType {
+	case tensor.F32, tensor.F16, tensor.BF16:
+		matMulFloatAVX512(k, y, w, x, n)
+	case tensor.Q8_0, tensor.Q4_0:
+		if k.cfg.ISA >= ISAAVX512VNNI {
+			matMulQuantVNNI(k, y, w, x, n)
+			return
+		}
+		rowsMatMul(k, y, w, x, n)
+	}
+}
+
+func matMulFloatAVX512(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
+	m, kk := w.Rows, w.Cols
+	panels := (n + gemmCols - 1) / gemmCols
+	xp := k.packed.f32s(panels * kk * gemmCols)
+	packF32Panels(xp, x, n, kk)
+	blocks := (m + sgemmRows - 1) / sgemmRows
+	rowBytes := w.RowBytes()
+	chunk, chunks := rowChunks(blocks, k.cfg.Threads, len(w.Data)*max(1, n/4))
+	k.pool.run(chunks, func(c, worker int) {
+		ws := &k.scratch[worker]
+		tile := ws.f32b(sgemmRows * gemmCols)
+		for blk := c * chunk; blk < min((c+1)*chunk, blocks); blk++ {
+			i0 := blk * sgemmRows
+			rows := min(sgemmRows, m-i0)
+			var wp *float32
+			lda := rowBytes
+			if w.DType == tensor.F32 && rows == sgemmRows {
+				wp = (*float32)(unsafe.Pointer(&w.Data[i0*rowBytes]))
+			} else {
+				panel := ws.f32s(sgemmRows * kk)
+				widenRows(panel, w, i0, rows)
+				clear(panel[rows*kk:])
+				wp, lda = &panel[0], kk*4
+			}
+			for p := range panels {
+				sgemm12x32(wp, lda, &xp[p*kk*gemmCols], kk, &tile[0])
+				scatterTile(y, m, n, i0, p*gemmCols, rows, tile)
+			}
+		}
+	})
+}
+
+// widenRows writes rows [i0, i0+rows) of w as fp32 into dst (rows×w.Cols).
+func widenRows(dst []float32, w *tensor.Matrix, i0, rows int) {
+	kk := w.Cols
+	for i := range rows {
+		out := dst[i*kk : (i+1)*kk]
+		src := w.Row(i0 + i)
+		switch w.DType {
+		case tensor.F32:
+			copy(out, tensor.AsF32(src))
+		case tensor.F16:
+			h := tensor.AsU16(src)
+			n16 := kk &^ 15
+			if n16 > 0 {
+				cvtF16AVX512(&out[0], &h[0], n16)
+			}
+			for j := n16; j < kk; j++ {
+				out[j] = tensor.F16ToF32(h[j])
+			}
+		case tensor.BF16:
+			h := tensor.AsU16(src)
+			j := 0
+			for ; j+16 <= kk; j += 16 {
+				bf16x16((*[16]uint16)(h[j:])).Store((*[16]float32)(out[j:]))
+			}
+			archsimd.ClearAVXUpperBits()
+			for ; j < kk; j++ {
+				out[j] = tensor.BF16ToF32(h[j])
+			}
+		}
+	}
+}
+
+// matMulQuantVNNI runs Q8_0 and Q4_0 MatMul on qgemm6x32VNNI.
+func matMulQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
+	m, kk := w.Rows, w.Cols
+	nb := kk / tensor.QK
+	k.act.quantize(x, n, kk, 0)
+	panels := (n + gemmCols - 1) / gemmCols
+	// Activation panels: bytes [p][b][g][j][4] = q+128, scales [p][b][j].
+	xp := k.packed.bytes(panels * nb * tensor.QK * gemmCols)
+	xd := k.packed.f32b(panels * nb * gemmCols)
+	packQ8Panels(xp, xd, &k.act, n, kk)
+	blocks := (m + qgemmRows - 1) / qgemmRows
+	chunk, chunks := rowChunks(blocks, k.cfg.Threads, len(w.Data)*max(1, n/4))
+	k.pool.run(chunks, func(c, worker int) {
+		ws := &k.scratch[worker]
+		wq := ws.bytes(nb * qgemmRows * tensor.QK)
+		wd := ws.f32s(nb*qgemmRows + qgemmRows*gemmCols)
+		wd, tile := wd[:nb*qgemmRows], wd[nb*qgemmRows:]
+		wc := ws.i32s(nb * qgemmRows)
+		for blk := c * chunk; blk < min((c+1)*chunk, blocks); blk++ {
+			i0 := blk * qgemmRows
+			rows := min(qgemmRows, m-i0)
+			packWeightPanel(wq, wd, wc, w, i0, rows)
+			for p := range panels {
+				qgemm6x32VNNI((*int8)(unsafe.Pointer(&wq[0])), &wd[0], &wc[0],
+					&xp[p*nb*tensor.QK*gemmCols], &xd[p*nb*gemmCols], nb, &tile[0])
+				scatterTile(y, m, n, i0, p*gemmCols, rows, tile)
+			}
+		}
+	})
+}
+
+// packQ8Panels lays the quantized activations out for qgemm6x32VNNI: for panel p, block b,
+// 4-byte group g and token j, the bytes q[j][32b+4g : 32b+4g+4] XOR 0x80 (that is, +128 as
+// unsigned), and the scales xd[p][b][j]. Tokens past n are zero activations: bytes 0x80
+// and scale 0.
+func packQ8Panels(xp []byte, xd []float32, a *q8Act, n, k int) {
+	nb := k / tensor.QK
+	panels := (n + gemmCols - 1) / gemmCols
+	for p := range panels {
+		for j := range gemmCols {
+			t := p*gemmCols + j
+			for b := range nb {
+				base := ((p*nb+b)*8*gemmCols + j) * 4
+				if t >= n {
+					for g := range 8 {
+						binary.LittleEndian.PutUint32(xp[base+g*gemmCols*4:], 0x80808080)
+					}
+					xd[(p*nb+b)*gemmCols+j] = 0
+					continue
+				}
+				q := a.q[t*k+b*tensor.QK:]
+				for g := range 8 {
+					v := uint32(uint8(q[4*g])) | uint32(uint8(q[4*g+1]))<<8 | uint32(uint8(q[4*g+2]))<<16 | uint32(uint8(q[4*g+3]))<<24
+					binary.LittleEndian.PutUint32(xp[base+g*gemmCols*4:], v^0x80808080)
+				}
+				xd[(p*nb+b)*gemmCols+j] = a.d[t*nb+b]
+			}
+		}
+	}
+}
+
+// packWeightPanel unpacks rows [i0, i0+rows) of a Q8_0 or Q4_0 matrix for
+// qgemm6x32VNNI: wq[b][i][0:32] the int8 values (Q4_0: q-8), wd[b][i] the fp32 scale and
+// wc[b][i] = -128·Σ wq[b][i][:], the correction for the +128 on the activations. Rows past
+// the matrix are zeros.
+func packWeightPanel(wq []byte, wd []float32, wc []int32, w *tensor.Matrix, i0, rows int) {
+	nb := w.Cols / tensor.QK
+	tab := f16Table()
+	ones8 := archsimd.BroadcastUint8x32(1)
+	ones16 := archsimd.BroadcastInt16x16(1)
+	mask := archsimd.BroadcastUint8x32(0x0f)
+	eight := archsimd.BroadcastInt8x32(8)
+	for i := range qgemmRows {
+		if i >= rows {
+			for b := range nb {
+				clear(wq[(b*qgemmRows+i)*tensor.QK : (b*qgemmRows+i+1)*tensor.QK])
+				wd[b*qgemmRows+i], wc[b*qgemmRows+i] = 0, 0
+			}
+			continue
+		}
+		row := w.Row(i0 + i)
+		bb := w.DType.BlockBytes()
+		for b := range nb {
+			blk := row[b*bb : (b+1)*bb]
+			dst := (*[tensor.QK]int8)(unsafe.Pointer(&wq[(b*qgemmRows+i)*tensor.QK]))
+			var v archsimd.Int8x32
+			if w.DType == tensor.Q8_0 {
+				v = archsimd.LoadInt8x32((*[tensor.QK]int8)(unsafe.Pointer(&blk[2])))
+			} else {
+				v = q4Block(unsafe.Pointer(&blk[2]), mask).AsInt8x32().Sub(eight)
+			}
+			v.Store(dst)
+			var lanes [8]int32
+			ones8.DotProductPairsSaturated(v).DotProductPairs(ones16).Store(&lanes)
+			wd[b*qgemmRows+i] = tab[uint16(blk[0])|uint16(blk[1])<<8]
+			wc[b*qgemmRows+i] = -128 * (lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7])
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+}

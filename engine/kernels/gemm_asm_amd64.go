@@ -1,0 +1,14 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+//go:generate go run ./internal/gemmgen gemm_amd64.s
+
+// Declarations of the micro-kernels in gemm_amd64.s; their Go twins are in
+// gemm_twin_test.go.
+
+//go:noescape
+func sgemm12x32(w *float32, lda int, xp *float32, k int, c *float32)
+
+//go:noescape
+func qgemm6x32VNNI(wq *int8, wd *float32, wc *int32, xp *uint8, xd *float32, nb int, c *float32)

@@ -1,0 +1,112 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"unsafe"
+)
+
+// sgemm12x32Go is the Go twin of sgemm12x32 (see its doc comment).
+func sgemm12x32Go(w []float32, ldaElems int, xp []float32, k int, c []float32) {
+	for i := range 12 {
+		for j := range 32 {
+			var s float32
+			for p := range k {
+				s = float32(math.FMA(float64(w[i*ldaElems+p]), float64(xp[p*32+j]), float64(s)))
+			}
+			c[i*32+j] = s
+		}
+	}
+}
+
+// qgemm6x32Go is the Go twin of qgemm6x32VNNI.
+func qgemm6x32Go(wq []int8, wd []float32, wc []int32, xp []uint8, xd []float32, nb int, c []float32) {
+	for i := range 6 {
+		for j := range 32 {
+			var s float32
+			for b := range nb {
+				isum := wc[b*6+i]
+				for g := range 8 {
+					for e := range 4 {
+						isum += int32(wq[(b*6+i)*32+4*g+e]) * int32(xp[((b*8+g)*32+j)*4+e])
+					}
+				}
+				s = float32(math.FMA(float64(isum), float64(wd[b*6+i]*xd[b*32+j]), float64(s)))
+			}
+			c[i*32+j] = s
+		}
+	}
+}
+
+func TestSgemmKernelTwin(t *testing.T) {
+	if DetectISA() < ISAAVX512 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	for _, k := range []int{0, 1, 3, 4, 5, 8, 31, 64, 257} {
+		const lda = 300 // elements; rows read in place with a stride wider than k
+		w := make([]float32, 12*lda)
+		for i := range w {
+			w[i] = float32(r.NormFloat64())
+		}
+		xp := make([]float32, max(1, k)*32)
+		for i := range xp {
+			xp[i] = float32(r.NormFloat64())
+		}
+		got, want := make([]float32, 12*32+16), make([]float32, 12*32)
+		for i := range got {
+			got[i] = -7
+		}
+		sgemm12x32(&w[0], lda*4, &xp[0], k, &got[0])
+		sgemm12x32Go(w, lda, xp, k, want)
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*float64(k+1) {
+				t.Fatalf("k=%d c[%d] = %v, twin %v", k, i, got[i], want[i])
+			}
+		}
+		for i := 12 * 32; i < len(got); i++ {
+			if got[i] != -7 {
+				t.Fatalf("k=%d: wrote past the tile at %d", k, i)
+			}
+		}
+	}
+}
+
+func TestQgemmKernelTwin(t *testing.T) {
+	if DetectISA() < ISAAVX512VNNI {
+		t.Skip("no AVX-512 VNNI")
+	}
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, nb := range []int{0, 1, 2, 7, 32} {
+		n := max(1, nb)
+		wq := make([]int8, n*6*32)
+		wd := make([]float32, n*6)
+		wc := make([]int32, n*6)
+		xp := make([]uint8, n*8*32*4)
+		xd := make([]float32, n*32)
+		for i := range wq {
+			wq[i] = int8(r.IntN(256) - 128)
+		}
+		for i := range wd {
+			wd[i] = float32(r.Float64())
+			wc[i] = int32(r.IntN(1<<20) - 1<<19)
+		}
+		for i := range xp {
+			xp[i] = uint8(r.IntN(256))
+		}
+		for i := range xd {
+			xd[i] = float32(r.Float64())
+		}
+		got, want := make([]float32, 6*32), make([]float32, 6*32)
+		qgemm6x32VNNI((*int8)(unsafe.Pointer(&wq[0])), &wd[0], &wc[0], &xp[0], &xd[0], nb, &got[0])
+		qgemm6x32Go(wq, wd, wc, xp, xd, nb, want)
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-6*math.Abs(float64(want[i]))+1e-3 {
+				t.Fatalf("nb=%d c[%d] = %v, twin %v", nb, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -1,0 +1,206 @@
+package kernels
+
+import (
+	"encoding/binary"
+
+	"github.com/infertune/infertune/engine/tensor"
+)
+
+// impl is one path's set of kernels. Row-level dots are required; matVec and matMul drive
+// them (or faster multi-row code) over the pool.
+type impl struct {
+	isa     ISA
+	dotF32  func(w, x []float32) float32
+	dotF16  func(w []uint16, x []float32) float32
+	dotBF16 func(w []uint16, x []float32) float32
+	// dotQ8 and dotQ4 multiply one weight row by activations quantized to Q8_0 (xd scales,
+	// xq values), block by block in int32.
+	dotQ8 func(w []byte, x q8Row) float32
+	dotQ4 func(w []byte, x q8Row) float32
+	// corrQ8 and corrQ4 are the multipliers of the activation corrections the Q8_0 and
+	// Q4_0 dots need (0: none).
+	corrQ8, corrQ4 int32
+	matVec         func(k *Kernels, y []float32, w *tensor.Matrix, x []float32)
+	matMul         func(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int)
+}
+
+func genericImpl() *impl {
+	return &impl{
+		isa:     ISANone,
+		dotF32:  dotF32Generic,
+		dotF16:  dotF16Generic,
+		dotBF16: dotBF16Generic,
+		dotQ8:   dotQ8Generic,
+		dotQ4:   dotQ4Generic,
+		matVec:  rowsMatVec,
+		matMul:  rowsMatMul,
+	}
+}
+
+// dotF32Generic computes Σ w[i]·x[i] with four partial sums (i mod 4), added at the end as
+// (s0+s1)+(s2+s3), then the tail.
+func dotF32Generic(w, x []float32) float32 {
+	x = x[:len(w)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(w); i += 4 {
+		s0 += w[i] * x[i]
+		s1 += w[i+1] * x[i+1]
+		s2 += w[i+2] * x[i+2]
+		s3 += w[i+3] * x[i+3]
+	}
+	s := (s0 + s1) + (s2 + s3)
+	for ; i < len(w); i++ {
+		s += w[i] * x[i]
+	}
+	return s
+}
+
+// dotF16Generic computes Σ fp32(w[i])·x[i] for fp16 weights.
+func dotF16Generic(w []uint16, x []float32) float32 {
+	x = x[:len(w)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(w); i += 4 {
+		s0 += tensor.F16ToF32(w[i]) * x[i]
+		s1 += tensor.F16ToF32(w[i+1]) * x[i+1]
+		s2 += tensor.F16ToF32(w[i+2]) * x[i+2]
+		s3 += tensor.F16ToF32(w[i+3]) * x[i+3]
+	}
+	s := (s0 + s1) + (s2 + s3)
+	for ; i < len(w); i++ {
+		s += tensor.F16ToF32(w[i]) * x[i]
+	}
+	return s
+}
+
+// dotBF16Generic computes Σ fp32(w[i])·x[i] for bf16 weights.
+func dotBF16Generic(w []uint16, x []float32) float32 {
+	x = x[:len(w)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(w); i += 4 {
+		s0 += tensor.BF16ToF32(w[i]) * x[i]
+		s1 += tensor.BF16ToF32(w[i+1]) * x[i+1]
+		s2 += tensor.BF16ToF32(w[i+2]) * x[i+2]
+		s3 += tensor.BF16ToF32(w[i+3]) * x[i+3]
+	}
+	s := (s0 + s1) + (s2 + s3)
+	for ; i < len(w); i++ {
+		s += tensor.BF16ToF32(w[i]) * x[i]
+	}
+	return s
+}
+
+// dotQ8Generic computes, for Q8_0 weight blocks w and Q8_0 activations (xd, xq):
+//
+//	for b := range blocks { s += fp32(dw[b]) * xd[b] * float32(Σ_j int32(qw[b][j])*int32(xq[32b+j])) }
+func dotQ8Generic(w []byte, x q8Row) float32 {
+	xd, xq := x.d, x.q
+	var s float32
+	for b := range len(w) / tensor.Q8_0BlockBytes {
+		blk := (*[tensor.Q8_0BlockBytes]byte)(w[b*tensor.Q8_0BlockBytes:])
+		xb := (*[tensor.QK]int8)(xq[b*tensor.QK:])
+		var isum int32
+		for j := range tensor.QK {
+			isum += int32(int8(blk[2+j])) * int32(xb[j])
+		}
+		s += tensor.F16ToF32(binary.LittleEndian.Uint16(blk[:2])) * xd[b] * float32(isum)
+	}
+	return s
+}
+
+// dotQ4Generic computes, for Q4_0 weight blocks w and Q8_0 activations (xd, xq):
+//
+//	for b := range blocks {
+//		isum := Σ_{j<16} (lo(qw[b][j])-8)*xq[32b+j] + (hi(qw[b][j])-8)*xq[32b+j+16]
+//		s += fp32(dw[b]) * xd[b] * float32(isum)
+//	}
+func dotQ4Generic(w []byte, x q8Row) float32 {
+	xd, xq := x.d, x.q
+	var s float32
+	for b := range len(w) / tensor.Q4_0BlockBytes {
+		blk := (*[tensor.Q4_0BlockBytes]byte)(w[b*tensor.Q4_0BlockBytes:])
+		xb := (*[tensor.QK]int8)(xq[b*tensor.QK:])
+		var isum int32
+		for j := range tensor.QK / 2 {
+			q := blk[2+j]
+			isum += (int32(q&0x0f)-8)*int32(xb[j]) + (int32(q>>4)-8)*int32(xb[j+tensor.QK/2])
+		}
+		s += tensor.F16ToF32(binary.LittleEndian.Uint16(blk[:2])) * xd[b] * float32(isum)
+	}
+	return s
+}
+
+// parallelMinBytes is the weight size below which a MatVec or MatMul stays on the calling
+// goroutine: waking a worker costs a few microseconds, as long as streaming this many bytes.
+const parallelMinBytes = 64 << 10
+
+// rowChunks cuts rows into chunks for threads: about 8 per thread, so a thread slowed by a
+// neighbour hands work to the others, each a multiple of 4 rows.
+func rowChunks(rows, threads int, weightBytes int) (chunk, chunks int) {
+	if threads <= 1 || weightBytes < parallelMinBytes || rows < 8 {
+		return rows, 1
+	}
+	chunk = (rows + threads*8 - 1) / (threads * 8)
+	chunk = (chunk + 3) &^ 3
+	return chunk, (rows + chunk - 1) / chunk
+}
+
+// rowsMatVec computes y = W·x one row dot at a time, rows split over the pool.
+func rowsMatVec(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
+	im := k.impl
+	var row func(i int) float32
+	switch w.DType {
+	case tensor.F32:
+		row = func(i int) float32 { return im.dotF32(tensor.AsF32(w.Row(i)), x) }
+	case tensor.F16:
+		row = func(i int) float32 { return im.dotF16(tensor.AsU16(w.Row(i)), x) }
+	case tensor.BF16:
+		row = func(i int) float32 { return im.dotBF16(tensor.AsU16(w.Row(i)), x) }
+	case tensor.Q8_0:
+		k.act.quantize(x, 1, w.Cols, im.corrQ8)
+		a := k.act.row(0, w.Cols)
+		row = func(i int) float32 { return im.dotQ8(w.Row(i), a) }
+	case tensor.Q4_0:
+		k.act.quantize(x, 1, w.Cols, im.corrQ4)
+		a := k.act.row(0, w.Cols)
+		row = func(i int) float32 { return im.dotQ4(w.Row(i), a) }
+	}
+	chunk, chunks := rowChunks(w.Rows, k.cfg.Threads, len(w.Data))
+	k.pool.run(chunks, func(c, _ int) {
+		for i := c * chunk; i < min((c+1)*chunk, w.Rows); i++ {
+			y[i] = row(i)
+		}
+	})
+}
+
+// rowsMatMul computes Y = X·Wᵀ as one dot per (row, token), rows split over the pool; each
+// weight row is read once from memory and reused, from cache, for every token.
+func rowsMatMul(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
+	im := k.impl
+	m, kk := w.Rows, w.Cols
+	var dot func(i, j int) float32
+	switch w.DType {
+	case tensor.F32:
+		dot = func(i, j int) float32 { return im.dotF32(tensor.AsF32(w.Row(i)), x[j*kk:(j+1)*kk]) }
+	case tensor.F16:
+		dot = func(i, j int) float32 { return im.dotF16(tensor.AsU16(w.Row(i)), x[j*kk:(j+1)*kk]) }
+	case tensor.BF16:
+		dot = func(i, j int) float32 { return im.dotBF16(tensor.AsU16(w.Row(i)), x[j*kk:(j+1)*kk]) }
+	case tensor.Q8_0:
+		k.act.quantize(x, n, kk, im.corrQ8)
+		dot = func(i, j int) float32 { return im.dotQ8(w.Row(i), k.act.row(j, kk)) }
+	case tensor.Q4_0:
+		k.act.quantize(x, n, kk, im.corrQ4)
+		dot = func(i, j int) float32 { return im.dotQ4(w.Row(i), k.act.row(j, kk)) }
+	}
+	chunk, chunks := rowChunks(m, k.cfg.Threads, len(w.Data)*max(1, n/4))
+	k.pool.run(chunks, func(c, _ int) {
+		for i := c * chunk; i < min((c+1)*chunk, m); i++ {
+			for j := range n {
+				y[j*m+i] = dot(i, j)
+			}
+		}
+	})
+}

@@ -1,0 +1,210 @@
+package kernels
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/infertune/infertune/engine/tensor"
+)
+
+// Config selects the implementation and the parallelism of a Kernels.
+type Config struct {
+	// Tier is Generic or SIMD.
+	Tier Tier
+	// Threads is the number of threads that share each MatVec and MatMul, the caller's
+	// included; 0 means runtime.NumCPU().
+	Threads int
+	// ISA forces a less capable path of the simd tier (tests and benchmarks use it to cover
+	// every path on one machine); ISANone means the best this CPU supports. Ignored by Generic.
+	ISA ISA
+}
+
+// Kernels runs the kernels of one tier on a persistent pool of threads. Its methods may be
+// called from several goroutines; operations run one at a time.
+type Kernels struct {
+	cfg  Config
+	impl *impl
+	pool *pool
+
+	mu      sync.Mutex
+	act     q8Act       // activations quantized by the current operation
+	packed  workspace   // activations packed by the current operation, shared read-only
+	scratch []workspace // one per worker, for weight panels and tiles
+}
+
+// workspace is reusable scratch memory.
+type workspace struct {
+	f32 []float32
+	b   []byte
+	i32 []int32
+	f2  []float32
+}
+
+// f32s returns a scratch slice of n float32s (contents undefined).
+func (ws *workspace) f32s(n int) []float32 {
+	if cap(ws.f32) < n {
+		ws.f32 = make([]float32, n+n/4)
+	}
+	return ws.f32[:n]
+}
+
+// f32b returns a second scratch slice of n float32s (contents undefined).
+func (ws *workspace) f32b(n int) []float32 {
+	if cap(ws.f2) < n {
+		ws.f2 = make([]float32, n+n/4)
+	}
+	return ws.f2[:n]
+}
+
+// i32s returns a scratch slice of n int32s (contents undefined).
+func (ws *workspace) i32s(n int) []int32 {
+	if cap(ws.i32) < n {
+		ws.i32 = make([]int32, n+n/4)
+	}
+	return ws.i32[:n]
+}
+
+// bytes returns a 64-byte-aligned scratch slice of n bytes (contents undefined).
+func (ws *workspace) bytes(n int) []byte {
+	if cap(ws.b) < n {
+		ws.b = tensor.AlignedBytes(n + n/4)
+	}
+	return ws.b[:n]
+}
+
+// New builds a Kernels. It fails when the tier is not usable in this binary or on this CPU,
+// or when Threads is negative.
+func New(cfg Config) (*Kernels, error) {
+	if cfg.Threads < 0 {
+		return nil, fmt.Errorf("kernels: threads %d: must be 0 (all CPUs) or more", cfg.Threads)
+	}
+	if cfg.Threads == 0 {
+		cfg.Threads = runtime.NumCPU()
+	}
+	var im *impl
+	switch cfg.Tier {
+	case Generic:
+		cfg.ISA = ISANone
+		im = genericImpl()
+	case SIMD:
+		if !simdBuilt {
+			return nil, fmt.Errorf("kernels: tier simd: this binary was built without GOEXPERIMENT=simd; accepted: generic")
+		}
+		best := DetectISA()
+		if best < ISAAVX2 {
+			return nil, fmt.Errorf("kernels: tier simd: this CPU lacks AVX2 and FMA; accepted: generic")
+		}
+		if cfg.ISA == ISANone {
+			cfg.ISA = best
+		}
+		if cfg.ISA > best {
+			return nil, fmt.Errorf("kernels: isa %s: not supported by this CPU (best: %s)", cfg.ISA, best)
+		}
+		im = simdImpl(cfg.ISA)
+	default:
+		return nil, fmt.Errorf("kernels: unknown tier %d", cfg.Tier)
+	}
+	return &Kernels{
+		cfg:     cfg,
+		impl:    im,
+		pool:    newPool(cfg.Threads),
+		scratch: make([]workspace, cfg.Threads),
+	}, nil
+}
+
+// Close stops the worker goroutines. The Kernels must not be used afterwards.
+func (k *Kernels) Close() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.pool != nil {
+		k.pool.close()
+		k.pool = nil
+	}
+}
+
+// Tier returns the tier in use.
+func (k *Kernels) Tier() Tier { return k.cfg.Tier }
+
+// ISA returns the ISA path in use (ISANone for Generic).
+func (k *Kernels) ISA() ISA { return k.cfg.ISA }
+
+// Threads returns the number of threads per operation.
+func (k *Kernels) Threads() int { return k.cfg.Threads }
+
+// String describes the kernels, for example "simd/avx512vnni×2".
+func (k *Kernels) String() string {
+	if k.cfg.Tier == Generic {
+		return fmt.Sprintf("generic×%d", k.cfg.Threads)
+	}
+	return fmt.Sprintf("simd/%s×%d", k.cfg.ISA, k.cfg.Threads)
+}
+
+// Dot returns Σ w[i]·x[i] over one row w of dtype dt (len(x) elements stored as dt) on the
+// calling goroutine. Q8_0 and Q4_0 quantize x to Q8_0 first. It panics when the lengths
+// disagree, like a slice index out of range: shapes are the caller's contract.
+func (k *Kernels) Dot(dt tensor.DType, w []byte, x []float32) float32 {
+	checkRow(dt, len(w), len(x))
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	im := k.impl
+	switch dt {
+	case tensor.F32:
+		return im.dotF32(tensor.AsF32(w), x)
+	case tensor.F16:
+		return im.dotF16(tensor.AsU16(w), x)
+	case tensor.BF16:
+		return im.dotBF16(tensor.AsU16(w), x)
+	case tensor.Q8_0:
+		k.act.quantize(x, 1, len(x), im.corrQ8)
+		return im.dotQ8(w, k.act.row(0, len(x)))
+	case tensor.Q4_0:
+		k.act.quantize(x, 1, len(x), im.corrQ4)
+		return im.dotQ4(w, k.act.row(0, len(x)))
+	}
+	panic(fmt.Sprintf("kernels: dot: unknown dtype %v", dt))
+}
+
+// MatVec computes y = W·x: y[i] = Σ_k W[i][k]·x[k] for every row i of w. len(x) must be
+// w.Cols and len(y) w.Rows; it panics otherwise.
+func (k *Kernels) MatVec(y []float32, w *tensor.Matrix, x []float32) {
+	if len(x) != w.Cols || len(y) != w.Rows {
+		panic(fmt.Sprintf("kernels: matvec: W is %d×%d, x has %d, y has %d", w.Rows, w.Cols, len(x), len(y)))
+	}
+	checkMatrix(w)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.impl.matVec(k, y, w, x)
+}
+
+// MatMul computes Y = X·Wᵀ for n activation rows: y[j][i] = Σ_k W[i][k]·x[j][k], with x an
+// n×w.Cols and y an n×w.Rows row-major matrix (each token's vector contiguous, the layout
+// of ggml's mul_mat). It panics when the lengths disagree.
+func (k *Kernels) MatMul(y []float32, w *tensor.Matrix, x []float32, n int) {
+	if n < 0 || len(x) != n*w.Cols || len(y) != n*w.Rows {
+		panic(fmt.Sprintf("kernels: matmul: W is %d×%d, n=%d, x has %d, y has %d", w.Rows, w.Cols, n, len(x), len(y)))
+	}
+	checkMatrix(w)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if n == 0 || w.Rows == 0 {
+		return
+	}
+	k.impl.matMul(k, y, w, x, n)
+}
+
+func checkRow(dt tensor.DType, wBytes, n int) {
+	rb, err := dt.RowBytes(n)
+	if err != nil {
+		panic(fmt.Sprintf("kernels: %v", err))
+	}
+	if rb != wBytes {
+		panic(fmt.Sprintf("kernels: %s row of %d elements needs %d bytes, got %d", dt, n, rb, wBytes))
+	}
+}
+
+func checkMatrix(w *tensor.Matrix) {
+	if err := w.Validate(); err != nil {
+		panic(fmt.Sprintf("kernels: %v", err))
+	}
+}

@@ -1,0 +1,273 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import (
+	"simd/archsimd"
+	"unsafe"
+
+	"github.com/infertune/infertune/engine/tensor"
+)
+
+// sum16 adds the lanes of v, clearing the upper vector state before the scalar adds.
+func sum16(v archsimd.Float32x16) float32 {
+	var t [16]float32
+	v.Store(&t)
+	archsimd.ClearAVXUpperBits()
+	return ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7])) +
+		((t[8] + t[9]) + (t[10] + t[11])) + ((t[12] + t[13]) + (t[14] + t[15]))
+}
+
+// sum8 adds the lanes of v, clearing the upper vector state before the scalar adds.
+func sum8(v archsimd.Float32x8) float32 {
+	var t [8]float32
+	v.Store(&t)
+	archsimd.ClearAVXUpperBits()
+	return ((t[0] + t[1]) + (t[2] + t[3])) + ((t[4] + t[5]) + (t[6] + t[7]))
+}
+
+// dotF32AVX512 computes Σ w[i]·x[i] with four 16-lane accumulators; the tail past the last
+// multiple of 16 runs in scalar code.
+func dotF32AVX512(w, x []float32) float32 {
+	x = x[:len(w)]
+	var s0, s1, s2, s3 archsimd.Float32x16
+	for len(w) >= 64 && len(x) >= 64 {
+		pw, px := (*[64]float32)(w), (*[64]float32)(x)
+		s0 = archsimd.LoadFloat32x16((*[16]float32)(pw[0:])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(px[0:])), s0)
+		s1 = archsimd.LoadFloat32x16((*[16]float32)(pw[16:])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(px[16:])), s1)
+		s2 = archsimd.LoadFloat32x16((*[16]float32)(pw[32:])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(px[32:])), s2)
+		s3 = archsimd.LoadFloat32x16((*[16]float32)(pw[48:])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(px[48:])), s3)
+		w, x = w[64:], x[64:]
+	}
+	for len(w) >= 16 && len(x) >= 16 {
+		s0 = archsimd.LoadFloat32x16((*[16]float32)(w)).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(x)), s0)
+		w, x = w[16:], x[16:]
+	}
+	s := sum16(s0.Add(s1).Add(s2.Add(s3)))
+	for i := range w {
+		s += w[i] * x[i]
+	}
+	return s
+}
+
+// dotF32AVX2 is dotF32AVX512 with 8-lane vectors.
+func dotF32AVX2(w, x []float32) float32 {
+	x = x[:len(w)]
+	var s0, s1, s2, s3 archsimd.Float32x8
+	for len(w) >= 32 && len(x) >= 32 {
+		pw, px := (*[32]float32)(w), (*[32]float32)(x)
+		s0 = archsimd.LoadFloat32x8((*[8]float32)(pw[0:])).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(px[0:])), s0)
+		s1 = archsimd.LoadFloat32x8((*[8]float32)(pw[8:])).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(px[8:])), s1)
+		s2 = archsimd.LoadFloat32x8((*[8]float32)(pw[16:])).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(px[16:])), s2)
+		s3 = archsimd.LoadFloat32x8((*[8]float32)(pw[24:])).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(px[24:])), s3)
+		w, x = w[32:], x[32:]
+	}
+	for len(w) >= 8 && len(x) >= 8 {
+		s0 = archsimd.LoadFloat32x8((*[8]float32)(w)).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(x)), s0)
+		w, x = w[8:], x[8:]
+	}
+	s := sum8(s0.Add(s1).Add(s2.Add(s3)))
+	for i := range w {
+		s += w[i] * x[i]
+	}
+	return s
+}
+
+// bf16x16 widens 16 bf16 values to float32: a zero-extend and a 16-bit shift.
+func bf16x16(p *[16]uint16) archsimd.Float32x16 {
+	return archsimd.LoadUint16x16(p).ExtendToUint32().ShiftAllLeft(16).AsFloat32x16()
+}
+
+// bf16x8 widens 8 bf16 values to float32.
+func bf16x8(p *[8]uint16) archsimd.Float32x8 {
+	return archsimd.LoadUint16x8(p).ExtendToUint32().ShiftAllLeft(16).AsFloat32x8()
+}
+
+// dotBF16AVX512 computes Σ fp32(w[i])·x[i] for bf16 weights, 64 at a time.
+func dotBF16AVX512(w []uint16, x []float32) float32 {
+	x = x[:len(w)]
+	var s0, s1, s2, s3 archsimd.Float32x16
+	for len(w) >= 64 && len(x) >= 64 {
+		pw, px := (*[64]uint16)(w), (*[64]float32)(x)
+		s0 = bf16x16((*[16]uint16)(pw[0:])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(px[0:])), s0)
+		s1 = bf16x16((*[16]uint16)(pw[16:])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(px[16:])), s1)
+		s2 = bf16x16((*[16]uint16)(pw[32:])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(px[32:])), s2)
+		s3 = bf16x16((*[16]uint16)(pw[48:])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(px[48:])), s3)
+		w, x = w[64:], x[64:]
+	}
+	for len(w) >= 16 && len(x) >= 16 {
+		s0 = bf16x16((*[16]uint16)(w)).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(x)), s0)
+		w, x = w[16:], x[16:]
+	}
+	s := sum16(s0.Add(s1).Add(s2.Add(s3)))
+	for i := range w {
+		s += tensor.BF16ToF32(w[i]) * x[i]
+	}
+	return s
+}
+
+// dotBF16AVX2 is dotBF16AVX512 with 8-lane vectors.
+func dotBF16AVX2(w []uint16, x []float32) float32 {
+	x = x[:len(w)]
+	var s0, s1, s2, s3 archsimd.Float32x8
+	for len(w) >= 32 && len(x) >= 32 {
+		pw, px := (*[32]uint16)(w), (*[32]float32)(x)
+		s0 = bf16x8((*[8]uint16)(pw[0:])).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(px[0:])), s0)
+		s1 = bf16x8((*[8]uint16)(pw[8:])).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(px[8:])), s1)
+		s2 = bf16x8((*[8]uint16)(pw[16:])).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(px[16:])), s2)
+		s3 = bf16x8((*[8]uint16)(pw[24:])).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(px[24:])), s3)
+		w, x = w[32:], x[32:]
+	}
+	for len(w) >= 8 && len(x) >= 8 {
+		s0 = bf16x8((*[8]uint16)(w)).MulAdd(archsimd.LoadFloat32x8((*[8]float32)(x)), s0)
+		w, x = w[8:], x[8:]
+	}
+	s := sum8(s0.Add(s1).Add(s2.Add(s3)))
+	for i := range w {
+		s += tensor.BF16ToF32(w[i]) * x[i]
+	}
+	return s
+}
+
+// q8Quants returns the 32 int8 values of the Q8_0 block at the start of blk.
+func q8Quants(blk []byte) *[tensor.QK]int8 {
+	return (*[tensor.QK]int8)(unsafe.Pointer(&(*[tensor.Q8_0BlockBytes]byte)(blk)[2]))
+}
+
+// blockDot8 returns the eight int32 partial sums of Σ w[j]·x[j] over one block of 32 int8
+// pairs, with ggml's sign trick: |w| (unsigned) times x·sign(w) by VPMADDUBSW, then pairs
+// of 16-bit sums widened by VPMADDWD. |w| ≤ 128 and |x| ≤ 127 keep VPMADDUBSW from
+// saturating (2·128·127 < 32767).
+func blockDot8(w, x archsimd.Int8x32, ones archsimd.Int16x16) archsimd.Int32x8 {
+	return w.Abs().AsUint8x32().DotProductPairsSaturated(x.CopySign(w)).DotProductPairs(ones)
+}
+
+// dotQ8AVX2 computes the Q8_0 × Q8_0 row dot (see dotQ8Generic) one 32-byte block per
+// step: the block's int32 sums become floats and meet the block's scale in one FMA. The
+// lengths are checked once up front; the loop then walks raw pointers so no bounds check
+// sits between the vector instructions.
+func dotQ8AVX2(w []byte, x q8Row) float32 {
+	tab := f16Table()
+	nb := len(w) / tensor.Q8_0BlockBytes
+	if nb == 0 {
+		return 0
+	}
+	xd, xq := x.d[:nb], x.q[:nb*tensor.QK]
+	pw, pd, pq := unsafe.Pointer(&w[0]), unsafe.Pointer(&xd[0]), unsafe.Pointer(&xq[0])
+	ones := archsimd.BroadcastInt16x16(1)
+	var acc0, acc1 archsimd.Float32x8
+	b := 0
+	for ; b+2 <= nb; b += 2 {
+		blk0 := unsafe.Add(pw, b*tensor.Q8_0BlockBytes)
+		blk1 := unsafe.Add(blk0, tensor.Q8_0BlockBytes)
+		p0 := blockDot8(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(blk0, 2))), archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, b*32))), ones)
+		p1 := blockDot8(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(blk1, 2))), archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, b*32+32))), ones)
+		d0 := archsimd.BroadcastFloat32x8(tab[*(*uint16)(blk0)]).Mul(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pd, 4*b))))
+		d1 := archsimd.BroadcastFloat32x8(tab[*(*uint16)(blk1)]).Mul(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pd, 4*b+4))))
+		acc0 = p0.ConvertToFloat32().MulAdd(d0, acc0)
+		acc1 = p1.ConvertToFloat32().MulAdd(d1, acc1)
+	}
+	if b < nb {
+		blk0 := unsafe.Add(pw, b*tensor.Q8_0BlockBytes)
+		p0 := blockDot8(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(blk0, 2))), archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, b*32))), ones)
+		d0 := archsimd.BroadcastFloat32x8(tab[*(*uint16)(blk0)]).Mul(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pd, 4*b))))
+		acc0 = p0.ConvertToFloat32().MulAdd(d0, acc0)
+	}
+	return sum8(acc0.Add(acc1))
+}
+
+// q4Block widens the 16 nibble bytes at p into 32 unsigned values 0..15: low nibbles are
+// elements 0..15, high nibbles elements 16..31.
+func q4Block(p unsafe.Pointer, mask archsimd.Uint8x32) archsimd.Uint8x32 {
+	v := archsimd.LoadUint8x16((*[16]uint8)(p))
+	hi := v.AsUint16x8().ShiftAllRight(4).AsUint8x16()
+	return archsimd.Uint8x32{}.SetLo(v).SetHi(hi).And(mask)
+}
+
+// dotQ4AVX2 computes the Q4_0 × Q8_0 row dot (see dotQ4Generic). The nibbles q are
+// unsigned, so VPMADDUBSW multiplies them by x directly (15·127·2 < 32767, no saturation)
+// and the -8 offset arrives as the per-lane correction x.corr = -8·Σx.
+func dotQ4AVX2(w []byte, x q8Row) float32 {
+	tab := f16Table()
+	nb := len(w) / tensor.Q4_0BlockBytes
+	if nb == 0 {
+		return 0
+	}
+	_, _, _ = x.d[nb-1], x.q[nb*tensor.QK-1], x.corr[nb*8-1]
+	pw, pd, pq, pc := unsafe.Pointer(&w[0]), unsafe.Pointer(&x.d[0]), unsafe.Pointer(&x.q[0]), unsafe.Pointer(&x.corr[0])
+	ones := archsimd.BroadcastInt16x16(1)
+	mask := archsimd.BroadcastUint8x32(0x0f)
+	var acc0, acc1 archsimd.Float32x8
+	b := 0
+	for ; b+2 <= nb; b += 2 {
+		blk0 := unsafe.Add(pw, b*tensor.Q4_0BlockBytes)
+		blk1 := unsafe.Add(blk0, tensor.Q4_0BlockBytes)
+		x0 := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, b*32)))
+		x1 := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, b*32+32)))
+		c0 := archsimd.LoadInt32x8((*[8]int32)(unsafe.Add(pc, b*32)))
+		c1 := archsimd.LoadInt32x8((*[8]int32)(unsafe.Add(pc, b*32+32)))
+		p0 := q4Block(unsafe.Add(blk0, 2), mask).DotProductPairsSaturated(x0).DotProductPairs(ones).Add(c0)
+		p1 := q4Block(unsafe.Add(blk1, 2), mask).DotProductPairsSaturated(x1).DotProductPairs(ones).Add(c1)
+		d0 := archsimd.BroadcastFloat32x8(tab[*(*uint16)(blk0)]).Mul(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pd, 4*b))))
+		d1 := archsimd.BroadcastFloat32x8(tab[*(*uint16)(blk1)]).Mul(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pd, 4*b+4))))
+		acc0 = p0.ConvertToFloat32().MulAdd(d0, acc0)
+		acc1 = p1.ConvertToFloat32().MulAdd(d1, acc1)
+	}
+	if b < nb {
+		blk0 := unsafe.Add(pw, b*tensor.Q4_0BlockBytes)
+		x0 := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, b*32)))
+		c0 := archsimd.LoadInt32x8((*[8]int32)(unsafe.Add(pc, b*32)))
+		p0 := q4Block(unsafe.Add(blk0, 2), mask).DotProductPairsSaturated(x0).DotProductPairs(ones).Add(c0)
+		d0 := archsimd.BroadcastFloat32x8(tab[*(*uint16)(blk0)]).Mul(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pd, 4*b))))
+		acc0 = p0.ConvertToFloat32().MulAdd(d0, acc0)
+	}
+	return sum8(acc0.Add(acc1))
+}
+
+// dotF16AVX512Go runs dotF16AVX512 over the multiple-of-16 prefix and the tail in Go.
+func dotF16AVX512Go(w []uint16, x []float32) float32 {
+	x = x[:len(w)]
+	n := len(w) &^ 15
+	var s float32
+	if n > 0 {
+		s = dotF16AVX512(&w[0], &x[0], n)
+	}
+	for i := n; i < len(w); i++ {
+		s += tensor.F16ToF32(w[i]) * x[i]
+	}
+	return s
+}
+
+// dotF16AVX2Go runs dotF16AVX2 over the multiple-of-8 prefix and the tail in Go.
+func dotF16AVX2Go(w []uint16, x []float32) float32 {
+	x = x[:len(w)]
+	n := len(w) &^ 7
+	var s float32
+	if n > 0 {
+		s = dotF16AVX2(&w[0], &x[0], n)
+	}
+	for i := n; i < len(w); i++ {
+		s += tensor.F16ToF32(w[i]) * x[i]
+	}
+	return s
+}
+
+// dotQ8VNNIGo checks the lengths and runs dotQ8VNNI.
+func dotQ8VNNIGo(w []byte, x q8Row) float32 {
+	nb := len(w) / tensor.Q8_0BlockBytes
+	if nb == 0 {
+		return 0
+	}
+	_, _, _ = x.d[nb-1], x.q[nb*tensor.QK-1], x.corr[nb*8-1]
+	return dotQ8VNNI(&w[0], &x.q[0], &x.d[0], &x.corr[0], &f16Table()[0], nb)
+}
+
+// dotQ4VNNIGo checks the lengths and runs dotQ4VNNI.
+func dotQ4VNNIGo(w []byte, x q8Row) float32 {
+	nb := len(w) / tensor.Q4_0BlockBytes
+	if nb == 0 {
+		return 0
+	}
+	_, _, _ = x.d[nb-1], x.q[nb*tensor.QK-1], x.corr[nb*8-1]
+	return dotQ4VNNI(&w[0], &x.q[0], &x.d[0], &x.corr[0], &f16Table()[0], nb)
+}

@@ -1,0 +1,121 @@
+package kernels
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/cpu"
+)
+
+// Tier is a family of kernel implementations.
+type Tier uint8
+
+// The tiers.
+const (
+	// Generic is plain Go: always built, always correct, the oracle.
+	Generic Tier = iota
+	// SIMD uses the CPU's vector units; it exists only in builds with GOEXPERIMENT=simd on
+	// amd64 and on CPUs with at least AVX2 and FMA.
+	SIMD
+)
+
+// String returns "generic" or "simd".
+func (t Tier) String() string {
+	switch t {
+	case Generic:
+		return "generic"
+	case SIMD:
+		return "simd"
+	}
+	return fmt.Sprintf("tier(%d)", uint8(t))
+}
+
+// ParseTier reads a tier name: generic or simd.
+func ParseTier(s string) (Tier, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "generic":
+		return Generic, nil
+	case "simd":
+		return SIMD, nil
+	}
+	return 0, fmt.Errorf("unknown kernel tier %q: accepted generic, simd", s)
+}
+
+// ISA is the instruction-set path a tier runs on. Generic runs on ISANone.
+type ISA uint8
+
+// ISA paths, in increasing order of capability.
+const (
+	ISANone       ISA = iota // scalar Go
+	ISAAVX2                  // AVX2 + FMA, 256-bit vectors
+	ISAAVX512                // AVX-512 F/BW/DQ/VL, 512-bit vectors
+	ISAAVX512VNNI            // AVX-512 plus VNNI (VPDPBUSD) for int8 dot products
+)
+
+var isaNames = [...]string{ISANone: "none", ISAAVX2: "avx2", ISAAVX512: "avx512", ISAAVX512VNNI: "avx512vnni"}
+
+// String returns the ISA's lowercase name.
+func (i ISA) String() string {
+	if int(i) < len(isaNames) {
+		return isaNames[i]
+	}
+	return fmt.Sprintf("isa(%d)", uint8(i))
+}
+
+// ParseISA reads an ISA name: avx2, avx512 or avx512vnni ("none" for the generic tier).
+func ParseISA(s string) (ISA, error) {
+	l := strings.ToLower(strings.TrimSpace(s))
+	for i, n := range isaNames {
+		if l == n {
+			return ISA(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown ISA %q: accepted none, avx2, avx512, avx512vnni", s)
+}
+
+// DetectISA returns the most capable path this CPU supports, whatever the build.
+func DetectISA() ISA {
+	x := cpu.X86
+	switch {
+	case x.HasAVX512F && x.HasAVX512BW && x.HasAVX512DQ && x.HasAVX512VL && x.HasAVX512VNNI:
+		return ISAAVX512VNNI
+	case x.HasAVX512F && x.HasAVX512BW && x.HasAVX512DQ && x.HasAVX512VL:
+		return ISAAVX512
+	case x.HasAVX2 && x.HasFMA && x.HasF16C:
+		return ISAAVX2
+	}
+	return ISANone
+}
+
+// SIMDBuilt reports whether this binary contains the simd tier (built with
+// GOEXPERIMENT=simd on amd64).
+func SIMDBuilt() bool { return simdBuilt }
+
+// BestTier returns SIMD when this binary has it and the CPU supports it, else Generic.
+func BestTier() Tier {
+	if simdBuilt && DetectISA() >= ISAAVX2 {
+		return SIMD
+	}
+	return Generic
+}
+
+// Tiers lists the tiers usable in this process, Generic first.
+func Tiers() []Tier {
+	if BestTier() == SIMD {
+		return []Tier{Generic, SIMD}
+	}
+	return []Tier{Generic}
+}
+
+// ISAs lists the ISA paths the simd tier can run on here, least capable first (empty when
+// the simd tier is not usable).
+func ISAs() []ISA {
+	var out []ISA
+	if !simdBuilt {
+		return nil
+	}
+	for i := ISAAVX2; i <= DetectISA(); i++ {
+		out = append(out, i)
+	}
+	return out
+}
