@@ -35,9 +35,10 @@ func (a *q8Act) row(j, k int) q8Row {
 }
 
 // quantize quantizes n rows of k activations (k a multiple of tensor.QK) exactly as ggml's
-// quantize_row_q8_0 does, keeping the scale as fp32(fp16(d)). A nonzero corrMul also fills
-// corr; zero leaves it empty.
-func (a *q8Act) quantize(x []float32, n, k int, corrMul int32) {
+// quantize_row_q8_0 does, keeping the scale as fp32(fp16(d)), with blocks (a path's
+// im.quant: quantizeBlocks or a vector twin, identical in result). A nonzero corrMul also
+// fills corr (with im.lanes); zero leaves it empty.
+func (a *q8Act) quantize(x []float32, n, k int, corrMul int32, im *impl) {
 	nb := k / tensor.QK
 	if cap(a.d) < n*nb {
 		a.d = make([]float32, n*nb)
@@ -46,11 +47,7 @@ func (a *q8Act) quantize(x []float32, n, k int, corrMul int32) {
 		a.q = make([]int8, n*k)
 	}
 	a.d, a.q = a.d[:n*nb], a.q[:n*k]
-	for b := range n * nb {
-		xb := (*[tensor.QK]float32)(x[b*tensor.QK:])
-		qb := (*[tensor.QK]int8)(a.q[b*tensor.QK:])
-		a.d[b] = quantizeBlock(qb, xb)
-	}
+	im.quant(a.d, a.q, x[:n*k])
 	a.corr = a.corr[:0]
 	if corrMul == 0 {
 		return
@@ -59,9 +56,21 @@ func (a *q8Act) quantize(x []float32, n, k int, corrMul int32) {
 		a.corr = make([]int32, n*nb*8)
 	}
 	a.corr = a.corr[:n*nb*8]
-	for l := range a.corr {
-		q := a.q[4*l : 4*l+4]
-		a.corr[l] = corrMul * (int32(q[0]) + int32(q[1]) + int32(q[2]) + int32(q[3]))
+	im.lanes(a.corr, a.q, corrMul)
+}
+
+// corrLanes sets corr[l] = mul·Σ_{i<4} q[4l+i] for every 4-byte lane of q.
+func corrLanes(corr []int32, q []int8, mul int32) {
+	for l := range corr {
+		g := q[4*l : 4*l+4]
+		corr[l] = mul * (int32(g[0]) + int32(g[1]) + int32(g[2]) + int32(g[3]))
+	}
+}
+
+// quantizeBlocks quantizes len(x)/32 blocks with quantizeBlock.
+func quantizeBlocks(d []float32, q []int8, x []float32) {
+	for b := range len(x) / tensor.QK {
+		d[b] = quantizeBlock((*[tensor.QK]int8)(q[b*tensor.QK:]), (*[tensor.QK]float32)(x[b*tensor.QK:]))
 	}
 }
 

@@ -431,3 +431,39 @@ cvt_loop:
 cvt_done:
 	VZEROUPPER
 	RET
+
+// func f16ScaleAVX512(d *float32, n int)
+// d[i] = fp32(fp16(d[i] / 127)) for i < n: the Q8_0 activation scale, rounded to nearest
+// even through fp16 (VCVTPS2PH with immediate rounding 0) as a Q8_0 block stores it. The
+// last n mod 16 values go through a masked load and store.
+TEXT ·f16ScaleAVX512(SB), NOSPLIT, $0-16
+	MOVQ d+0(FP), SI
+	MOVQ n+8(FP), CX
+	MOVL $0x42fe0000, AX
+	VPBROADCASTD AX, Z2
+sc_loop:
+	CMPQ CX, $16
+	JLT sc_tail
+	VMOVUPS 0(SI), Z0
+	VDIVPS Z2, Z0, Z0
+	VCVTPS2PH $0, Z0, Y1
+	VCVTPH2PS Y1, Z0
+	VMOVUPS Z0, 0(SI)
+	ADDQ $64, SI
+	SUBQ $16, CX
+	JMP sc_loop
+sc_tail:
+	TESTQ CX, CX
+	JZ sc_done
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z 0(SI), K1, Z0
+	VDIVPS Z2, Z0, Z0
+	VCVTPS2PH $0, Z0, Y1
+	VCVTPH2PS Y1, Z0
+	VMOVUPS Z0, K1, 0(SI)
+sc_done:
+	VZEROUPPER
+	RET

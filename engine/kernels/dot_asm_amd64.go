@@ -25,3 +25,6 @@ func matVec4Q4VNNI(w *byte, stride int, xq *int8, xd *float32, corr *int32, tab 
 
 //go:noescape
 func cvtF16AVX512(dst *float32, src *uint16, n int)
+
+//go:noescape
+func f16ScaleAVX512(d *float32, n int)

@@ -148,7 +148,7 @@ func widenRows(dst []float32, w *tensor.Matrix, i0, rows int) {
 func matMulQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 	m, kk := w.Rows, w.Cols
 	nb := kk / tensor.QK
-	k.act.quantize(x, n, kk, 0)
+	k.act.quantize(x, n, kk, 0, k.impl)
 	panels := (n + gemmCols - 1) / gemmCols
 	// Activation panels: bytes [p][b][g][j][4] = q+128, scales [p][b][j].
 	xp := k.packed.bytes(panels * nb * tensor.QK * gemmCols)

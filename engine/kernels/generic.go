@@ -20,8 +20,12 @@ type impl struct {
 	// corrQ8 and corrQ4 are the multipliers of the activation corrections the Q8_0 and
 	// Q4_0 dots need (0: none).
 	corrQ8, corrQ4 int32
-	matVec         func(k *Kernels, y []float32, w *tensor.Matrix, x []float32)
-	matMul         func(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int)
+	// quant quantizes activation blocks to Q8_0: quantizeBlocks or a vector twin of it.
+	quant func(d []float32, q []int8, x []float32)
+	// lanes computes activation corrections: corrLanes or a vector twin.
+	lanes  func(corr []int32, q []int8, mul int32)
+	matVec func(k *Kernels, y []float32, w *tensor.Matrix, x []float32)
+	matMul func(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int)
 }
 
 func genericImpl() *impl {
@@ -32,6 +36,8 @@ func genericImpl() *impl {
 		dotBF16: dotBF16Generic,
 		dotQ8:   dotQ8Generic,
 		dotQ4:   dotQ4Generic,
+		quant:   quantizeBlocks,
+		lanes:   corrLanes,
 		matVec:  rowsMatVec,
 		matMul:  rowsMatMul,
 	}
@@ -159,11 +165,11 @@ func rowsMatVec(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 	case tensor.BF16:
 		row = func(i int) float32 { return im.dotBF16(tensor.AsU16(w.Row(i)), x) }
 	case tensor.Q8_0:
-		k.act.quantize(x, 1, w.Cols, im.corrQ8)
+		k.act.quantize(x, 1, w.Cols, im.corrQ8, k.impl)
 		a := k.act.row(0, w.Cols)
 		row = func(i int) float32 { return im.dotQ8(w.Row(i), a) }
 	case tensor.Q4_0:
-		k.act.quantize(x, 1, w.Cols, im.corrQ4)
+		k.act.quantize(x, 1, w.Cols, im.corrQ4, k.impl)
 		a := k.act.row(0, w.Cols)
 		row = func(i int) float32 { return im.dotQ4(w.Row(i), a) }
 	}
@@ -189,10 +195,10 @@ func rowsMatMul(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 	case tensor.BF16:
 		dot = func(i, j int) float32 { return im.dotBF16(tensor.AsU16(w.Row(i)), x[j*kk:(j+1)*kk]) }
 	case tensor.Q8_0:
-		k.act.quantize(x, n, kk, im.corrQ8)
+		k.act.quantize(x, n, kk, im.corrQ8, k.impl)
 		dot = func(i, j int) float32 { return im.dotQ8(w.Row(i), k.act.row(j, kk)) }
 	case tensor.Q4_0:
-		k.act.quantize(x, n, kk, im.corrQ4)
+		k.act.quantize(x, n, kk, im.corrQ4, k.impl)
 		dot = func(i, j int) float32 { return im.dotQ4(w.Row(i), k.act.row(j, kk)) }
 	}
 	chunk, chunks := rowChunks(m, k.cfg.Threads, len(w.Data)*max(1, n/4))

@@ -156,10 +156,10 @@ func (k *Kernels) Dot(dt tensor.DType, w []byte, x []float32) float32 {
 	case tensor.BF16:
 		return im.dotBF16(tensor.AsU16(w), x)
 	case tensor.Q8_0:
-		k.act.quantize(x, 1, len(x), im.corrQ8)
+		k.act.quantize(x, 1, len(x), im.corrQ8, k.impl)
 		return im.dotQ8(w, k.act.row(0, len(x)))
 	case tensor.Q4_0:
-		k.act.quantize(x, 1, len(x), im.corrQ4)
+		k.act.quantize(x, 1, len(x), im.corrQ4, k.impl)
 		return im.dotQ4(w, k.act.row(0, len(x)))
 	}
 	panic(fmt.Sprintf("kernels: dot: unknown dtype %v", dt))

@@ -16,11 +16,14 @@ func simdImpl(isa ISA) *impl {
 		dotQ8:   dotQ8AVX2,
 		dotQ4:   dotQ4AVX2,
 		corrQ4:  -8,
+		quant:   quantizeBlocks,
+		lanes:   corrLanesAVX2,
 		matVec:  rowsMatVec,
 		matMul:  rowsMatMul,
 	}
 	if isa >= ISAAVX512 {
 		im.matMul = matMulAVX512
+		im.quant = quantBlocksAVX512
 		im.dotF32 = dotF32AVX512
 		im.dotF16 = dotF16AVX512Go
 		im.dotBF16 = dotBF16AVX512
@@ -53,7 +56,7 @@ func matVecVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 		clear(y)
 		return
 	}
-	k.act.quantize(x, 1, w.Cols, corr)
+	k.act.quantize(x, 1, w.Cols, corr, k.impl)
 	a := k.act.row(0, w.Cols)
 	stride := w.RowBytes()
 	tab := &f16Table()[0]

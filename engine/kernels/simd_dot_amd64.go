@@ -271,3 +271,23 @@ func dotQ4VNNIGo(w []byte, x q8Row) float32 {
 	_, _, _ = x.d[nb-1], x.q[nb*tensor.QK-1], x.corr[nb*8-1]
 	return dotQ4VNNI(&w[0], &x.q[0], &x.d[0], &x.corr[0], &f16Table()[0], nb)
 }
+
+// corrLanesAVX2 is corrLanes 32 bytes at a time: VPMADDUBSW with ones sums byte pairs,
+// VPMADDWD with ones sums those into the 4-byte lanes, VPMULLD applies mul.
+func corrLanesAVX2(corr []int32, q []int8, mul int32) {
+	nb := len(corr) / 8
+	if nb == 0 {
+		return
+	}
+	_ = q[nb*32-1]
+	pq, pc := unsafe.Pointer(&q[0]), unsafe.Pointer(&corr[0])
+	ones8 := archsimd.BroadcastUint8x32(1)
+	ones16 := archsimd.BroadcastInt16x16(1)
+	m := archsimd.BroadcastInt32x8(mul)
+	for b := range nb {
+		v := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 32*b)))
+		ones8.DotProductPairsSaturated(v).DotProductPairs(ones16).Mul(m).Store((*[8]int32)(unsafe.Add(pc, 32*b)))
+	}
+	archsimd.ClearAVXUpperBits()
+	corrLanes(corr[nb*8:], q[nb*32:], mul)
+}
