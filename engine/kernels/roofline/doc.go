@@ -1,0 +1,34 @@
+// Package roofline measures the kernels of package kernels against this machine's roofs: the
+// bandwidth at which it can read a working set of a given size and the peak rate of its
+// fused multiply-add units. It backs `infertune bench kernels`.
+//
+// Run times, per weight dtype, kernel tier and thread count, three shapes: the decode shape
+// (MatVec) on one matrix read again and again from cache ("hot"), the same shape cycling over
+// enough distinct matrices that every call reads its weights from memory ("cold"), and the
+// batched shape (MatMul). Each row reports GFLOP/s, GB/s of weights streamed, time per call
+// and the percentage of its roof: the read roof at the row's working set and thread count for
+// MatVec, the FMA peak at its thread count for MatMul.
+//
+// The roofs are measured by this package, not assumed:
+//
+//   - read bandwidth: a vector sum (simd/archsimd, 512-bit where the CPU has AVX-512, else
+//     256-bit; plain Go in builds without GOEXPERIMENT=simd) over a buffer of exactly the
+//     working-set size, each thread summing a disjoint contiguous part, all at once;
+//   - FMA peak: a Go assembly loop of VFMADD231PS on independent ZMM (AVX-512) or YMM (AVX2)
+//     accumulators with no memory operands, on every thread at once; a scalar Go loop on other
+//     CPUs.
+//
+// Each roof is the best of a few short trials after a warm-up, measured before the rows and
+// again after them (the best of both counts, so that a neighbour busy during one measurement
+// does not leave a roof too low): a kernel that reads as fast as the machine can reads close
+// to 100%, never far above it. The FMA peak is an fp32 roof; int8 kernels (q8_0, q4_0) can
+// exceed it.
+//
+// Memory: the cold working set of one dtype (about Options.ColdBytes) is allocated, measured
+// and freed before the next dtype's, so the peak is about ColdBytes plus one matrix.
+//
+// Concurrency: Run starts its own measuring goroutines (locked to OS threads) and stops them
+// before it returns; it calls progress on the calling goroutine.
+//
+// This package imports only engine/tensor and engine/kernels of infertune's packages.
+package roofline
