@@ -1,0 +1,51 @@
+# infertune: build, run, test. GNU make.
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+# go from PATH; on a fresh machine where it is not on PATH, the default install location.
+GO ?= $(or $(shell command -v go 2>/dev/null),$(wildcard /usr/local/go/bin/go),go)
+GOFMT ?= $(if $(findstring /,$(GO)),$(dir $(GO))gofmt,gofmt)
+
+BIN := bin/infertune
+# The simd kernel tier needs this experiment; without it the binary uses the generic tier.
+SIMD := GOEXPERIMENT=simd
+
+# Packages that start goroutines run under the race detector; the rest run without it,
+# which keeps `make test` well under ten minutes on two cores.
+RACE_PKGS ?= ./engine/kernels/... ./cmd/...
+# (Each is computed once, when first used.)
+OTHER_PKGS = $(eval OTHER_PKGS := $(filter-out $(shell $(GO) list $(RACE_PKGS) 2>/dev/null),$(shell $(GO) list ./...)))$(OTHER_PKGS)
+# -race needs cgo (a C compiler); without one the race packages run without it.
+RACE = $(eval RACE := $(if $(filter 1,$(shell $(GO) env CGO_ENABLED)),-race,))$(RACE)
+
+.PHONY: build run test vet lint bench clean
+
+build:
+	$(SIMD) $(GO) build -o $(BIN) ./cmd/infertune
+
+run: build
+	$(BIN) doctor
+	$(BIN) bench kernels --quick
+
+# The whole suite twice: with the simd tier, then generic only; go vet in both modes.
+test: vet
+	@test -n "$(RACE)" || echo "note: no C compiler (CGO_ENABLED=0): running without -race"
+	$(SIMD) $(GO) test $(RACE) $(RACE_PKGS)
+	$(if $(OTHER_PKGS),$(SIMD) $(GO) test $(OTHER_PKGS))
+	$(GO) test $(RACE) $(RACE_PKGS)
+	$(if $(OTHER_PKGS),$(GO) test $(OTHER_PKGS))
+
+vet:
+	$(SIMD) $(GO) vet ./...
+	$(GO) vet ./...
+
+lint: vet
+	@out="$$($(GOFMT) -l .)"; \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+bench:
+	$(SIMD) $(GO) test -run '^$$' -bench . -benchmem ./engine/...
+
+clean:
+	rm -rf bin
+	$(GO) clean -testcache

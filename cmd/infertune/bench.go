@@ -1,0 +1,16 @@
+package main
+
+import "github.com/spf13/cobra"
+
+func newBenchCommand(gs *globalState) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure one part of the stack: kernels (more to come)",
+		Args:  noArgs,
+		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			return cmd.Help()
+		}),
+	}
+	cmd.AddCommand(newBenchKernelsCommand(gs))
+	return cmd
+}
