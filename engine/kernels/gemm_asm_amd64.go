@@ -2,7 +2,7 @@
 
 package kernels
 
-//go:generate go run ./internal/gemmgen gemm_amd64.s
+//go:generate go run ./internal/asmgen
 
 // Declarations of the micro-kernels in gemm_amd64.s; their Go twins are in
 // gemm_twin_test.go.

@@ -2,7 +2,11 @@
 
 package kernels
 
-import "github.com/infertune/infertune/engine/tensor"
+import (
+	"unsafe"
+
+	"github.com/infertune/infertune/engine/tensor"
+)
 
 const simdBuilt = true
 
@@ -18,7 +22,7 @@ func simdImpl(isa ISA) *impl {
 		corrQ4:  -8,
 		quant:   quantizeBlocks,
 		lanes:   corrLanesAVX2,
-		matVec:  rowsMatVec,
+		matVec:  matVecSIMD,
 		matMul:  rowsMatMul,
 	}
 	if isa >= ISAAVX512 {
@@ -31,25 +35,78 @@ func simdImpl(isa ISA) *impl {
 	if isa >= ISAAVX512VNNI {
 		im.dotQ8, im.corrQ8 = dotQ8VNNIGo, -128
 		im.dotQ4 = dotQ4VNNIGo
-		im.matVec = matVecVNNI
 	}
 	return im
 }
 
-// matVecVNNI runs Q8_0 and Q4_0 MatVec four rows at a time (matVec4Q8VNNI,
-// matVec4Q4VNNI), the rows left over one at a time; other dtypes go row by row.
-func matVecVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
+// matVecSIMD runs MatVec four rows at a time: matVec4F32, matVec4F16 and matVec4BF16 for
+// the float dtypes on every path; matVec4Q8VNNI and matVec4Q4VNNI for the block dtypes where
+// VNNI exists (elsewhere, row dots). Rows left over go one at a time; a float row's last
+// k mod 16 elements are added by the row dot.
+func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
+	switch w.DType {
+	case tensor.Q8_0, tensor.Q4_0:
+		if k.cfg.ISA >= ISAAVX512VNNI {
+			matVecQuantVNNI(k, y, w, x)
+			return
+		}
+		rowsMatVec(k, y, w, x)
+		return
+	}
+	im := k.impl
+	kk := w.Cols
+	k16 := kk &^ 15
+	stride := w.RowBytes()
+	// tail returns row i's dot over its last kk-k16 elements (and the whole row when the
+	// four-row kernel does not run).
+	var tail func(i, from int) float32
+	var four func(i int)
+	switch w.DType {
+	case tensor.F32:
+		tail = func(i, from int) float32 { return im.dotF32(tensor.AsF32(w.Row(i))[from:], x[from:]) }
+		four = func(i int) {
+			matVec4F32((*float32)(unsafe.Pointer(&w.Data[i*stride])), stride, &x[0], k16, &y[i])
+		}
+	case tensor.F16:
+		tail = func(i, from int) float32 { return im.dotF16(tensor.AsU16(w.Row(i))[from:], x[from:]) }
+		four = func(i int) {
+			matVec4F16((*uint16)(unsafe.Pointer(&w.Data[i*stride])), stride, &x[0], k16, &y[i])
+		}
+	case tensor.BF16:
+		tail = func(i, from int) float32 { return im.dotBF16(tensor.AsU16(w.Row(i))[from:], x[from:]) }
+		four = func(i int) {
+			matVec4BF16((*uint16)(unsafe.Pointer(&w.Data[i*stride])), stride, &x[0], k16, &y[i])
+		}
+	}
+	chunk, chunks := rowChunks(w.Rows, k.cfg.Threads, len(w.Data))
+	k.pool.run(chunks, func(c, _ int) {
+		i, hi := c*chunk, min((c+1)*chunk, w.Rows)
+		if k16 > 0 {
+			for ; i+4 <= hi; i += 4 {
+				four(i)
+				if k16 < kk {
+					for r := i; r < i+4; r++ {
+						y[r] += tail(r, k16)
+					}
+				}
+			}
+		}
+		for ; i < hi; i++ {
+			y[i] = tail(i, 0)
+		}
+	})
+}
+
+// matVecQuantVNNI runs Q8_0 and Q4_0 MatVec four rows at a time (matVec4Q8VNNI,
+// matVec4Q4VNNI), the rows left over one at a time.
+func matVecQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 	var four func(w *byte, stride int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
 	var one func(w []byte, x q8Row) float32
 	var corr int32
-	switch w.DType {
-	case tensor.Q8_0:
+	if w.DType == tensor.Q8_0 {
 		four, one, corr = matVec4Q8VNNI, dotQ8VNNIGo, -128
-	case tensor.Q4_0:
+	} else {
 		four, one, corr = matVec4Q4VNNI, dotQ4VNNIGo, -8
-	default:
-		rowsMatVec(k, y, w, x)
-		return
 	}
 	nb := w.Cols / tensor.QK
 	if nb == 0 {

@@ -1,7 +1,7 @@
-// Command gemmgen writes gemm_amd64.s, the AVX-512 GEMM micro-kernels of package kernels.
-// The kernels are fully unrolled over their register tiles, which is tedious and error-prone
-// by hand; the shapes are described here once. Run it through go generate in
-// engine/kernels.
+// Command asmgen writes the generated assembly of package kernels: gemm_amd64.s, the
+// AVX-512 GEMM micro-kernels. They are fully unrolled over their register tiles, which is
+// tedious and error-prone by hand; the shapes are described here once. Run it through go
+// generate in engine/kernels.
 package main
 
 import (
@@ -12,15 +12,15 @@ import (
 )
 
 func main() {
-	out := "gemm_amd64.s"
-	if len(os.Args) > 1 {
-		out = os.Args[1]
-	}
 	var g gen
 	g.header()
 	g.sgemm()
 	g.qgemm()
-	if err := os.WriteFile(out, g.Bytes(), 0o644); err != nil {
+	write("gemm_amd64.s", &g)
+}
+
+func write(name string, g *gen) {
+	if err := os.WriteFile(name, g.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
@@ -37,15 +37,15 @@ func (g *gen) header() {
 	g.l("")
 	g.l(`#include "textflag.h"`)
 	g.l("")
-	g.l("// GEMM micro-kernels for the AVX-512 paths. They need more vector registers than the")
-	g.l("// compiler allocates (Z0-Z31 here), so they are written in assembly; packing, blocking and")
-	g.l("// edges stay in Go (gemm_amd64.go), and each kernel has a Go twin (gemm_twin_test.go).")
-	g.l("")
 }
 
 // sgemm writes sgemm12x32: a 12-row × 32-token fp32 tile, Z0-Z23 accumulators, Z24/Z25 the
 // two 16-token activation vectors of a k-step, Z26-Z29 broadcast weights.
 func (g *gen) sgemm() {
+	g.l("// GEMM micro-kernels for the AVX-512 paths. They need more vector registers than the")
+	g.l("// compiler allocates (Z0-Z31 here), so they are written in assembly; packing, blocking and")
+	g.l("// edges stay in Go (gemm_amd64.go), and each kernel has a Go twin (gemm_twin_test.go).")
+	g.l("")
 	g.l("// func sgemm12x32(w *float32, lda int, xp *float32, k int, c *float32)")
 	g.l("//")
 	g.l("//	for i := range 12 { for j := range 32 { c[i*32+j] = Σ_{p<k} w[i*lda/4+p] * xp[p*32+j] } }")

@@ -1,0 +1,56 @@
+package kernels
+
+import (
+	"runtime"
+	"sync/atomic"
+	"testing"
+)
+
+func TestPoolRunsEveryChunkOnce(t *testing.T) {
+	for _, threads := range []int{1, 2, 3, 8} {
+		p := newPool(threads)
+		for _, chunks := range []int{0, 1, 2, 3, 7, 64, 1000} {
+			hits := make([]atomic.Int32, chunks)
+			var badWorker atomic.Bool
+			p.run(chunks, func(c, w int) {
+				hits[c].Add(1)
+				if w < 0 || w >= threads {
+					badWorker.Store(true)
+				}
+				if c%7 == 0 {
+					runtime.Gosched() // uneven progress: others steal
+				}
+			})
+			for c := range hits {
+				if n := hits[c].Load(); n != 1 {
+					t.Fatalf("threads=%d chunks=%d: chunk %d ran %d times", threads, chunks, c, n)
+				}
+			}
+			if badWorker.Load() {
+				t.Fatalf("threads=%d: worker index out of range", threads)
+			}
+		}
+		p.close()
+	}
+}
+
+// TestPoolHomeRanges checks that, with no stealing needed, worker w runs the chunks of its
+// home range: the property that keeps a matrix in the same core's cache across calls.
+func TestPoolHomeRanges(t *testing.T) {
+	p := newPool(1)
+	defer p.close()
+	j := &job{ranges: make([]homeRange, 3), fn: nil}
+	for w := range 3 {
+		j.ranges[w].next.Store(int64(w * 9 / 3))
+		j.ranges[w].end = int64((w + 1) * 9 / 3)
+	}
+	var got []int
+	j.fn = func(c, _ int) { got = append(got, c) }
+	j.claim(1)
+	want := []int{3, 4, 5, 6, 7, 8, 0, 1, 2}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("worker 1 claimed %v, want %v", got, want)
+		}
+	}
+}
