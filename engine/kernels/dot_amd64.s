@@ -459,3 +459,22 @@ sc_tail:
 sc_done:
 	VZEROUPPER
 	RET
+
+// func cvtF16AVX2(dst *float32, src *uint16, n int)
+// dst[i] = fp32(src[i]) for i < n, n a multiple of 8 (F16C, 256-bit).
+TEXT ·cvtF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ cvty_done
+cvty_loop:
+	VCVTPH2PS 0(SI), Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ cvty_loop
+cvty_done:
+	VZEROUPPER
+	RET

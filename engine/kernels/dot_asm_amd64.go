@@ -37,3 +37,6 @@ func matVec4F16(w *uint16, stride int, x *float32, k int, y *float32)
 
 //go:noescape
 func matVec4BF16(w *uint16, stride int, x *float32, k int, y *float32)
+
+//go:noescape
+func cvtF16AVX2(dst *float32, src *uint16, n int)

@@ -10,7 +10,7 @@ import (
 	"github.com/infertune/infertune/engine/tensor"
 )
 
-// MatMul on the AVX-512 paths: Y = X·Wᵀ cut into tiles of weight rows × 32 tokens.
+// MatMul on the simd tier: Y = X·Wᵀ cut into tiles of weight rows × 16 or 32 tokens.
 //
 // Blocking: the activations are packed once per call into panels of 32 tokens (k-major, so
 // one 64-byte load is one k-step of 16 tokens). Workers claim blocks of weight rows; for its
@@ -22,55 +22,73 @@ import (
 // Y; rows past m are zero padding and never stored.
 
 const (
-	sgemmRows = 12 // weight rows per fp32 tile
 	qgemmRows = 6  // weight rows per int8 tile
-	gemmCols  = 32 // tokens per tile
+	gemmCols  = 32 // tokens per int8 tile
 )
 
-// packF32Panels packs x (n rows of k) into panels of 32 tokens: panel p holds
-// xp[p*k*32 + kk*32 + j] = x[(32p+j)*k + kk], zero past n.
-func packF32Panels(xp []float32, x []float32, n, k int) {
-	panels := (n + gemmCols - 1) / gemmCols
+// floatTile is an fp32 micro-kernel and its tile: rows weight rows × cols tokens.
+type floatTile struct {
+	rows, cols int
+	kernel     func(w *float32, lda int, xp *float32, k int, c *float32)
+	isa        ISA
+}
+
+var (
+	tileAVX512 = floatTile{rows: 12, cols: 32, kernel: sgemm12x32, isa: ISAAVX512}
+	tileAVX2   = floatTile{rows: 6, cols: 16, kernel: sgemm6x16AVX2, isa: ISAAVX2}
+)
+
+// packF32Panels packs x (n rows of k) into panels of cols tokens: panel p holds
+// xp[p*k*cols + kk*cols + j] = x[(cols·p+j)*k + kk], zero past n.
+func packF32Panels(xp []float32, x []float32, n, k, cols int) {
+	panels := (n + cols - 1) / cols
 	for p := range panels {
-		dst := xp[p*k*gemmCols : (p+1)*k*gemmCols]
-		for j := range gemmCols {
-			t := p*gemmCols + j
+		dst := xp[p*k*cols : (p+1)*k*cols]
+		for j := range cols {
+			t := p*cols + j
 			if t >= n {
 				for kk := range k {
-					dst[kk*gemmCols+j] = 0
+					dst[kk*cols+j] = 0
 				}
 				continue
 			}
 			row := x[t*k : (t+1)*k]
 			for kk, v := range row {
-				dst[kk*gemmCols+j] = v
+				dst[kk*cols+j] = v
 			}
 		}
 	}
 }
 
-// scatterTile stores the rows×32 tile c into y (n×m) at weight row i0 and token t0,
+// scatterTile stores the rows×cols tile c into y (n×m) at weight row i0 and token t0,
 // skipping padding.
-func scatterTile(y []float32, m, n, i0, t0, rows int, c []float32) {
+func scatterTile(y []float32, m, n, i0, t0, rows, cols int, c []float32) {
 	rows = min(rows, m-i0)
-	for j := range min(gemmCols, n-t0) {
+	for j := range min(cols, n-t0) {
 		out := y[(t0+j)*m+i0 : (t0+j)*m+i0+rows]
 		for i := range out {
-			out[i] = c[i*gemmCols+j]
+			out[i] = c[i*cols+j]
 		}
 	}
 }
 
-// matMulAVX512 is the AVX-512 MatMul: sgemm12x32 for the float dtypes; qgemm6x32VNNI for
-// Q8_0 and Q4_0 where VNNI exists (without it, the row-dot MatMul).
-func matMulAVX512(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
+// matMulSIMD is the simd tier's MatMul. The float dtypes run on an fp32 micro-kernel:
+// sgemm12x32 with AVX-512, sgemm6x16AVX2 without. Q8_0 and Q4_0 run on qgemm6x32VNNI where
+// VNNI exists; elsewhere on the row-dot MatMul (an int8 tile without VNNI has no
+// multiply-accumulate that beats fp32 FMA: VPMADDUBSW saturates on offset operands and
+// VPMADDWD needs an extra add per instruction).
+func matMulSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 	if w.Cols == 0 {
 		clear(y)
 		return
 	}
 	switch w.DType {
 	case tensor.F32, tensor.F16, tensor.BF16:
-		matMulFloatAVX512(k, y, w, x, n)
+		t := tileAVX2
+		if k.cfg.ISA >= ISAAVX512 {
+			t = tileAVX512
+		}
+		matMulFloat(k, y, w, x, n, t)
 	case tensor.Q8_0, tensor.Q4_0:
 		if k.cfg.ISA >= ISAAVX512VNNI {
 			matMulQuantVNNI(k, y, w, x, n)
@@ -80,40 +98,42 @@ func matMulAVX512(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int)
 	}
 }
 
-func matMulFloatAVX512(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
+// matMulFloat runs MatMul of a float weight matrix on the micro-kernel of t.
+func matMulFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int, t floatTile) {
 	m, kk := w.Rows, w.Cols
-	panels := (n + gemmCols - 1) / gemmCols
-	xp := k.packed.f32s(panels * kk * gemmCols)
-	packF32Panels(xp, x, n, kk)
-	blocks := (m + sgemmRows - 1) / sgemmRows
+	panels := (n + t.cols - 1) / t.cols
+	xp := k.packed.f32s(panels * kk * t.cols)
+	packF32Panels(xp, x, n, kk, t.cols)
+	blocks := (m + t.rows - 1) / t.rows
 	rowBytes := w.RowBytes()
 	chunk, chunks := rowChunks(blocks, k.cfg.Threads, len(w.Data)*max(1, n/4))
 	k.pool.run(chunks, func(c, worker int) {
 		ws := &k.scratch[worker]
-		tile := ws.f32b(sgemmRows * gemmCols)
+		tile := ws.f32b(t.rows * t.cols)
 		for blk := c * chunk; blk < min((c+1)*chunk, blocks); blk++ {
-			i0 := blk * sgemmRows
-			rows := min(sgemmRows, m-i0)
+			i0 := blk * t.rows
+			rows := min(t.rows, m-i0)
 			var wp *float32
 			lda := rowBytes
-			if w.DType == tensor.F32 && rows == sgemmRows {
+			if w.DType == tensor.F32 && rows == t.rows {
 				wp = (*float32)(unsafe.Pointer(&w.Data[i0*rowBytes]))
 			} else {
-				panel := ws.f32s(sgemmRows * kk)
-				widenRows(panel, w, i0, rows)
+				panel := ws.f32s(t.rows * kk)
+				widenRows(panel, w, i0, rows, t.isa)
 				clear(panel[rows*kk:])
 				wp, lda = &panel[0], kk*4
 			}
 			for p := range panels {
-				sgemm12x32(wp, lda, &xp[p*kk*gemmCols], kk, &tile[0])
-				scatterTile(y, m, n, i0, p*gemmCols, rows, tile)
+				t.kernel(wp, lda, &xp[p*kk*t.cols], kk, &tile[0])
+				scatterTile(y, m, n, i0, p*t.cols, rows, t.cols, tile)
 			}
 		}
 	})
 }
 
-// widenRows writes rows [i0, i0+rows) of w as fp32 into dst (rows×w.Cols).
-func widenRows(dst []float32, w *tensor.Matrix, i0, rows int) {
+// widenRows writes rows [i0, i0+rows) of w as fp32 into dst (rows×w.Cols), with the
+// vector width of isa.
+func widenRows(dst []float32, w *tensor.Matrix, i0, rows int, isa ISA) {
 	kk := w.Cols
 	for i := range rows {
 		out := dst[i*kk : (i+1)*kk]
@@ -123,18 +143,27 @@ func widenRows(dst []float32, w *tensor.Matrix, i0, rows int) {
 			copy(out, tensor.AsF32(src))
 		case tensor.F16:
 			h := tensor.AsU16(src)
-			n16 := kk &^ 15
-			if n16 > 0 {
-				cvtF16AVX512(&out[0], &h[0], n16)
+			n8 := kk &^ 7
+			switch {
+			case isa >= ISAAVX512 && kk >= 16:
+				n8 = kk &^ 15
+				cvtF16AVX512(&out[0], &h[0], n8)
+			case n8 > 0:
+				cvtF16AVX2(&out[0], &h[0], n8)
 			}
-			for j := n16; j < kk; j++ {
+			for j := n8; j < kk; j++ {
 				out[j] = tensor.F16ToF32(h[j])
 			}
 		case tensor.BF16:
 			h := tensor.AsU16(src)
 			j := 0
-			for ; j+16 <= kk; j += 16 {
-				bf16x16((*[16]uint16)(h[j:])).Store((*[16]float32)(out[j:]))
+			if isa >= ISAAVX512 {
+				for ; j+16 <= kk; j += 16 {
+					bf16x16((*[16]uint16)(h[j:])).Store((*[16]float32)(out[j:]))
+				}
+			}
+			for ; j+8 <= kk; j += 8 {
+				bf16x8((*[8]uint16)(h[j:])).Store((*[8]float32)(out[j:]))
 			}
 			archsimd.ClearAVXUpperBits()
 			for ; j < kk; j++ {
@@ -169,7 +198,7 @@ func matMulQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 			for p := range panels {
 				qgemm6x32VNNI((*int8)(unsafe.Pointer(&wq[0])), &wd[0], &wc[0],
 					&xp[p*nb*tensor.QK*gemmCols], &xd[p*nb*gemmCols], nb, &tile[0])
-				scatterTile(y, m, n, i0, p*gemmCols, rows, tile)
+				scatterTile(y, m, n, i0, p*gemmCols, rows, gemmCols, tile)
 			}
 		}
 	})

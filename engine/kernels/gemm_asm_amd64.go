@@ -12,3 +12,6 @@ func sgemm12x32(w *float32, lda int, xp *float32, k int, c *float32)
 
 //go:noescape
 func qgemm6x32VNNI(wq *int8, wd *float32, wc *int32, xp *uint8, xd *float32, nb int, c *float32)
+
+//go:noescape
+func sgemm6x16AVX2(w *float32, lda int, xp *float32, k int, c *float32)

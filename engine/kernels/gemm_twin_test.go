@@ -9,15 +9,15 @@ import (
 	"unsafe"
 )
 
-// sgemm12x32Go is the Go twin of sgemm12x32 (see its doc comment).
-func sgemm12x32Go(w []float32, ldaElems int, xp []float32, k int, c []float32) {
-	for i := range 12 {
-		for j := range 32 {
+// sgemmGo is the Go twin of sgemm12x32 (rows=12, cols=32) and sgemm6x16AVX2 (6, 16).
+func sgemmGo(rows, cols int, w []float32, ldaElems int, xp []float32, k int, c []float32) {
+	for i := range rows {
+		for j := range cols {
 			var s float32
 			for p := range k {
-				s = float32(math.FMA(float64(w[i*ldaElems+p]), float64(xp[p*32+j]), float64(s)))
+				s = float32(math.FMA(float64(w[i*ldaElems+p]), float64(xp[p*cols+j]), float64(s)))
 			}
-			c[i*32+j] = s
+			c[i*cols+j] = s
 		}
 	}
 }
@@ -42,34 +42,38 @@ func qgemm6x32Go(wq []int8, wd []float32, wc []int32, xp []uint8, xd []float32, 
 }
 
 func TestSgemmKernelTwin(t *testing.T) {
-	if DetectISA() < ISAAVX512 {
-		t.Skip("no AVX-512")
+	tiles := []floatTile{tileAVX2}
+	if DetectISA() >= ISAAVX512 {
+		tiles = append(tiles, tileAVX512)
 	}
 	r := rand.New(rand.NewPCG(7, 7))
-	for _, k := range []int{0, 1, 3, 4, 5, 8, 31, 64, 257} {
-		const lda = 300 // elements; rows read in place with a stride wider than k
-		w := make([]float32, 12*lda)
-		for i := range w {
-			w[i] = float32(r.NormFloat64())
-		}
-		xp := make([]float32, max(1, k)*32)
-		for i := range xp {
-			xp[i] = float32(r.NormFloat64())
-		}
-		got, want := make([]float32, 12*32+16), make([]float32, 12*32)
-		for i := range got {
-			got[i] = -7
-		}
-		sgemm12x32(&w[0], lda*4, &xp[0], k, &got[0])
-		sgemm12x32Go(w, lda, xp, k, want)
-		for i := range want {
-			if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*float64(k+1) {
-				t.Fatalf("k=%d c[%d] = %v, twin %v", k, i, got[i], want[i])
+	for _, tile := range tiles {
+		for _, k := range []int{0, 1, 3, 4, 5, 8, 31, 64, 257} {
+			const lda = 300 // elements; rows read in place with a stride wider than k
+			w := make([]float32, tile.rows*lda)
+			for i := range w {
+				w[i] = float32(r.NormFloat64())
 			}
-		}
-		for i := 12 * 32; i < len(got); i++ {
-			if got[i] != -7 {
-				t.Fatalf("k=%d: wrote past the tile at %d", k, i)
+			xp := make([]float32, max(1, k)*tile.cols)
+			for i := range xp {
+				xp[i] = float32(r.NormFloat64())
+			}
+			n := tile.rows * tile.cols
+			got, want := make([]float32, n+16), make([]float32, n)
+			for i := range got {
+				got[i] = -7
+			}
+			tile.kernel(&w[0], lda*4, &xp[0], k, &got[0])
+			sgemmGo(tile.rows, tile.cols, w, lda, xp, k, want)
+			for i := range want {
+				if d := math.Abs(float64(got[i] - want[i])); d > 1e-5*float64(k+1) {
+					t.Fatalf("%d×%d k=%d c[%d] = %v, twin %v", tile.rows, tile.cols, k, i, got[i], want[i])
+				}
+			}
+			for i := n; i < len(got); i++ {
+				if got[i] != -7 {
+					t.Fatalf("%d×%d k=%d: wrote past the tile at %d", tile.rows, tile.cols, k, i)
+				}
 			}
 		}
 	}

@@ -23,10 +23,9 @@ func simdImpl(isa ISA) *impl {
 		quant:   quantizeBlocks,
 		lanes:   corrLanesAVX2,
 		matVec:  matVecSIMD,
-		matMul:  rowsMatMul,
+		matMul:  matMulSIMD,
 	}
 	if isa >= ISAAVX512 {
-		im.matMul = matMulAVX512
 		im.quant = quantBlocksAVX512
 		im.dotF32 = dotF32AVX512
 		im.dotF16 = dotF16AVX512Go

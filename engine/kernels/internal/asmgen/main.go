@@ -16,6 +16,7 @@ func main() {
 	g.header()
 	g.sgemm()
 	g.qgemm()
+	g.sgemmAVX2()
 	write("gemm_amd64.s", &g)
 }
 
@@ -187,6 +188,78 @@ func (g *gen) qgemm() {
 	for i := range 6 {
 		g.i("VMOVUPS Z%d, %d(DX)", 2*i, 128*i)
 		g.i("VMOVUPS Z%d, %d(DX)", 2*i+1, 128*i+64)
+	}
+	g.i("VZEROUPPER")
+	g.i("RET")
+}
+
+// sgemmAVX2 writes sgemm6x16AVX2: a 6-row × 16-token fp32 tile for CPUs without AVX-512,
+// in the 16 YMM registers VEX encoding reaches: Y0-Y11 accumulators, Y12/Y13 the two
+// 8-token activation vectors of a k-step, Y14/Y15 broadcast weights.
+func (g *gen) sgemmAVX2() {
+	g.l("")
+	g.l("// func sgemm6x16AVX2(w *float32, lda int, xp *float32, k int, c *float32)")
+	g.l("//")
+	g.l("//	for i := range 6 { for j := range 16 { c[i*16+j] = Σ_{p<k} w[i*lda/4+p] * xp[p*16+j] } }")
+	g.l("//")
+	g.l("// The AVX2+FMA twin of sgemm12x32: rows of w in place, xp a packed panel of 16 activation")
+	g.l("// rows, k-major.")
+	g.l("TEXT ·sgemm6x16AVX2(SB), NOSPLIT, $0-40")
+	g.i("MOVQ w+0(FP), SI")
+	g.i("MOVQ lda+8(FP), R8")
+	g.i("MOVQ xp+16(FP), DI")
+	g.i("MOVQ k+24(FP), CX")
+	g.i("MOVQ c+32(FP), DX")
+	g.i("LEAQ (SI)(R8*2), R9")
+	g.i("ADDQ R8, R9")
+	for r := range 12 {
+		g.i("VXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+	bases := []string{"SI", "R9"}
+	row := func(i, disp int) string {
+		b := bases[i/3]
+		if i%3 == 0 {
+			return fmt.Sprintf("%d(%s)", disp, b)
+		}
+		return fmt.Sprintf("%d(%s)(R8*%d)", disp, b, i%3)
+	}
+	step := func(dw, dx int) {
+		g.i("VMOVUPS %d(DI), Y12", dx)
+		g.i("VMOVUPS %d(DI), Y13", dx+32)
+		for i := range 6 {
+			t := 14 + i%2
+			g.i("VBROADCASTSS %s, Y%d", row(i, dw), t)
+			g.i("VFMADD231PS Y%d, Y12, Y%d", t, 2*i)
+			g.i("VFMADD231PS Y%d, Y13, Y%d", t, 2*i+1)
+		}
+	}
+	advance := func(bytes int) {
+		for _, b := range bases {
+			g.i("ADDQ $%d, %s", bytes, b)
+		}
+		g.i("ADDQ $%d, DI", bytes*16)
+	}
+	g.i("CMPQ CX, $4")
+	g.i("JLT sy_tail")
+	g.l("sy_loop4:")
+	for u := range 4 {
+		step(4*u, 64*u)
+	}
+	advance(16)
+	g.i("SUBQ $4, CX")
+	g.i("CMPQ CX, $4")
+	g.i("JGE sy_loop4")
+	g.l("sy_tail:")
+	g.i("TESTQ CX, CX")
+	g.i("JZ sy_store")
+	step(0, 0)
+	advance(4)
+	g.i("DECQ CX")
+	g.i("JMP sy_tail")
+	g.l("sy_store:")
+	for i := range 6 {
+		g.i("VMOVUPS Y%d, %d(DX)", 2*i, 64*i)
+		g.i("VMOVUPS Y%d, %d(DX)", 2*i+1, 64*i+32)
 	}
 	g.i("VZEROUPPER")
 	g.i("RET")
