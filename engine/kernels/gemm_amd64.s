@@ -4,9 +4,9 @@
 
 #include "textflag.h"
 
-// GEMM micro-kernels for the AVX-512 paths. They need more vector registers than the
-// compiler allocates (Z0-Z31 here), so they are written in assembly; packing, blocking and
-// edges stay in Go (gemm_amd64.go), and each kernel has a Go twin (gemm_twin_test.go).
+// GEMM micro-kernels. They need more vector registers than the compiler allocates (Z0-Z31
+// with AVX-512), so they are written in assembly; packing, blocking and edges stay in Go
+// (gemm_amd64.go), and each kernel has a Go twin (gemm_twin_test.go).
 
 // func sgemm12x32(w *float32, lda int, xp *float32, k int, c *float32)
 //
@@ -568,8 +568,8 @@ qg_store:
 //
 //	for i := range 6 { for j := range 16 { c[i*16+j] = Σ_{p<k} w[i*lda/4+p] * xp[p*16+j] } }
 //
-// The AVX2+FMA twin of sgemm12x32: rows of w in place, xp a packed panel of 16 activation
-// rows, k-major.
+// The AVX2+FMA form of sgemm12x32, in the 16 YMM registers VEX encoding reaches: Y0-Y11
+// hold the 6×16 tile, Y12/Y13 the two 8-token vectors of step p, Y14/Y15 the broadcasts.
 TEXT ·sgemm6x16AVX2(SB), NOSPLIT, $0-40
 	MOVQ w+0(FP), SI
 	MOVQ lda+8(FP), R8
@@ -722,3 +722,4 @@ sy_store:
 	VMOVUPS Y11, 352(DX)
 	VZEROUPPER
 	RET
+

@@ -62,20 +62,22 @@ func dotF32Generic(w, x []float32) float32 {
 	return s
 }
 
-// dotF16Generic computes Σ fp32(w[i])·x[i] for fp16 weights.
+// dotF16Generic computes Σ fp32(w[i])·x[i] for fp16 weights, converting through f16Table
+// (the values of tensor.F16ToF32, precomputed).
 func dotF16Generic(w []uint16, x []float32) float32 {
+	tab := f16Table()
 	x = x[:len(w)]
 	var s0, s1, s2, s3 float32
 	i := 0
 	for ; i+4 <= len(w); i += 4 {
-		s0 += tensor.F16ToF32(w[i]) * x[i]
-		s1 += tensor.F16ToF32(w[i+1]) * x[i+1]
-		s2 += tensor.F16ToF32(w[i+2]) * x[i+2]
-		s3 += tensor.F16ToF32(w[i+3]) * x[i+3]
+		s0 += tab[w[i]] * x[i]
+		s1 += tab[w[i+1]] * x[i+1]
+		s2 += tab[w[i+2]] * x[i+2]
+		s3 += tab[w[i+3]] * x[i+3]
 	}
 	s := (s0 + s1) + (s2 + s3)
 	for ; i < len(w); i++ {
-		s += tensor.F16ToF32(w[i]) * x[i]
+		s += tab[w[i]] * x[i]
 	}
 	return s
 }

@@ -381,3 +381,14 @@ func TestParse(t *testing.T) {
 		t.Error("ParseISA(neon) accepted")
 	}
 }
+
+// TestF16Table pins the table the fp16 kernels convert through to tensor.F16ToF32, bit for
+// bit, over every fp16 pattern.
+func TestF16Table(t *testing.T) {
+	tab := f16Table()
+	for h := range 1 << 16 {
+		if got, want := math.Float32bits(tab[h]), math.Float32bits(tensor.F16ToF32(uint16(h))); got != want {
+			t.Fatalf("f16Table[%#04x] = %#08x, want %#08x", h, got, want)
+		}
+	}
+}

@@ -14,9 +14,14 @@ import (
 func main() {
 	var g gen
 	g.header()
-	g.sgemm()
+	g.l("// GEMM micro-kernels. They need more vector registers than the compiler allocates (Z0-Z31")
+	g.l("// with AVX-512), so they are written in assembly; packing, blocking and edges stay in Go")
+	g.l("// (gemm_amd64.go), and each kernel has a Go twin (gemm_twin_test.go).")
+	g.l("")
+	g.sgemm(sgemm512)
 	g.qgemm()
-	g.sgemmAVX2()
+	g.l("")
+	g.sgemm(sgemm256)
 	write("gemm_amd64.s", &g)
 }
 
@@ -40,21 +45,46 @@ func (g *gen) header() {
 	g.l("")
 }
 
-// sgemm writes sgemm12x32: a 12-row × 32-token fp32 tile, Z0-Z23 accumulators, Z24/Z25 the
-// two 16-token activation vectors of a k-step, Z26-Z29 broadcast weights.
-func (g *gen) sgemm() {
-	g.l("// GEMM micro-kernels for the AVX-512 paths. They need more vector registers than the")
-	g.l("// compiler allocates (Z0-Z31 here), so they are written in assembly; packing, blocking and")
-	g.l("// edges stay in Go (gemm_amd64.go), and each kernel has a Go twin (gemm_twin_test.go).")
-	g.l("")
-	g.l("// func sgemm12x32(w *float32, lda int, xp *float32, k int, c *float32)")
+// sgemmShape is an fp32 micro-kernel: rows weight rows × two vectors of tokens.
+type sgemmShape struct {
+	name   string
+	rows   int
+	reg    string // "Z" (512-bit, EVEX) or "Y" (256-bit, VEX)
+	bytes  int    // bytes per vector
+	label  string // prefix of the kernel's labels
+	zero   string // the instruction that zeroes an accumulator
+	doc    []string
+	bcasts int // broadcast registers, rotated
+}
+
+var (
+	sgemm512 = sgemmShape{name: "sgemm12x32", rows: 12, reg: "Z", bytes: 64, label: "sg", zero: "VPXORD", bcasts: 4,
+		doc: []string{
+			"// Rows of w are read in place (lda bytes apart); xp is a packed panel of 32 activation",
+			"// rows, k-major. Z0-Z23 hold the 12×32 tile, Z24/Z25 the two 16-token vectors of step p;",
+			"// each w[i][p] is broadcast once into Z26-Z29 and feeds two FMAs.",
+		}}
+	sgemm256 = sgemmShape{name: "sgemm6x16AVX2", rows: 6, reg: "Y", bytes: 32, label: "sy", zero: "VXORPS", bcasts: 2,
+		doc: []string{
+			"// The AVX2+FMA form of sgemm12x32, in the 16 YMM registers VEX encoding reaches: Y0-Y11",
+			"// hold the 6×16 tile, Y12/Y13 the two 8-token vectors of step p, Y14/Y15 the broadcasts.",
+		}}
+)
+
+// sgemm writes the fp32 micro-kernel of shape s: accumulators R0..R(2·rows-1), the two
+// activation vectors next, then the broadcast registers.
+func (g *gen) sgemm(s sgemmShape) {
+	cols := 2 * s.bytes / 4
+	acc := 2 * s.rows
+	xa, xb := acc, acc+1
+	g.l("// func %s(w *float32, lda int, xp *float32, k int, c *float32)", s.name)
 	g.l("//")
-	g.l("//	for i := range 12 { for j := range 32 { c[i*32+j] = Σ_{p<k} w[i*lda/4+p] * xp[p*32+j] } }")
+	g.l("//	for i := range %d { for j := range %d { c[i*%d+j] = Σ_{p<k} w[i*lda/4+p] * xp[p*%d+j] } }", s.rows, cols, cols, cols)
 	g.l("//")
-	g.l("// Rows of w are read in place (lda bytes apart); xp is a packed panel of 32 activation")
-	g.l("// rows, k-major. Z0-Z23 hold the 12×32 tile, Z24/Z25 the two 16-token vectors of step p;")
-	g.l("// each w[i][p] is broadcast once into Z26-Z29 and feeds two FMAs.")
-	g.l("TEXT ·sgemm12x32(SB), NOSPLIT, $0-40")
+	for _, d := range s.doc {
+		g.l("%s", d)
+	}
+	g.l("TEXT ·%s(SB), NOSPLIT, $0-40", s.name)
 	g.i("MOVQ w+0(FP), SI")
 	g.i("MOVQ lda+8(FP), R8")
 	g.i("MOVQ xp+16(FP), DI")
@@ -62,16 +92,14 @@ func (g *gen) sgemm() {
 	g.i("MOVQ c+32(FP), DX")
 	// Rows 0-2 from SI, 3-5 from R9, 6-8 from R10, 9-11 from R11, each as base, base+lda,
 	// base+2·lda.
-	g.i("LEAQ (SI)(R8*2), R9")
-	g.i("ADDQ R8, R9")
-	g.i("LEAQ (R9)(R8*2), R10")
-	g.i("ADDQ R8, R10")
-	g.i("LEAQ (R10)(R8*2), R11")
-	g.i("ADDQ R8, R11")
-	for r := range 24 {
-		g.i("VPXORD Z%d, Z%d, Z%d", r, r, r)
+	bases := []string{"SI", "R9", "R10", "R11"}[:(s.rows+2)/3]
+	for b := 1; b < len(bases); b++ {
+		g.i("LEAQ (%s)(R8*2), %s", bases[b-1], bases[b])
+		g.i("ADDQ R8, %s", bases[b])
 	}
-	bases := []string{"SI", "R9", "R10", "R11"}
+	for r := range acc {
+		g.i("%s %s%d, %s%d, %s%d", s.zero, s.reg, r, s.reg, r, s.reg, r)
+	}
 	row := func(i, disp int) string {
 		b := bases[i/3]
 		if i%3 == 0 {
@@ -80,42 +108,42 @@ func (g *gen) sgemm() {
 		return fmt.Sprintf("%d(%s)(R8*%d)", disp, b, i%3)
 	}
 	step := func(dw, dx int) {
-		g.i("VMOVUPS %d(DI), Z24", dx)
-		g.i("VMOVUPS %d(DI), Z25", dx+64)
-		for i := range 12 {
-			t := 26 + i%4
-			g.i("VBROADCASTSS %s, Z%d", row(i, dw), t)
-			g.i("VFMADD231PS Z%d, Z24, Z%d", t, 2*i)
-			g.i("VFMADD231PS Z%d, Z25, Z%d", t, 2*i+1)
+		g.i("VMOVUPS %d(DI), %s%d", dx, s.reg, xa)
+		g.i("VMOVUPS %d(DI), %s%d", dx+s.bytes, s.reg, xb)
+		for i := range s.rows {
+			t := acc + 2 + i%s.bcasts
+			g.i("VBROADCASTSS %s, %s%d", row(i, dw), s.reg, t)
+			g.i("VFMADD231PS %s%d, %s%d, %s%d", s.reg, t, s.reg, xa, s.reg, 2*i)
+			g.i("VFMADD231PS %s%d, %s%d, %s%d", s.reg, t, s.reg, xb, s.reg, 2*i+1)
 		}
 	}
 	advance := func(bytes int) {
 		for _, b := range bases {
 			g.i("ADDQ $%d, %s", bytes, b)
 		}
-		g.i("ADDQ $%d, DI", bytes*32)
+		g.i("ADDQ $%d, DI", bytes*cols)
 	}
 	g.i("CMPQ CX, $4")
-	g.i("JLT sg_tail")
-	g.l("sg_loop4:")
+	g.i("JLT %s_tail", s.label)
+	g.l("%s_loop4:", s.label)
 	for u := range 4 {
-		step(4*u, 128*u)
+		step(4*u, 4*cols*u)
 	}
 	advance(16)
 	g.i("SUBQ $4, CX")
 	g.i("CMPQ CX, $4")
-	g.i("JGE sg_loop4")
-	g.l("sg_tail:")
+	g.i("JGE %s_loop4", s.label)
+	g.l("%s_tail:", s.label)
 	g.i("TESTQ CX, CX")
-	g.i("JZ sg_store")
+	g.i("JZ %s_store", s.label)
 	step(0, 0)
 	advance(4)
 	g.i("DECQ CX")
-	g.i("JMP sg_tail")
-	g.l("sg_store:")
-	for i := range 12 {
-		g.i("VMOVUPS Z%d, %d(DX)", 2*i, 128*i)
-		g.i("VMOVUPS Z%d, %d(DX)", 2*i+1, 128*i+64)
+	g.i("JMP %s_tail", s.label)
+	g.l("%s_store:", s.label)
+	for i := range s.rows {
+		g.i("VMOVUPS %s%d, %d(DX)", s.reg, 2*i, 4*cols*i)
+		g.i("VMOVUPS %s%d, %d(DX)", s.reg, 2*i+1, 4*cols*i+s.bytes)
 	}
 	g.i("VZEROUPPER")
 	g.i("RET")
@@ -188,78 +216,6 @@ func (g *gen) qgemm() {
 	for i := range 6 {
 		g.i("VMOVUPS Z%d, %d(DX)", 2*i, 128*i)
 		g.i("VMOVUPS Z%d, %d(DX)", 2*i+1, 128*i+64)
-	}
-	g.i("VZEROUPPER")
-	g.i("RET")
-}
-
-// sgemmAVX2 writes sgemm6x16AVX2: a 6-row × 16-token fp32 tile for CPUs without AVX-512,
-// in the 16 YMM registers VEX encoding reaches: Y0-Y11 accumulators, Y12/Y13 the two
-// 8-token activation vectors of a k-step, Y14/Y15 broadcast weights.
-func (g *gen) sgemmAVX2() {
-	g.l("")
-	g.l("// func sgemm6x16AVX2(w *float32, lda int, xp *float32, k int, c *float32)")
-	g.l("//")
-	g.l("//	for i := range 6 { for j := range 16 { c[i*16+j] = Σ_{p<k} w[i*lda/4+p] * xp[p*16+j] } }")
-	g.l("//")
-	g.l("// The AVX2+FMA twin of sgemm12x32: rows of w in place, xp a packed panel of 16 activation")
-	g.l("// rows, k-major.")
-	g.l("TEXT ·sgemm6x16AVX2(SB), NOSPLIT, $0-40")
-	g.i("MOVQ w+0(FP), SI")
-	g.i("MOVQ lda+8(FP), R8")
-	g.i("MOVQ xp+16(FP), DI")
-	g.i("MOVQ k+24(FP), CX")
-	g.i("MOVQ c+32(FP), DX")
-	g.i("LEAQ (SI)(R8*2), R9")
-	g.i("ADDQ R8, R9")
-	for r := range 12 {
-		g.i("VXORPS Y%d, Y%d, Y%d", r, r, r)
-	}
-	bases := []string{"SI", "R9"}
-	row := func(i, disp int) string {
-		b := bases[i/3]
-		if i%3 == 0 {
-			return fmt.Sprintf("%d(%s)", disp, b)
-		}
-		return fmt.Sprintf("%d(%s)(R8*%d)", disp, b, i%3)
-	}
-	step := func(dw, dx int) {
-		g.i("VMOVUPS %d(DI), Y12", dx)
-		g.i("VMOVUPS %d(DI), Y13", dx+32)
-		for i := range 6 {
-			t := 14 + i%2
-			g.i("VBROADCASTSS %s, Y%d", row(i, dw), t)
-			g.i("VFMADD231PS Y%d, Y12, Y%d", t, 2*i)
-			g.i("VFMADD231PS Y%d, Y13, Y%d", t, 2*i+1)
-		}
-	}
-	advance := func(bytes int) {
-		for _, b := range bases {
-			g.i("ADDQ $%d, %s", bytes, b)
-		}
-		g.i("ADDQ $%d, DI", bytes*16)
-	}
-	g.i("CMPQ CX, $4")
-	g.i("JLT sy_tail")
-	g.l("sy_loop4:")
-	for u := range 4 {
-		step(4*u, 64*u)
-	}
-	advance(16)
-	g.i("SUBQ $4, CX")
-	g.i("CMPQ CX, $4")
-	g.i("JGE sy_loop4")
-	g.l("sy_tail:")
-	g.i("TESTQ CX, CX")
-	g.i("JZ sy_store")
-	step(0, 0)
-	advance(4)
-	g.i("DECQ CX")
-	g.i("JMP sy_tail")
-	g.l("sy_store:")
-	for i := range 6 {
-		g.i("VMOVUPS Y%d, %d(DX)", 2*i, 64*i)
-		g.i("VMOVUPS Y%d, %d(DX)", 2*i+1, 64*i+32)
 	}
 	g.i("VZEROUPPER")
 	g.i("RET")
