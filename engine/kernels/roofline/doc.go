@@ -18,14 +18,15 @@
 //     accumulators with no memory operands, on every thread at once; a scalar Go loop on other
 //     CPUs.
 //
-// Each roof is the best of a few short trials after a warm-up, measured before the rows and
-// again after them (the best of both counts, so that a neighbour busy during one measurement
-// does not leave a roof too low): a kernel that reads as fast as the machine can reads close
-// to 100%, never far above it. The FMA peak is an fp32 roof; int8 kernels (q8_0, q4_0) can
-// exceed it.
+// Each roof is the best of a few short trials after a warm-up. Every roof is swept once
+// before the rows, and each row's own roof is measured again right before and right after it;
+// the row is divided by that adjacent roof, so a neighbour busy on the machine during the
+// sweep does not skew it: a kernel that reads as fast as the machine can reads close to 100%,
+// never far above it. The FMA peak is an fp32 roof; int8 kernels (q8_0, q4_0) can exceed it.
 //
 // Memory: the cold working set of one dtype (about Options.ColdBytes) is allocated, measured
-// and freed before the next dtype's, so the peak is about ColdBytes plus one matrix.
+// and freed before the next dtype's; the read roofs' buffer, as large as the largest working
+// set, lives until Run returns, so the peak is about twice ColdBytes plus one matrix.
 //
 // Concurrency: Run starts its own measuring goroutines (locked to OS threads) and stops them
 // before it returns; it calls progress on the calling goroutine.

@@ -9,9 +9,9 @@ import (
 	"github.com/infertune/infertune/engine/tensor"
 )
 
-// roofTrials is the number of timed trials of each roof per measurement (Run measures twice);
-// the fastest counts. Many short trials beat a few long ones on a shared machine: one of them
-// likely runs undisturbed.
+// roofTrials is the number of timed trials of each roof per measurement; the fastest counts.
+// Many short trials beat a few long ones on a shared machine: one of them likely runs
+// undisturbed.
 const roofTrials = 5
 
 // roofTrialTime returns how long one roof trial lasts at least: MinTime/30, kept between

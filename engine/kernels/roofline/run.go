@@ -21,11 +21,11 @@ type hooks struct {
 
 // Run measures the roofs, then every row opt selects, in the order dtype, tier, threads, op
 // (matvec hot, matvec cold, matmul), calling progress (when not nil) after each row on the
-// calling goroutine, then the roofs once more. It fails at once, with a nil Report, when opt
-// does not validate.
+// calling goroutine. It fails at once, with a nil Report, when opt does not validate.
 //
-// Each roof in Report.Roofs is the best of every measurement of it: before the rows, next to
-// each row that uses it, and after the rows. A row's PctOfRoof is against the roof measured
+// Each roof in Report.Roofs is the best of every measurement of it: the sweep before the rows
+// (every working set at every thread count, 1 included) and the measurements next to each row
+// that uses it. A row's PctOfRoof is against the roof measured
 // right before and right after that row (Row.Roof), so that a row and its roof see the same
 // neighbours on a shared machine, where bandwidth moves by tens of percent from one second to
 // the next.
@@ -58,9 +58,11 @@ func run(ctx context.Context, opt Options, progress func(Row), h hooks) (*Report
 	if err := ctx.Err(); err != nil {
 		return r.rep, err
 	}
-	err := r.measureRoofs(ctx)
-	debug.FreeOSMemory() // the read buffer, up to the cold working set
-	if err != nil {
+	defer func() {
+		r.buf = nil
+		debug.FreeOSMemory() // the read buffer, up to the cold working set
+	}()
+	if err := r.measureRoofs(ctx); err != nil {
 		return r.rep, err
 	}
 	for _, p := range r.plans {
@@ -72,10 +74,7 @@ func run(ctx context.Context, opt Options, progress func(Row), h hooks) (*Report
 			return r.rep, err
 		}
 	}
-	r.buf = nil
-	err = r.measureRoofs(ctx)
-	debug.FreeOSMemory()
-	return r.rep, err
+	return r.rep, nil
 }
 
 // runner holds the state of one Run.
@@ -100,31 +99,46 @@ func (r *runner) adjacentRoof(ctx context.Context, op Op, threads int, ws int64)
 	defer runtime.UnlockOSThread()
 	g := newGang(threads)
 	defer g.close()
-	target := roofTrialTime(r.o.MinTime)
-	roofs := &r.rep.Roofs
 	if op == OpMatMul {
-		peak, err := fmaPeak(ctx, g, fmaLoops(), target)
-		if err != nil {
-			return 0, err
-		}
-		roofs.FMAGFlopsByThreads[threads] = max(roofs.FMAGFlopsByThreads[threads], peak)
-		roofs.FMAGFlops = roofs.FMAGFlopsByThreads[1]
-		return peak, nil
+		return r.fmaRoof(ctx, g)
 	}
+	return r.readRoofAt(ctx, g, ws)
+}
+
+// fmaRoof measures the FMA peak on g's threads and folds it into the report's roofs.
+func (r *runner) fmaRoof(ctx context.Context, g *gang) (float64, error) {
+	peak, err := fmaPeak(ctx, g, fmaLoops(), roofTrialTime(r.o.MinTime))
+	if err != nil {
+		return 0, err
+	}
+	roofs := &r.rep.Roofs
+	t := g.threads()
+	roofs.FMAGFlopsByThreads[t] = max(roofs.FMAGFlopsByThreads[t], peak)
+	roofs.FMAGFlops = roofs.FMAGFlopsByThreads[1]
+	return peak, nil
+}
+
+// readRoofAt measures the read roof of ws bytes on g's threads and folds it into the
+// report's roofs. The read buffer is kept, grown to the largest size asked for, until Run
+// returns.
+func (r *runner) readRoofAt(ctx context.Context, g *gang, ws int64) (float64, error) {
 	if int64(len(r.buf)) < ws {
 		r.buf = nil
 		r.buf = readBuffer(ws)
 	}
-	gbps, err := readRoof(ctx, g, r.buf[:ws], sumLoops(), target)
+	gbps, err := readRoof(ctx, g, r.buf[:ws], sumLoops(), roofTrialTime(r.o.MinTime))
 	if err != nil {
 		return 0, err
 	}
-	bySize := roofs.ReadGBpsByThreads[threads]
+	roofs := &r.rep.Roofs
+	t := g.threads()
+	bySize := roofs.ReadGBpsByThreads[t]
 	if bySize == nil {
 		bySize = map[int64]float64{}
-		roofs.ReadGBpsByThreads[threads] = bySize
+		roofs.ReadGBpsByThreads[t] = bySize
 	}
 	bySize[ws] = max(bySize[ws], gbps)
+	roofs.ReadGBps = roofs.ReadGBpsByThreads[1]
 	return gbps, nil
 }
 
@@ -175,39 +189,19 @@ func (r *runner) roofThreads() []int {
 }
 
 // measureRoofs measures the FMA peak and the read bandwidth at every working set, at every
-// thread count, and raises r.rep.Roofs to them where they are higher. Its read buffer is
-// garbage once it returns.
+// thread count, and raises r.rep.Roofs to them where they are higher.
 func (r *runner) measureRoofs(ctx context.Context) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	sizes := r.roofSizes()
-	buf := readBuffer(slices.Max(sizes))
-	target := roofTrialTime(r.o.MinTime)
-	fmas, sums := fmaLoops(), sumLoops()
-	roofs := &r.rep.Roofs
-	defer func() { // also after a cancel: thread count 1 is measured first
-		roofs.FMAGFlops = roofs.FMAGFlopsByThreads[1]
-		if m := roofs.ReadGBpsByThreads[1]; m != nil {
-			roofs.ReadGBps = m
-		}
-	}()
 	for _, t := range r.roofThreads() {
 		g := newGang(t)
-		peak, err := fmaPeak(ctx, g, fmas, target)
-		if err == nil {
-			roofs.FMAGFlopsByThreads[t] = max(roofs.FMAGFlopsByThreads[t], peak)
-			bySize := roofs.ReadGBpsByThreads[t]
-			if bySize == nil {
-				bySize = map[int64]float64{}
-				roofs.ReadGBpsByThreads[t] = bySize
+		_, err := r.fmaRoof(ctx, g)
+		for _, ws := range sizes {
+			if err != nil {
+				break
 			}
-			for _, ws := range sizes {
-				var gbps float64
-				if gbps, err = readRoof(ctx, g, buf[:ws], sums, target); err != nil {
-					break
-				}
-				bySize[ws] = max(bySize[ws], gbps)
-			}
+			_, err = r.readRoofAt(ctx, g, ws)
 		}
 		g.close()
 		if err != nil {
