@@ -102,14 +102,14 @@ func matMulSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 func matMulFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int, t floatTile) {
 	m, kk := w.Rows, w.Cols
 	panels := (n + t.cols - 1) / t.cols
-	xp := k.packed.f32s(panels * kk * t.cols)
+	xp := grow(&k.packed.panel, panels*kk*t.cols)
 	packF32Panels(xp, x, n, kk, t.cols)
 	blocks := (m + t.rows - 1) / t.rows
 	rowBytes := w.RowBytes()
 	chunk, chunks := rowChunks(blocks, k.cfg.Threads, len(w.Data)*max(1, n/4))
 	k.pool.run(chunks, func(c, worker int) {
 		ws := &k.scratch[worker]
-		tile := ws.f32b(t.rows * t.cols)
+		tile := grow(&ws.tile, t.rows*t.cols)
 		for blk := c * chunk; blk < min((c+1)*chunk, blocks); blk++ {
 			i0 := blk * t.rows
 			rows := min(t.rows, m-i0)
@@ -118,7 +118,7 @@ func matMulFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int, 
 			if w.DType == tensor.F32 && rows == t.rows {
 				wp = (*float32)(unsafe.Pointer(&w.Data[i0*rowBytes]))
 			} else {
-				panel := ws.f32s(t.rows * kk)
+				panel := grow(&ws.panel, t.rows*kk)
 				widenRows(panel, w, i0, rows, t.isa)
 				clear(panel[rows*kk:])
 				wp, lda = &panel[0], kk*4
@@ -180,17 +180,17 @@ func matMulQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 	k.act.quantize(x, n, kk, 0, k.impl)
 	panels := (n + gemmCols - 1) / gemmCols
 	// Activation panels: bytes [p][b][g][j][4] = q+128, scales [p][b][j].
-	xp := k.packed.bytes(panels * nb * tensor.QK * gemmCols)
-	xd := k.packed.f32b(panels * nb * gemmCols)
+	xp := growAligned(&k.packed.quants, panels*nb*tensor.QK*gemmCols)
+	xd := grow(&k.packed.scales, panels*nb*gemmCols)
 	packQ8Panels(xp, xd, &k.act, n, kk)
 	blocks := (m + qgemmRows - 1) / qgemmRows
 	chunk, chunks := rowChunks(blocks, k.cfg.Threads, len(w.Data)*max(1, n/4))
 	k.pool.run(chunks, func(c, worker int) {
 		ws := &k.scratch[worker]
-		wq := ws.bytes(nb * qgemmRows * tensor.QK)
-		wd := ws.f32s(nb*qgemmRows + qgemmRows*gemmCols)
-		wd, tile := wd[:nb*qgemmRows], wd[nb*qgemmRows:]
-		wc := ws.i32s(nb * qgemmRows)
+		wq := growAligned(&ws.quants, nb*qgemmRows*tensor.QK)
+		wd := grow(&ws.scales, nb*qgemmRows)
+		wc := grow(&ws.corr, nb*qgemmRows)
+		tile := grow(&ws.tile, qgemmRows*gemmCols)
 		for blk := c * chunk; blk < min((c+1)*chunk, blocks); blk++ {
 			i0 := blk * qgemmRows
 			rows := min(qgemmRows, m-i0)

@@ -29,48 +29,34 @@ type Kernels struct {
 
 	mu      sync.Mutex
 	act     q8Act       // activations quantized by the current operation
-	packed  workspace   // activations packed by the current operation, shared read-only
+	packed  workspace   // activations packed by the current operation, read by all workers
 	scratch []workspace // one per worker, for weight panels and tiles
 }
 
-// workspace is reusable scratch memory.
+// workspace is reusable scratch memory for MatMul, named by use. Buffers grow to the
+// largest size asked for and are reused; their contents are undefined between uses.
 type workspace struct {
-	f32 []float32
-	b   []byte
-	i32 []int32
-	f2  []float32
+	tile   []float32 // the micro-kernel's output tile
+	panel  []float32 // a weight block widened to fp32, or the packed activations
+	scales []float32 // block scales: of a weight panel, or of the packed activations
+	quants []byte    // int8 values: of a weight panel, or of the packed activations
+	corr   []int32   // a weight panel's corrections
 }
 
-// f32s returns a scratch slice of n float32s (contents undefined).
-func (ws *workspace) f32s(n int) []float32 {
-	if cap(ws.f32) < n {
-		ws.f32 = make([]float32, n+n/4)
+// grow returns (*buf)[:n], reallocating with headroom when it is too small.
+func grow[T any](buf *[]T, n int) []T {
+	if cap(*buf) < n {
+		*buf = make([]T, n+n/4)
 	}
-	return ws.f32[:n]
+	return (*buf)[:n]
 }
 
-// f32b returns a second scratch slice of n float32s (contents undefined).
-func (ws *workspace) f32b(n int) []float32 {
-	if cap(ws.f2) < n {
-		ws.f2 = make([]float32, n+n/4)
+// growAligned is grow for bytes that vector code loads: the memory is 64-byte aligned.
+func growAligned(buf *[]byte, n int) []byte {
+	if cap(*buf) < n {
+		*buf = tensor.AlignedBytes(n + n/4)
 	}
-	return ws.f2[:n]
-}
-
-// i32s returns a scratch slice of n int32s (contents undefined).
-func (ws *workspace) i32s(n int) []int32 {
-	if cap(ws.i32) < n {
-		ws.i32 = make([]int32, n+n/4)
-	}
-	return ws.i32[:n]
-}
-
-// bytes returns a 64-byte-aligned scratch slice of n bytes (contents undefined).
-func (ws *workspace) bytes(n int) []byte {
-	if cap(ws.b) < n {
-		ws.b = tensor.AlignedBytes(n + n/4)
-	}
-	return ws.b[:n]
+	return (*buf)[:n]
 }
 
 // New builds a Kernels. It fails when the tier is not usable in this binary or on this CPU,
