@@ -147,33 +147,46 @@ func blockDot8(w, x archsimd.Int8x32, ones archsimd.Int16x16) archsimd.Int32x8 {
 // lengths are checked once up front; the loop then walks raw pointers so no bounds check
 // sits between the vector instructions.
 func dotQ8AVX2(w []byte, x q8Row) float32 {
-	tab := f16Table()
 	nb := len(w) / tensor.Q8_0BlockBytes
 	if nb == 0 {
 		return 0
 	}
-	xd, xq := x.d[:nb], x.q[:nb*tensor.QK]
-	pw, pd, pq := unsafe.Pointer(&w[0]), unsafe.Pointer(&xd[0]), unsafe.Pointer(&xq[0])
+	_, _ = x.d[nb-1], x.q[nb*tensor.QK-1]
+	tab := f16Table()
+	pw, pd, pq := unsafe.Pointer(&w[0]), unsafe.Pointer(&x.d[0]), unsafe.Pointer(&x.q[0])
 	ones := archsimd.BroadcastInt16x16(1)
 	var acc0, acc1 archsimd.Float32x8
 	b := 0
 	for ; b+2 <= nb; b += 2 {
-		blk0 := unsafe.Add(pw, b*tensor.Q8_0BlockBytes)
-		blk1 := unsafe.Add(blk0, tensor.Q8_0BlockBytes)
-		p0 := blockDot8(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(blk0, 2))), archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, b*32))), ones)
-		p1 := blockDot8(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(blk1, 2))), archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, b*32+32))), ones)
-		d0 := archsimd.BroadcastFloat32x8(tab[*(*uint16)(blk0)]).Mul(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pd, 4*b))))
-		d1 := archsimd.BroadcastFloat32x8(tab[*(*uint16)(blk1)]).Mul(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pd, 4*b+4))))
-		acc0 = p0.ConvertToFloat32().MulAdd(d0, acc0)
-		acc1 = p1.ConvertToFloat32().MulAdd(d1, acc1)
+		acc0 = q8Step(tab, pw, pd, pq, b, ones, acc0)
+		acc1 = q8Step(tab, pw, pd, pq, b+1, ones, acc1)
 	}
 	if b < nb {
-		blk0 := unsafe.Add(pw, b*tensor.Q8_0BlockBytes)
-		p0 := blockDot8(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(blk0, 2))), archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, b*32))), ones)
-		d0 := archsimd.BroadcastFloat32x8(tab[*(*uint16)(blk0)]).Mul(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pd, 4*b))))
-		acc0 = p0.ConvertToFloat32().MulAdd(d0, acc0)
+		acc0 = q8Step(tab, pw, pd, pq, b, ones, acc0)
 	}
 	return sum8(acc0.Add(acc1))
+}
+
+// blockScale returns fp32(dw)·xd[b] in every lane, dw the fp16 scale at the block's start.
+func blockScale(tab *[1 << 16]float32, blk, pd unsafe.Pointer, b int) archsimd.Float32x8 {
+	return archsimd.BroadcastFloat32x8(tab[*(*uint16)(blk)]).Mul(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pd, 4*b))))
+}
+
+// q8Step adds the dot of Q8_0 block b (of the row at pw) with the activations (scales pd,
+// values pq) to acc.
+func q8Step(tab *[1 << 16]float32, pw, pd, pq unsafe.Pointer, b int, ones archsimd.Int16x16, acc archsimd.Float32x8) archsimd.Float32x8 {
+	blk := unsafe.Add(pw, b*tensor.Q8_0BlockBytes)
+	p := blockDot8(archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(blk, 2))), archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, b*32))), ones)
+	return p.ConvertToFloat32().MulAdd(blockScale(tab, blk, pd, b), acc)
+}
+
+// q4Step adds the dot of Q4_0 block b with the activations (corrections pc) to acc.
+func q4Step(tab *[1 << 16]float32, pw, pd, pq, pc unsafe.Pointer, b int, ones archsimd.Int16x16, mask archsimd.Uint8x32, acc archsimd.Float32x8) archsimd.Float32x8 {
+	blk := unsafe.Add(pw, b*tensor.Q4_0BlockBytes)
+	xv := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, b*32)))
+	c := archsimd.LoadInt32x8((*[8]int32)(unsafe.Add(pc, b*32)))
+	p := q4Block(unsafe.Add(blk, 2), mask).DotProductPairsSaturated(xv).DotProductPairs(ones).Add(c)
+	return p.ConvertToFloat32().MulAdd(blockScale(tab, blk, pd, b), acc)
 }
 
 // q4Block widens the 16 nibble bytes at p into 32 unsigned values 0..15: low nibbles are
@@ -188,38 +201,23 @@ func q4Block(p unsafe.Pointer, mask archsimd.Uint8x32) archsimd.Uint8x32 {
 // unsigned, so VPMADDUBSW multiplies them by x directly (15·127·2 < 32767, no saturation)
 // and the -8 offset arrives as the per-lane correction x.corr = -8·Σx.
 func dotQ4AVX2(w []byte, x q8Row) float32 {
-	tab := f16Table()
 	nb := len(w) / tensor.Q4_0BlockBytes
 	if nb == 0 {
 		return 0
 	}
 	_, _, _ = x.d[nb-1], x.q[nb*tensor.QK-1], x.corr[nb*8-1]
+	tab := f16Table()
 	pw, pd, pq, pc := unsafe.Pointer(&w[0]), unsafe.Pointer(&x.d[0]), unsafe.Pointer(&x.q[0]), unsafe.Pointer(&x.corr[0])
 	ones := archsimd.BroadcastInt16x16(1)
 	mask := archsimd.BroadcastUint8x32(0x0f)
 	var acc0, acc1 archsimd.Float32x8
 	b := 0
 	for ; b+2 <= nb; b += 2 {
-		blk0 := unsafe.Add(pw, b*tensor.Q4_0BlockBytes)
-		blk1 := unsafe.Add(blk0, tensor.Q4_0BlockBytes)
-		x0 := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, b*32)))
-		x1 := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, b*32+32)))
-		c0 := archsimd.LoadInt32x8((*[8]int32)(unsafe.Add(pc, b*32)))
-		c1 := archsimd.LoadInt32x8((*[8]int32)(unsafe.Add(pc, b*32+32)))
-		p0 := q4Block(unsafe.Add(blk0, 2), mask).DotProductPairsSaturated(x0).DotProductPairs(ones).Add(c0)
-		p1 := q4Block(unsafe.Add(blk1, 2), mask).DotProductPairsSaturated(x1).DotProductPairs(ones).Add(c1)
-		d0 := archsimd.BroadcastFloat32x8(tab[*(*uint16)(blk0)]).Mul(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pd, 4*b))))
-		d1 := archsimd.BroadcastFloat32x8(tab[*(*uint16)(blk1)]).Mul(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pd, 4*b+4))))
-		acc0 = p0.ConvertToFloat32().MulAdd(d0, acc0)
-		acc1 = p1.ConvertToFloat32().MulAdd(d1, acc1)
+		acc0 = q4Step(tab, pw, pd, pq, pc, b, ones, mask, acc0)
+		acc1 = q4Step(tab, pw, pd, pq, pc, b+1, ones, mask, acc1)
 	}
 	if b < nb {
-		blk0 := unsafe.Add(pw, b*tensor.Q4_0BlockBytes)
-		x0 := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, b*32)))
-		c0 := archsimd.LoadInt32x8((*[8]int32)(unsafe.Add(pc, b*32)))
-		p0 := q4Block(unsafe.Add(blk0, 2), mask).DotProductPairsSaturated(x0).DotProductPairs(ones).Add(c0)
-		d0 := archsimd.BroadcastFloat32x8(tab[*(*uint16)(blk0)]).Mul(archsimd.BroadcastFloat32x8(*(*float32)(unsafe.Add(pd, 4*b))))
-		acc0 = p0.ConvertToFloat32().MulAdd(d0, acc0)
+		acc0 = q4Step(tab, pw, pd, pq, pc, b, ones, mask, acc0)
 	}
 	return sum8(acc0.Add(acc1))
 }
