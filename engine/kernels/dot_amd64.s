@@ -98,6 +98,45 @@
 	VMOVUPS X0, 0(DI) \
 	VZEROUPPER
 
+// DOT1 is the one-row form of the four-row kernels below: the same per-block macros (ROW is
+// Q8ROW or Q4ROW, bb the block bytes), two blocks per step into Y0 and Y1, the row's sum
+// left in X0. The leftover rows of a MatVec and Dot run it.
+#define DOT1(ROW, bb, loop, tail, done) \
+	MOVQ w+0(FP), SI \
+	MOVQ xq+8(FP), DI \
+	MOVQ xd+16(FP), DX \
+	MOVQ corr+24(FP), R8 \
+	MOVQ tab+32(FP), R9 \
+	MOVQ nb+40(FP), CX \
+	VXORPS Y0, Y0, Y0 \
+	VXORPS Y1, Y1, Y1 \
+	CMPQ CX, $2 \
+	JLT tail \
+loop: \
+	QSHARED(0) \
+	ROW(0, SI, Y0, Y8, Y9, Y10) \
+	QSHARED(1) \
+	ROW(bb, SI, Y1, Y8, Y9, Y10) \
+	ADDQ $(2*bb), SI \
+	ADDQ $64, DI \
+	ADDQ $8, DX \
+	ADDQ $64, R8 \
+	SUBQ $2, CX \
+	CMPQ CX, $2 \
+	JGE loop \
+tail: \
+	TESTQ CX, CX \
+	JZ done \
+	QSHARED(0) \
+	ROW(0, SI, Y0, Y8, Y9, Y10) \
+done: \
+	VADDPS Y1, Y0, Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X1, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VZEROUPPER
+
 // Assembly routines for the instructions archsimd lacks: F16C's VCVTPH2PS and VNNI's
 // VPDPBUSD. Each has a Go twin (the generic kernels) that the tests hold it against.
 
@@ -208,65 +247,14 @@ f16y_done:
 
 // func dotQ8VNNI(w *byte, xq *int8, xd *float32, corr *int32, tab *float32, nb int) float32
 TEXT ·dotQ8VNNI(SB), NOSPLIT, $0-52
-	MOVQ w+0(FP), SI
-	MOVQ xq+8(FP), DI
-	MOVQ xd+16(FP), DX
-	MOVQ corr+24(FP), R8
-	MOVQ tab+32(FP), R9
-	MOVQ nb+40(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
 	MOVL $0x80808080, AX
 	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
-	CMPQ CX, $2
-	JLT q8_tail
-q8_loop2:
-	MOVWQZX 0(SI), AX
-	MOVWQZX 34(SI), BX
-	VPXOR 2(SI), Y15, Y2
-	VPXOR 36(SI), Y15, Y6
-	VMOVDQU 0(R8), Y3
-	VMOVDQU 32(R8), Y7
-	VPDPBUSD 0(DI), Y2, Y3
-	VPDPBUSD 32(DI), Y6, Y7
-	VCVTDQ2PS Y3, Y3
-	VCVTDQ2PS Y7, Y7
-	VBROADCASTSS (R9)(AX*4), Y4
-	VBROADCASTSS (R9)(BX*4), Y8
-	VMULPS.BCST 0(DX), Y4, Y4
-	VMULPS.BCST 4(DX), Y8, Y8
-	VFMADD231PS Y4, Y3, Y0
-	VFMADD231PS Y8, Y7, Y1
-	ADDQ $68, SI
-	ADDQ $64, DI
-	ADDQ $8, DX
-	ADDQ $64, R8
-	SUBQ $2, CX
-	CMPQ CX, $2
-	JGE q8_loop2
-q8_tail:
-	TESTQ CX, CX
-	JZ q8_done
-	MOVWQZX 0(SI), AX
-	VPXOR 2(SI), Y15, Y2
-	VMOVDQU 0(R8), Y3
-	VPDPBUSD 0(DI), Y2, Y3
-	VCVTDQ2PS Y3, Y3
-	VBROADCASTSS (R9)(AX*4), Y4
-	VMULPS.BCST 0(DX), Y4, Y4
-	VFMADD231PS Y4, Y3, Y0
-q8_done:
-	VADDPS Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VZEROUPPER
+	DOT1(Q8ROW, 34, d8_loop, d8_tail, d8_done)
 	MOVSS X0, ret+48(FP)
 	RET
 
-// Q4_0 nibbles: VBROADCASTI128 puts the 16 bytes in both halves, VPSRLVQ shifts the upper
+// Q4_0 nibbles: VBROADCASTI32X4 puts the 16 bytes in both halves, VPSRLVQ shifts the upper
 // half right by 4 (shift counts 0,0,4,4 per quadword) and VPAND keeps the low nibble of
 // every byte: elements 0..15 in the low half, 16..31 in the high half.
 DATA q4shift<>+0(SB)/8, $0
@@ -277,78 +265,13 @@ GLOBL q4shift<>(SB), RODATA|NOPTR, $32
 
 // func dotQ4VNNI(w *byte, xq *int8, xd *float32, corr *int32, tab *float32, nb int) float32
 TEXT ·dotQ4VNNI(SB), NOSPLIT, $0-52
-	MOVQ w+0(FP), SI
-	MOVQ xq+8(FP), DI
-	MOVQ xd+16(FP), DX
-	MOVQ corr+24(FP), R8
-	MOVQ tab+32(FP), R9
-	MOVQ nb+40(FP), CX
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
 	MOVL $0x0f0f0f0f, AX
 	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
 	VMOVDQU q4shift<>(SB), Y14
-	CMPQ CX, $2
-	JLT q4_tail
-q4_loop2:
-	MOVWQZX 0(SI), AX
-	MOVWQZX 18(SI), BX
-	VBROADCASTI128 2(SI), Y2
-	VBROADCASTI128 20(SI), Y6
-	VPSRLVQ Y14, Y2, Y2
-	VPSRLVQ Y14, Y6, Y6
-	VPAND Y15, Y2, Y2
-	VPAND Y15, Y6, Y6
-	VMOVDQU 0(R8), Y3
-	VMOVDQU 32(R8), Y7
-	VPDPBUSD 0(DI), Y2, Y3
-	VPDPBUSD 32(DI), Y6, Y7
-	VCVTDQ2PS Y3, Y3
-	VCVTDQ2PS Y7, Y7
-	VBROADCASTSS (R9)(AX*4), Y4
-	VBROADCASTSS (R9)(BX*4), Y8
-	VMULPS.BCST 0(DX), Y4, Y4
-	VMULPS.BCST 4(DX), Y8, Y8
-	VFMADD231PS Y4, Y3, Y0
-	VFMADD231PS Y8, Y7, Y1
-	ADDQ $36, SI
-	ADDQ $64, DI
-	ADDQ $8, DX
-	ADDQ $64, R8
-	SUBQ $2, CX
-	CMPQ CX, $2
-	JGE q4_loop2
-q4_tail:
-	TESTQ CX, CX
-	JZ q4_done
-	MOVWQZX 0(SI), AX
-	VBROADCASTI128 2(SI), Y2
-	VPSRLVQ Y14, Y2, Y2
-	VPAND Y15, Y2, Y2
-	VMOVDQU 0(R8), Y3
-	VPDPBUSD 0(DI), Y2, Y3
-	VCVTDQ2PS Y3, Y3
-	VBROADCASTSS (R9)(AX*4), Y4
-	VMULPS.BCST 0(DX), Y4, Y4
-	VFMADD231PS Y4, Y3, Y0
-q4_done:
-	VADDPS Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VZEROUPPER
+	DOT1(Q4ROW, 18, d4_loop, d4_tail, d4_done)
 	MOVSS X0, ret+48(FP)
 	RET
-
-// Four-row forms: y[r] = dot(row r, x) for rows w, w+stride, w+2·stride, w+3·stride. The
-// activation loads (x, corr, xd) are shared by the four rows, which leaves each row block
-// with its weight load and its scale lookup. Each step also prefetches (into L2) the same
-// offset of the next four rows: a row is only a few dozen cache lines, too short for the
-// hardware stream prefetcher to get ahead of, so without this a matrix streamed from DRAM
-// waits on memory latency at the start of every row. Prefetching past the matrix's last
-// row is harmless (prefetches never fault).
 
 // func matVec4Q8VNNI(w *byte, stride int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
 TEXT ·matVec4Q8VNNI(SB), NOSPLIT, $0-64
