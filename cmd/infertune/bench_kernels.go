@@ -340,13 +340,8 @@ func printOptions(gs *globalState, cmd *cobra.Command, o roofline.Options) error
 	for _, op := range o.Ops {
 		view.Ops = append(view.Ops, string(op))
 	}
-	if target := jsonTarget(cmd); target != "" {
-		if err := writeJSON(gs, target, view); err != nil {
-			return err
-		}
-		if target == "-" {
-			return nil
-		}
+	if textDue, err := emitJSON(gs, cmd, view); !textDue {
+		return err
 	}
 	tw := tabwriter.NewWriter(gs.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "dtype\t%s\n", strings.Join(view.DTypes, ","))
@@ -386,13 +381,11 @@ func runBenchKernels(gs *globalState, cmd *cobra.Command, lc *loadedConfig, opt 
 	fp := host.Detect()
 	rep.Host = benchHost{ID: fp.ID(), Fingerprint: fp}
 
-	target := jsonTarget(cmd)
-	if target != "" {
-		if err := writeJSON(gs, target, rep); err != nil {
-			return err
-		}
+	textDue, err := emitJSON(gs, cmd, rep)
+	if err != nil {
+		return err
 	}
-	if target != "-" {
+	if textDue {
 		if err := roofline.WriteText(gs.stdout, rep); err != nil {
 			return fmt.Errorf("bench kernels: write table: %w", err)
 		}

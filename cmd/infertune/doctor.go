@@ -116,14 +116,8 @@ func runDoctor(gs *globalState, cmd *cobra.Command, lc *loadedConfig) error {
 		r.Noise = &doctorNoise{Noise: n, Verdict: n.Verdict()}
 	}
 
-	target := jsonTarget(cmd)
-	if target != "" {
-		if err := writeJSON(gs, target, r); err != nil {
-			return err
-		}
-		if target == "-" {
-			return nil
-		}
+	if textDue, err := emitJSON(gs, cmd, r); !textDue {
+		return err
 	}
 	return writeDoctorText(gs, r)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -18,31 +19,46 @@ func jsonTarget(cmd *cobra.Command) string {
 	return f.Value.String()
 }
 
+// emitJSON writes v where --json asks (nowhere when it is not given) and reports whether
+// the text output is still due: not when the JSON went to stdout in its place.
+func emitJSON(gs *globalState, cmd *cobra.Command, v any) (textDue bool, err error) {
+	target := jsonTarget(cmd)
+	if target == "" {
+		return true, nil
+	}
+	if err := writeJSON(gs, target, v); err != nil {
+		return false, err
+	}
+	return target != "-", nil
+}
+
 // writeJSON writes v as indented JSON to stdout ("-") or to a file relative to the working
 // directory. A file that cannot be created is bad input naming --json.
 func writeJSON(gs *globalState, target string, v any) error {
 	if target == "-" {
-		enc := json.NewEncoder(gs.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(v); err != nil {
-			return fmt.Errorf("write json: %w", err)
-		}
-		return nil
+		return encodeJSON(gs.stdout, "", v)
 	}
 	f, err := os.Create(gs.path(target))
 	if err != nil {
 		return badInputf("--json %q: cannot create the file: %v; accepted: a writable path, or - for stdout", target, err)
 	}
-	enc := json.NewEncoder(f)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
+	if err := encodeJSON(f, " "+target, v); err != nil {
 		_ = f.Close()
-		return fmt.Errorf("write json %s: %w", target, err)
+		return err
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("write json %s: %w", target, err)
+	}
+	return nil
+}
+
+// encodeJSON writes v to w, indented, HTML characters unescaped; where names w in errors.
+func encodeJSON(w io.Writer, where string, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("write json%s: %w", where, err)
 	}
 	return nil
 }

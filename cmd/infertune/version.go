@@ -49,14 +49,8 @@ func newVersionCommand(gs *globalState) *cobra.Command {
 			for _, t := range kernels.Tiers() {
 				r.TiersUsable = append(r.TiersUsable, t.String())
 			}
-			target := jsonTarget(cmd)
-			if target != "" {
-				if err := writeJSON(gs, target, r); err != nil {
-					return err
-				}
-				if target == "-" {
-					return nil
-				}
+			if textDue, err := emitJSON(gs, cmd, r); !textDue {
+				return err
 			}
 			tw := tabwriter.NewWriter(gs.stdout, 0, 0, 2, ' ', 0)
 			commit := orNone(r.Commit)
