@@ -140,55 +140,6 @@ done: \
 // Assembly routines for the instructions archsimd lacks: F16C's VCVTPH2PS and VNNI's
 // VPDPBUSD. Each has a Go twin (the generic kernels) that the tests hold it against.
 
-// func dotF16AVX512(w *uint16, x *float32, n int) float32
-// Σ fp32(w[i])·x[i] for i < n, n a multiple of 16.
-TEXT ·dotF16AVX512(SB), NOSPLIT, $0-28
-	MOVQ w+0(FP), SI
-	MOVQ x+8(FP), DI
-	MOVQ n+16(FP), CX
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	CMPQ CX, $64
-	JLT f16z_tail
-f16z_loop64:
-	VCVTPH2PS 0(SI), Z4
-	VCVTPH2PS 32(SI), Z5
-	VCVTPH2PS 64(SI), Z6
-	VCVTPH2PS 96(SI), Z7
-	VFMADD231PS 0(DI), Z4, Z0
-	VFMADD231PS 64(DI), Z5, Z1
-	VFMADD231PS 128(DI), Z6, Z2
-	VFMADD231PS 192(DI), Z7, Z3
-	ADDQ $128, SI
-	ADDQ $256, DI
-	SUBQ $64, CX
-	CMPQ CX, $64
-	JGE f16z_loop64
-f16z_tail:
-	CMPQ CX, $16
-	JLT f16z_done
-	VCVTPH2PS 0(SI), Z4
-	VFMADD231PS 0(DI), Z4, Z0
-	ADDQ $32, SI
-	ADDQ $64, DI
-	SUBQ $16, CX
-	JMP f16z_tail
-f16z_done:
-	VADDPS Z1, Z0, Z0
-	VADDPS Z3, Z2, Z2
-	VADDPS Z2, Z0, Z0
-	VEXTRACTF64X4 $1, Z0, Y1
-	VADDPS Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
-	VZEROUPPER
-	MOVSS X0, ret+24(FP)
-	RET
-
 // func dotF16AVX2(w *uint16, x *float32, n int) float32
 // Σ fp32(w[i])·x[i] for i < n, n a multiple of 8 (F16C + FMA, 256-bit).
 TEXT ·dotF16AVX2(SB), NOSPLIT, $0-28

@@ -6,9 +6,6 @@ package kernels
 // dotQ8Generic and dotQ4Generic.
 
 //go:noescape
-func dotF16AVX512(w *uint16, x *float32, n int) float32
-
-//go:noescape
 func dotF16AVX2(w *uint16, x *float32, n int) float32
 
 //go:noescape

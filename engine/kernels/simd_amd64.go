@@ -28,7 +28,6 @@ func simdImpl(isa ISA) *impl {
 	if isa >= ISAAVX512 {
 		im.quant = quantBlocksAVX512
 		im.dotF32 = dotF32AVX512
-		im.dotF16 = dotF16AVX512Go
 		im.dotBF16 = dotBF16AVX512
 	}
 	if isa >= ISAAVX512VNNI {

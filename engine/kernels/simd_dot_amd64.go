@@ -222,20 +222,6 @@ func dotQ4AVX2(w []byte, x q8Row) float32 {
 	return sum8(acc0.Add(acc1))
 }
 
-// dotF16AVX512Go runs dotF16AVX512 over the multiple-of-16 prefix and the tail in Go.
-func dotF16AVX512Go(w []uint16, x []float32) float32 {
-	x = x[:len(w)]
-	n := len(w) &^ 15
-	var s float32
-	if n > 0 {
-		s = dotF16AVX512(&w[0], &x[0], n)
-	}
-	for i := n; i < len(w); i++ {
-		s += tensor.F16ToF32(w[i]) * x[i]
-	}
-	return s
-}
-
 // dotF16AVX2Go runs dotF16AVX2 over the multiple-of-8 prefix and the tail in Go.
 func dotF16AVX2Go(w []uint16, x []float32) float32 {
 	x = x[:len(w)]
