@@ -39,6 +39,8 @@ type config struct {
 type benchConfig struct {
 	// Kernels configures `infertune bench kernels`.
 	Kernels benchKernelsConfig `mapstructure:"kernels"`
+	// Loadgen configures `infertune bench loadgen`.
+	Loadgen benchLoadgenConfig `mapstructure:"loadgen"`
 }
 
 // defaultConfig returns the defaults of every key.
@@ -46,7 +48,7 @@ func defaultConfig() config {
 	return config{
 		DB:     "infertune.db",
 		Doctor: defaultDoctorConfig(),
-		Bench:  benchConfig{Kernels: defaultBenchKernelsConfig()},
+		Bench:  benchConfig{Kernels: defaultBenchKernelsConfig(), Loadgen: defaultBenchLoadgenConfig()},
 	}
 }
 

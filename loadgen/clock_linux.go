@@ -1,0 +1,78 @@
+package loadgen
+
+import (
+	"context"
+	"runtime"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// preciseSleeper sleeps with clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME) at 1 ns timer
+// slack, then spins the last stretch. time.Time's monotonic reading and CLOCK_MONOTONIC
+// are the same clock; base pairs one reading of each.
+type preciseSleeper struct {
+	holdP    bool
+	baseTime time.Time
+	baseMono int64
+	// over learns the oversleeps of short (raw, P-holding) and long sleeps apart: they
+	// differ, as a long sleep lets the CPU idle more deeply.
+	short, long oversleeps
+}
+
+func newPreciseSleeper(holdP bool) *preciseSleeper {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return &preciseSleeper{holdP: holdP, baseTime: time.Now(), baseMono: ts.Nano()}
+}
+
+func (s *preciseSleeper) SleepUntil(ctx context.Context, t time.Time) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		now := time.Now()
+		gap := t.Sub(now)
+		if gap <= spinBelow {
+			spinUntil(t)
+			return nil
+		}
+		over := &s.long
+		if gap < holdPBelow {
+			over = &s.short
+		}
+		wake := t.Add(-over.margin(gap))
+		if !now.Before(wake) {
+			spinUntil(t)
+			return nil
+		}
+		capped := wake.Sub(now) > ctxPoll
+		if capped {
+			wake = now.Add(ctxPoll)
+		}
+		s.sleep(wake, over == &s.short)
+		over.add(time.Since(wake))
+		if !capped {
+			spinUntil(t)
+			return nil
+		}
+	}
+}
+
+// sleep blocks the thread until wake. Short sleeps of a holdP sleeper use a raw system
+// call, which keeps this goroutine's P; the others let the runtime hand the P on.
+func (s *preciseSleeper) sleep(wake time.Time, short bool) {
+	ts := unix.NsecToTimespec(s.baseMono + int64(wake.Sub(s.baseTime)))
+	// Timer slack is per thread, and this goroutine may have moved since the last sleep.
+	if s.holdP && short {
+		unix.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_TIMERSLACK, 1, 0, 0, 0, 0)
+		unix.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME,
+			uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+		return
+	}
+	runtime.LockOSThread()
+	unix.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_TIMERSLACK, 1, 0, 0, 0, 0)
+	_ = unix.ClockNanosleep(unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, &ts, nil)
+	runtime.UnlockOSThread()
+}
