@@ -490,7 +490,7 @@ func (p *probe) monitor(quit <-chan struct{}, endPacing context.CancelFunc) {
 func (p *probe) result() *Result {
 	lat, lag, ttft, tpot := NewHistogram(), NewHistogram(), NewHistogram(), NewHistogram()
 	var c counts
-	var rawLat, rawTTFT, rawTPOT []time.Duration
+	var rawLat, rawLag, rawTTFT, rawTPOT []time.Duration
 	for i := range p.rec.shards {
 		s := &p.rec.shards[i]
 		s.mu.Lock()
@@ -500,6 +500,7 @@ func (p *probe) result() *Result {
 		tpot.Merge(s.tpot)
 		c.add(s.counts)
 		rawLat = append(rawLat, s.rawLatency...)
+		rawLag = append(rawLag, s.rawLag...)
 		rawTTFT = append(rawTTFT, s.rawTTFT...)
 		rawTPOT = append(rawTPOT, s.rawTPOT...)
 		s.mu.Unlock()
@@ -528,6 +529,9 @@ func (p *probe) result() *Result {
 	// Requests still unaccounted for (none unless a target ignored its context) are cut.
 	if missing := r.Sent - (r.OK + r.Errors + r.Rejects + r.Timeouts + r.Drops + r.Cut); missing > 0 {
 		r.Cut += missing
+	}
+	if int64(len(rawLag)) == lag.TotalCount() {
+		r.Lag = SummarizeSamples(rawLag)
 	}
 	exact := c.ok <= int64(p.o.RawLimit)
 	r.Latency, r.TTFT, r.TPOT = SummarizeHistogram(lat), SummarizeHistogram(ttft), SummarizeHistogram(tpot)

@@ -17,6 +17,7 @@ import (
 type recorder struct {
 	shards  []shard
 	rawLeft atomic.Int64 // raw latency samples that may still be kept
+	lagLeft atomic.Int64 // raw lag samples that may still be kept
 	sent    atomic.Int64 // sends intended in the window (dispatched or dropped)
 	drops   atomic.Int64 // sends dropped at the in-flight bound
 }
@@ -25,7 +26,7 @@ type shard struct {
 	mu sync.Mutex
 	counts
 	latency, lag, ttft, tpot *hdrhistogram.Histogram
-	rawLatency               []time.Duration
+	rawLatency, rawLag       []time.Duration
 	rawTTFT, rawTPOT         []time.Duration
 	_                        [64]byte // keep shards' locks on separate cache lines
 }
@@ -58,6 +59,7 @@ func newRecorder(shards int, rawLimit int) *recorder {
 		s.latency, s.lag, s.ttft, s.tpot = NewHistogram(), NewHistogram(), NewHistogram(), NewHistogram()
 	}
 	r.rawLeft.Store(int64(rawLimit))
+	r.lagLeft.Store(int64(rawLimit))
 	return r
 }
 
@@ -82,9 +84,13 @@ func (r *recorder) record(s *shard, o outcome) {
 	if o.err == nil {
 		keepRaw = r.rawLeft.Add(-1) >= 0
 	}
+	keepLag := r.lagLeft.Add(-1) >= 0
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	recordValue(s.lag, lag)
+	if keepLag {
+		s.rawLag = append(s.rawLag, lag)
+	}
 	if lag > LateAfter {
 		s.late++
 	}

@@ -23,7 +23,7 @@ func NewHistogram() *hdrhistogram.Histogram {
 }
 
 func recordValue(h *hdrhistogram.Histogram, d time.Duration) {
-	v := min(max(int64(d), histLowest), histHighest)
+	v := min(max(int64(d), 0), histHighest)
 	_ = h.RecordValue(v) // in range by construction
 }
 
