@@ -39,6 +39,8 @@ type benchLoadgenConfig struct {
 	// Clock paces sends: precise (kernel sleeps with a learnt margin) or timer (the
 	// runtime's timers, for comparison).
 	Clock string `mapstructure:"clock"`
+	// Coalesce lets sends less than this apart leave together at the last one's time.
+	Coalesce string `mapstructure:"coalesce"`
 	// CheckQueueing runs the sleep target at 0.3, 0.6 and 0.9 of its capacity and compares
 	// the measured mean wait with queueing theory.
 	CheckQueueing bool `mapstructure:"check_queueing"`
@@ -58,6 +60,7 @@ func defaultBenchLoadgenConfig() benchLoadgenConfig {
 		MaxInFlight: o.MaxInFlight,
 		Seed:        o.Seed,
 		Clock:       "precise",
+		Coalesce:    o.Coalesce.String(),
 	}
 }
 
@@ -71,15 +74,20 @@ type loadgenRun struct {
 	checkQueue bool
 }
 
-// options reads the settings, collecting every problem.
-func (c benchLoadgenConfig) options() (loadgenRun, error) {
+// options reads the settings, collecting every problem. path resolves a trace file name
+// against the working directory.
+func (c benchLoadgenConfig) options(path func(string) string) (loadgenRun, error) {
 	const p = "bench.loadgen."
 	var errs []error
 	bad := func(key, value, format string, args ...any) {
 		errs = append(errs, &fieldError{Key: p + key, Value: value, Problem: fmt.Sprintf(format, args...)})
 	}
 	r := loadgenRun{target: c.Target, servers: c.Servers, checkQueue: c.CheckQueueing, clockName: c.Clock}
-	a, err := loadgen.ParseArrival(c.Arrival)
+	spec := c.Arrival
+	if name, ok := strings.CutPrefix(strings.TrimSpace(spec), "trace("); ok {
+		spec = "trace(" + path(strings.TrimSpace(strings.TrimSuffix(name, ")"))) + ")"
+	}
+	a, err := loadgen.ParseArrival(spec)
 	if err != nil {
 		errs = append(errs, &fieldError{Key: p + "arrival", Problem: err.Error()})
 	}
@@ -106,17 +114,20 @@ func (c benchLoadgenConfig) options() (loadgenRun, error) {
 		{"warmup", c.Warmup, &r.opt.Warmup, false},
 		{"grace", c.Grace, &r.opt.Grace, false},
 		{"timeout", c.Timeout, &r.opt.Timeout, false},
+		{"coalesce", c.Coalesce, &r.opt.Coalesce, false},
 	} {
+		accepted := fmt.Sprintf("accepted: a duration from 0 to %v, such as 0s, 500ms or 2s", loadgen.MaxDuration)
+		if d.positive {
+			accepted = fmt.Sprintf("accepted: a duration above 0, at most %v, such as 300ms or 10s", loadgen.MaxDuration)
+		}
 		v, err := time.ParseDuration(strings.TrimSpace(d.value))
 		switch {
 		case err != nil:
-			bad(d.key, d.value, "not a duration; %s", durationAccepted)
+			bad(d.key, d.value, "not a duration; %s", accepted)
 		case v < 0 || (d.positive && v == 0) || v > loadgen.MaxDuration:
-			lo := "0"
-			if d.positive {
-				lo = "above 0"
-			}
-			bad(d.key, d.value, "out of range; accepted: a duration %s, at most %v", lo, loadgen.MaxDuration)
+			bad(d.key, d.value, "out of range; %s", accepted)
+		case d.key == "coalesce" && v > loadgen.LateAfter:
+			bad(d.key, d.value, "out of range; accepted: a duration from 0 to %v (the late threshold), such as 30us", loadgen.LateAfter)
 		default:
 			*d.dst = v
 		}
@@ -134,12 +145,8 @@ func (c benchLoadgenConfig) options() (loadgenRun, error) {
 	default:
 		bad("clock", c.Clock, "unknown clock; accepted: precise, timer")
 	}
-	if c.CheckQueueing {
-		if c.Target != "sleep" && c.Target != "noop" {
-			// already reported
-		} else if r.service.Kind == loadgen.Deterministic && c.Servers != 1 {
-			bad("servers", fmt.Sprint(c.Servers), "--check-queueing with det service has theory for 1 server (M/D/1); accepted: --servers 1, or an exp service (M/M/c)")
-		}
+	if c.CheckQueueing && r.service.Kind == loadgen.Deterministic && c.Servers != 1 {
+		bad("servers", fmt.Sprint(c.Servers), "--check-queueing with det service has theory for 1 server (M/D/1); accepted: --servers 1, or an exp service (M/M/c)")
 	}
 	return r, errors.Join(errs...)
 }
@@ -159,6 +166,7 @@ func benchLoadgenBinds() map[string]string {
 		"bench.loadgen.seed":           "seed",
 		"bench.loadgen.clock":          "clock",
 		"bench.loadgen.check_queueing": "check-queueing",
+		"bench.loadgen.coalesce":       "coalesce",
 	}
 }
 
@@ -188,7 +196,7 @@ on one server, Erlang C for exp services); it exits 3 if 0.3 or 0.6 is off by ov
 			if err != nil {
 				return err
 			}
-			r, err := lc.Bench.Loadgen.options()
+			r, err := lc.Bench.Loadgen.options(gs.path)
 			if err != nil {
 				return lc.explain(err)
 			}
@@ -211,6 +219,7 @@ on one server, Erlang C for exp services); it exits 3 if 0.3 or 0.6 is off by ov
 	f.Int("max-in-flight", def.MaxInFlight, "most requests in flight `N`; sends past it are dropped and counted")
 	f.Uint64("seed", def.Seed, "`N` seeds the arrivals and service times")
 	f.String("clock", def.Clock, "`CLOCK` pacing the sends: precise or timer")
+	f.String("coalesce", def.Coalesce, "sends less than this `DURATION` apart leave together, at the last one's time (0: every send wakes the pacer)")
 	f.Bool("check-queueing", false, "compare the sleep target's mean wait with queueing theory at loads 0.3, 0.6, 0.9")
 	return cmd
 }
