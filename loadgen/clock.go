@@ -61,8 +61,9 @@ func (s *timerSleeper) SleepUntil(ctx context.Context, t time.Time) error {
 // thread's timer slack set to 1 ns; the runtime's timers are not used because they may
 // round up to a millisecond. A sleeper made with holdP keeps its scheduler slot during
 // sleeps shorter than a millisecond, which saves the runtime's hand-off work on every
-// wake-up (about half the CPU cost of a wake here); the dispatcher raises GOMAXPROCS by
-// one while it paces so that the held slot is not taken from the target.
+// wake-up (about half the CPU cost of a wake here); a probe raises GOMAXPROCS by the
+// number of its sleeping workers while it paces, so that the held slots are not taken
+// from the target.
 type PreciseClock struct{}
 
 // Now returns time.Now().

@@ -42,11 +42,6 @@ type Options struct {
 	Stop func(*Live) bool
 	// Clock paces the sends; nil means DefaultClock().
 	Clock Clock
-	// Coalesce lets sends intended less than this after the first of a run leave together,
-	// at the last one's time: one wake-up instead of several, for sends at most Coalesce
-	// late (measured and reported as send lag like any other lateness). Zero wakes for
-	// every send.
-	Coalesce time.Duration
 }
 
 // DefaultOptions returns options with the defaults of `infertune bench loadgen`.
@@ -59,13 +54,8 @@ func DefaultOptions(a Arrival) Options {
 		Grace:       2 * time.Second,
 		MaxInFlight: 10_000,
 		RawLimit:    1 << 20,
-		Coalesce:    DefaultCoalesce,
 	}
 }
-
-// DefaultCoalesce is the default of Options.Coalesce: below the wake-up cost of a kernel
-// sleep here, and small beside the late threshold.
-const DefaultCoalesce = 30 * time.Microsecond
 
 // MaxDuration bounds warm-up, window, grace and timeout.
 const MaxDuration = 24 * time.Hour
@@ -88,9 +78,6 @@ func (o Options) Validate() error {
 	dur("warmup", o.Warmup, false)
 	dur("grace", o.Grace, false)
 	dur("timeout", o.Timeout, false)
-	if o.Coalesce < 0 || o.Coalesce > LateAfter {
-		errs = append(errs, fmt.Errorf("coalesce %v: want a duration in [0, %v]", o.Coalesce, LateAfter))
-	}
 	if o.MaxInFlight < 1 || o.MaxInFlight > MaxConcurrency {
 		errs = append(errs, fmt.Errorf("max in flight %d: want an integer in [1, %d]", o.MaxInFlight, MaxConcurrency))
 	}
@@ -210,9 +197,7 @@ type probe struct {
 	cutReqs context.CancelFunc
 	cutting atomic.Bool // requests failing from now on were cut by the probe
 
-	work     chan job
 	wg       sync.WaitGroup
-	workers  int // started so far (only the pacer goroutine touches it)
 	inFlight atomic.Int64
 	peak     atomic.Int64
 
@@ -231,7 +216,7 @@ func (p *probe) setStop(r StopReason, at time.Time) {
 
 func (p *probe) run(ctx context.Context) *Result {
 	if _, precise := p.o.Clock.(PreciseClock); precise && p.o.Arrival.Kind != KindClosed {
-		defer holdExtraP()()
+		defer holdExtraPs(lookahead)()
 	}
 	cpu0, cpuOK := processCPU()
 	p.start = p.o.Clock.Now()
@@ -273,106 +258,10 @@ func (p *probe) run(ctx context.Context) *Result {
 	return res
 }
 
-// pace sends on the schedule until the window ends, a trace runs out or ctx ends.
-func (p *probe) pace(ctx context.Context) {
-	p.work = make(chan job)
-	defer close(p.work)
-	sched := newSchedule(p.o.Arrival, p.o.Seed)
-	sleeper := p.o.Clock.Sleeper(true)
-	end := p.o.Warmup + p.o.Duration
-	var (
-		ahead     []time.Duration // offsets read from the schedule, not yet sent
-		exhausted bool            // a trace has no more offsets
-		wake      = time.Duration(-1)
-	)
-	readAhead := func() bool {
-		if exhausted {
-			return false
-		}
-		off, ok := sched.next()
-		if !ok {
-			exhausted = true
-			return false
-		}
-		ahead = append(ahead, off)
-		return true
-	}
-	for seq := int64(0); ; seq++ {
-		if len(ahead) == 0 && !readAhead() {
-			p.setStop(StopTraceEnd, p.o.Clock.Now())
-			return
-		}
-		off := ahead[0]
-		if off >= end {
-			break
-		}
-		if off > wake {
-			// Sleep until the last send of the run that starts here and spans less than
-			// Coalesce; the run's earlier sends leave late by at most Coalesce.
-			wake = off
-			for i := 1; ; i++ {
-				if i == len(ahead) && !readAhead() {
-					break
-				}
-				if next := ahead[i]; next-off < p.o.Coalesce && next < end {
-					wake = next
-					continue
-				}
-				break
-			}
-			if err := sleeper.SleepUntil(ctx, p.start.Add(wake)); err != nil {
-				return
-			}
-		}
-		ahead = ahead[1:]
-		p.dispatch(job{seq: seq, intended: p.start.Add(off), inWindow: off >= p.o.Warmup})
-	}
-	// The window lasts its full duration even when its last send came early.
-	_ = sleeper.SleepUntil(ctx, p.winEnd)
-}
-
-// dispatch hands j to a free worker, starts one if none is free, or drops j at the
-// in-flight bound.
-func (p *probe) dispatch(j job) {
-	if j.inWindow {
-		p.rec.sent.Add(1)
-	}
-	if n := p.inFlight.Load(); n >= int64(p.o.MaxInFlight) {
-		if j.inWindow {
-			p.rec.drops.Add(1)
-		}
-		return
-	}
-	p.notePeak(p.inFlight.Add(1))
-	select {
-	case p.work <- j:
-	default:
-		p.wg.Add(1)
-		p.workers++
-		go p.worker(p.workers, j)
-	}
-	// Let the worker run now, on this thread, rather than waking another one.
-	runtime.Gosched()
-}
-
 func (p *probe) notePeak(n int64) {
 	for {
 		peak := p.peak.Load()
 		if n <= peak || p.peak.CompareAndSwap(peak, n) {
-			return
-		}
-	}
-}
-
-// worker serves j, then jobs from p.work until it is closed.
-func (p *probe) worker(id int, j job) {
-	defer p.wg.Done()
-	s := p.rec.shard(id)
-	for {
-		p.serve(s, j)
-		p.inFlight.Add(-1)
-		var ok bool
-		if j, ok = <-p.work; !ok {
 			return
 		}
 	}

@@ -38,7 +38,6 @@ func synctestOptions(a loadgen.Arrival, err error) loadgen.Options {
 	o.Warmup = 0
 	o.Duration = time.Second
 	o.Grace = time.Second
-	o.Coalesce = 0
 	return o
 }
 
@@ -75,28 +74,6 @@ func TestConstantExactSendTimes(t *testing.T) {
 		}
 		if res.OfferedRPS != 1000 || res.AchievedRPS != 1000 || res.Stop != loadgen.StopWindow {
 			t.Fatalf("offered %v achieved %v stop %v", res.OfferedRPS, res.AchievedRPS, res.Stop)
-		}
-	})
-}
-
-// TestCoalesce: sends closer than Coalesce leave together, at most Coalesce late.
-func TestCoalesce(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		a, err := loadgen.Trace([]time.Duration{0, 10 * time.Microsecond, 20 * time.Microsecond, time.Millisecond}, "t")
-		o := synctestOptions(a, err)
-		o.Coalesce = 25 * time.Microsecond
-		o.Duration = 2 * time.Millisecond
-		start := time.Now()
-		target := &recording{}
-		res := mustRun(t, t.Context(), target, o)
-		want := []time.Duration{20 * time.Microsecond, 20 * time.Microsecond, 20 * time.Microsecond, time.Millisecond}
-		for i, c := range target.calls {
-			if c.Sub(start) != want[i] {
-				t.Fatalf("send %d at %v, want %v", i, c.Sub(start), want[i])
-			}
-		}
-		if res.Lag.Max != 20*time.Microsecond || res.Stop != loadgen.StopTraceEnd {
-			t.Fatalf("lag max %v stop %v", res.Lag.Max, res.Stop)
 		}
 	})
 }
@@ -390,7 +367,6 @@ func TestOptionsValidate(t *testing.T) {
 		{"negative warmup", func(o *loadgen.Options) { o.Warmup = -time.Second }, "warmup -1s"},
 		{"negative grace", func(o *loadgen.Options) { o.Grace = -1 }, "grace -1ns"},
 		{"in flight", func(o *loadgen.Options) { o.MaxInFlight = 0 }, "max in flight 0"},
-		{"coalesce", func(o *loadgen.Options) { o.Coalesce = time.Second }, "coalesce 1s"},
 		{"unknown arrival", func(o *loadgen.Options) { o.Arrival = loadgen.Arrival{} }, "arrival kind 0"},
 		{"negative rate", func(o *loadgen.Options) { o.Arrival.Rate = -3 }, "rate -3"},
 	}

@@ -5,30 +5,29 @@ import (
 	"sync"
 )
 
-// extraP counts the probes pacing with a held P. GOMAXPROCS is process-wide, so the bump
-// is counted here, once for the process, rather than by each probe.
+// extraP counts the Ps that running probes' precise sleepers may hold. GOMAXPROCS is
+// process-wide, so the bump is kept here, once for the process, rather than by each probe.
 var extraP struct {
 	mu   sync.Mutex
 	n    int
-	prev int
+	base int
 }
 
-// holdExtraP raises GOMAXPROCS by one while a precise pacer runs (its sleeper may hold a
-// P while it sleeps, see PreciseClock) and returns the function that undoes it.
-func holdExtraP() (release func()) {
+// holdExtraPs raises GOMAXPROCS by n while a precise pacer runs (its sleepers may hold
+// their Ps while they sleep, see PreciseClock), so that the target keeps every P it had,
+// and returns the function that undoes it.
+func holdExtraPs(n int) (release func()) {
 	extraP.mu.Lock()
 	if extraP.n == 0 {
-		extraP.prev = runtime.GOMAXPROCS(0)
-		runtime.GOMAXPROCS(extraP.prev + 1)
+		extraP.base = runtime.GOMAXPROCS(0)
 	}
-	extraP.n++
+	extraP.n += n
+	runtime.GOMAXPROCS(extraP.base + extraP.n)
 	extraP.mu.Unlock()
 	return func() {
 		extraP.mu.Lock()
-		extraP.n--
-		if extraP.n == 0 {
-			runtime.GOMAXPROCS(extraP.prev)
-		}
+		extraP.n -= n
+		runtime.GOMAXPROCS(extraP.base + extraP.n)
 		extraP.mu.Unlock()
 	}
 }

@@ -39,8 +39,6 @@ type benchLoadgenConfig struct {
 	// Clock paces sends: precise (kernel sleeps with a learnt margin) or timer (the
 	// runtime's timers, for comparison).
 	Clock string `mapstructure:"clock"`
-	// Coalesce lets sends less than this apart leave together at the last one's time.
-	Coalesce string `mapstructure:"coalesce"`
 	// CheckQueueing runs the sleep target at 0.3, 0.6 and 0.9 of its capacity and compares
 	// the measured mean wait with queueing theory.
 	CheckQueueing bool `mapstructure:"check_queueing"`
@@ -60,7 +58,6 @@ func defaultBenchLoadgenConfig() benchLoadgenConfig {
 		MaxInFlight: o.MaxInFlight,
 		Seed:        o.Seed,
 		Clock:       "precise",
-		Coalesce:    o.Coalesce.String(),
 	}
 }
 
@@ -114,7 +111,6 @@ func (c benchLoadgenConfig) options(path func(string) string) (loadgenRun, error
 		{"warmup", c.Warmup, &r.opt.Warmup, false},
 		{"grace", c.Grace, &r.opt.Grace, false},
 		{"timeout", c.Timeout, &r.opt.Timeout, false},
-		{"coalesce", c.Coalesce, &r.opt.Coalesce, false},
 	} {
 		accepted := fmt.Sprintf("accepted: a duration from 0 to %v, such as 0s, 500ms or 2s", loadgen.MaxDuration)
 		if d.positive {
@@ -126,8 +122,6 @@ func (c benchLoadgenConfig) options(path func(string) string) (loadgenRun, error
 			bad(d.key, d.value, "not a duration; %s", accepted)
 		case v < 0 || (d.positive && v == 0) || v > loadgen.MaxDuration:
 			bad(d.key, d.value, "out of range; %s", accepted)
-		case d.key == "coalesce" && v > loadgen.LateAfter:
-			bad(d.key, d.value, "out of range; accepted: a duration from 0 to %v (the late threshold), such as 30us", loadgen.LateAfter)
 		default:
 			*d.dst = v
 		}
@@ -166,7 +160,6 @@ func benchLoadgenBinds() map[string]string {
 		"bench.loadgen.seed":           "seed",
 		"bench.loadgen.clock":          "clock",
 		"bench.loadgen.check_queueing": "check-queueing",
-		"bench.loadgen.coalesce":       "coalesce",
 	}
 }
 
@@ -219,7 +212,6 @@ on one server, Erlang C for exp services); it exits 3 if 0.3 or 0.6 is off by ov
 	f.Int("max-in-flight", def.MaxInFlight, "most requests in flight `N`; sends past it are dropped and counted")
 	f.Uint64("seed", def.Seed, "`N` seeds the arrivals and service times")
 	f.String("clock", def.Clock, "`CLOCK` pacing the sends: precise or timer")
-	f.String("coalesce", def.Coalesce, "sends less than this `DURATION` apart leave together, at the last one's time (0: every send wakes the pacer)")
 	f.Bool("check-queueing", false, "compare the sleep target's mean wait with queueing theory at loads 0.3, 0.6, 0.9")
 	return cmd
 }
