@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// A Clock tells the time and waits for a deadline. The dispatcher paces sends with one
+// A Clock tells the time and waits for a deadline. The probe's workers pace sends with it
 // and the Sleep target holds requests with one.
 type Clock interface {
 	Now() time.Time

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -395,5 +396,54 @@ func TestPreciseClockProbe(t *testing.T) {
 	}
 	if res.Lag.Count != res.Sent || res.Lag.P50 < 0 {
 		t.Fatalf("lag %+v", res.Lag)
+	}
+}
+
+// TestSlowTargetKeepsSchedule: when every request holds its worker for 50 ms, the pacing
+// workers hand on the schedule and every send still leaves on time.
+func TestSlowTargetKeepsSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := synctestOptions(loadgen.Poisson(1000))
+		res := mustRun(t, t.Context(), slow{50 * time.Millisecond}, o)
+		if res.Lag.Max != 0 || res.Drops != 0 || res.OK != res.Sent {
+			t.Fatalf("lag max %v drops %d ok %d of %d", res.Lag.Max, res.Drops, res.OK, res.Sent)
+		}
+		if res.InFlightPeak < 40 || res.Latency.Max != 50*time.Millisecond {
+			t.Fatalf("peak in flight %d, latency max %v; want about 50 and 50ms", res.InFlightPeak, res.Latency.Max)
+		}
+	})
+}
+
+// TestPoissonSendTimesKS: the actual send times of a Poisson probe (virtual time, so
+// exactly the schedule) have exponential gaps by a Kolmogorov–Smirnov test at the 1% level.
+func TestPoissonSendTimesKS(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3} {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				const rate = 1000.0
+				o := synctestOptions(loadgen.Poisson(rate))
+				o.Seed = seed
+				o.Duration = 10 * time.Second
+				target := &recording{}
+				start := time.Now()
+				mustRun(t, t.Context(), target, o)
+				n := len(target.calls)
+				gaps := make([]float64, n)
+				prev := start
+				for i, c := range target.calls {
+					gaps[i] = c.Sub(prev).Seconds()
+					prev = c
+				}
+				slices.Sort(gaps)
+				var d float64
+				for i, g := range gaps {
+					cdf := 1 - math.Exp(-rate*g)
+					d = max(d, math.Abs(cdf-float64(i)/float64(n)), math.Abs(float64(i+1)/float64(n)-cdf))
+				}
+				if crit := 1.628 / math.Sqrt(float64(n)); d > crit {
+					t.Errorf("%d gaps: KS statistic %.5f over the 1%% critical value %.5f", n, d, crit)
+				}
+			})
+		})
 	}
 }
