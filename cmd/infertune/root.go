@@ -82,6 +82,7 @@ Settings come from flags, then INFERTUNE_* environment variables, then the confi
 	pf.Bool("no-color", def.NoColor, "print no colour")
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(newVersionCommand(gs), newDoctorCommand(gs), newBenchCommand(gs))
+	root.AddCommand(newProfilesCommand(gs))
 	return root
 }
 
