@@ -1,0 +1,15 @@
+// Package model owns the models the engine serves: shape presets, seeded synthetic
+// weights, conversion to a precision, batched forward passes and fidelity.
+//
+// Architectures: Encoder (llama-style blocks over a token sequence, mean-pooled into a
+// class head) and MLP (tabular scoring). A batch of requests runs as one flattened
+// matrix of tokens (or rows) through every weight matmul, one MatMul per weight per
+// batch; attention runs per request.
+//
+// Precision applies to the weights of every matmul (the attention projections, the
+// feed-forward weights, the class head and the MLP layers): fp32, fp16, bf16, int8
+// (Q8_0) or int4 (Q4_0). Token embeddings, norm weights, biases and the attention
+// arithmetic itself stay fp32.
+//
+// model imports engine/kernels and engine/tensor and nothing else of this module.
+package model

@@ -1,0 +1,322 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/infertune/infertune/engine/kernels"
+	"github.com/infertune/infertune/engine/tensor"
+)
+
+// Input is one request: Tokens for an encoder, Features for an MLP.
+type Input struct {
+	Tokens   []int32
+	Features []float32
+}
+
+// ErrInput marks a request the model refuses (wrapped with the reason).
+var ErrInput = errors.New("invalid input")
+
+// CheckInput reports whether the model can run in: an encoder input must hold 1 to
+// Context tokens, each in [0, Vocab); an MLP input exactly Widths[0] finite features.
+func (s Spec) CheckInput(in Input) error {
+	switch s.Arch {
+	case Encoder:
+		n := len(in.Tokens)
+		if n == 0 {
+			return fmt.Errorf("%w: no tokens; accepted: 1 to %d token ids", ErrInput, s.Context)
+		}
+		if n > s.Context {
+			return fmt.Errorf("%w: %d tokens is longer than the %s context of %d", ErrInput, n, s.Name, s.Context)
+		}
+		for i, t := range in.Tokens {
+			if t < 0 || int(t) >= s.Vocab {
+				return fmt.Errorf("%w: token %d is id %d, outside the vocabulary [0, %d)", ErrInput, i, t, s.Vocab)
+			}
+		}
+	case MLP:
+		if len(in.Features) != s.Widths[0] {
+			return fmt.Errorf("%w: %d features; the %s model takes exactly %d", ErrInput, len(in.Features), s.Name, s.Widths[0])
+		}
+		for i, f := range in.Features {
+			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+				return fmt.Errorf("%w: feature %d is %v; accepted: finite numbers", ErrInput, i, f)
+			}
+		}
+	}
+	return nil
+}
+
+// A Runner runs a model's forward pass on a Kernels. It reuses its buffers and runs one
+// batch at a time; it is not safe for concurrent use.
+type Runner struct {
+	m *Model
+	k *kernels.Kernels
+
+	// Flattened token (or row) buffers, grown to the largest batch seen.
+	x, xn, q, kk, v, att, tmp, g, u []float32
+	// Per-head attention buffers.
+	qh, kh, vt, s, oh []float32
+	pooled            []float32
+	scaled            []float32 // activations times a Linear's InScale
+	rope              []float32 // cos, sin pairs per position and frequency
+}
+
+// NewRunner returns a runner of m on k.
+func NewRunner(m *Model, k *kernels.Kernels) *Runner {
+	r := &Runner{m: m, k: k}
+	if m.Spec.Arch == Encoder {
+		r.rope = ropeTable(m.Spec.Context, m.Spec.HeadDim())
+	}
+	return r
+}
+
+// Model returns the runner's model.
+func (r *Runner) Model() *Model { return r.m }
+
+// Run runs a batch: out receives len(batch)×Classes outputs (class logits, or the MLP's
+// last layer). Every input is checked first; nothing runs when one is invalid.
+func (r *Runner) Run(batch []Input, out []float32) error {
+	s := r.m.Spec
+	if len(out) != len(batch)*s.Classes {
+		return fmt.Errorf("run: out has %d floats, want %d×%d", len(out), len(batch), s.Classes)
+	}
+	for i, in := range batch {
+		if err := s.CheckInput(in); err != nil {
+			return fmt.Errorf("request %d of the batch: %w", i, err)
+		}
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	if s.Arch == MLP {
+		r.mlp(batch, out)
+		return nil
+	}
+	r.encoder(batch, out)
+	return nil
+}
+
+// linear computes y = l.W·(l.InScale ⊙ x) for n rows of x.
+func (r *Runner) linear(y []float32, l Linear, x []float32, n int) {
+	if l.InScale != nil {
+		cols := l.W.Cols
+		xs := grow(&r.scaled, n*cols)
+		for t := range n {
+			xr, sr := x[t*cols:(t+1)*cols], xs[t*cols:(t+1)*cols]
+			for c, s := range l.InScale {
+				sr[c] = xr[c] * s
+			}
+		}
+		x = xs
+	}
+	r.k.MatMul(y, l.W, x, n)
+}
+
+func grow(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	*buf = (*buf)[:n]
+	return *buf
+}
+
+// matrixF32 views a row-major float32 slice as a rows×cols F32 matrix.
+func matrixF32(data []float32, rows, cols int) *tensor.Matrix {
+	return &tensor.Matrix{DType: tensor.F32, Rows: rows, Cols: cols, Data: tensor.F32Bytes(data[:rows*cols])}
+}
+
+// encoder runs the llama-style encoder over the batch, flattened to T tokens.
+func (r *Runner) encoder(batch []Input, out []float32) {
+	s := r.m.Spec
+	d, hid := s.Dim, s.Hidden
+	T := 0
+	for _, in := range batch {
+		T += len(in.Tokens)
+	}
+	x := grow(&r.x, T*d)
+	xn := grow(&r.xn, T*d)
+	q, k, v := grow(&r.q, T*d), grow(&r.kk, T*d), grow(&r.v, T*d)
+	att, tmp := grow(&r.att, T*d), grow(&r.tmp, T*d)
+	g, u := grow(&r.g, T*hid), grow(&r.u, T*hid)
+
+	t := 0
+	for _, in := range batch {
+		for _, id := range in.Tokens {
+			copy(x[t*d:(t+1)*d], r.m.Embed[int(id)*d:(int(id)+1)*d])
+			t++
+		}
+	}
+	for _, l := range r.m.Layers {
+		rmsNorm(xn, x, l.AttnNorm, T, d)
+		r.linear(q, l.Wq, xn, T)
+		r.linear(k, l.Wk, xn, T)
+		r.linear(v, l.Wv, xn, T)
+		r.attention(batch, q, k, v, att)
+		r.linear(tmp, l.Wo, att, T)
+		addInPlace(x, tmp)
+
+		rmsNorm(xn, x, l.FFNNorm, T, d)
+		r.linear(g, l.W1, xn, T)
+		r.linear(u, l.W3, xn, T)
+		for i, gv := range g {
+			g[i] = silu(gv) * u[i]
+		}
+		r.linear(tmp, l.W2, g, T)
+		addInPlace(x, tmp)
+	}
+	rmsNorm(xn, x, r.m.FinalNorm, T, d)
+	pooled := grow(&r.pooled, len(batch)*d)
+	clear(pooled)
+	t = 0
+	for b, in := range batch {
+		p := pooled[b*d : (b+1)*d]
+		for range in.Tokens {
+			for j, xv := range xn[t*d : (t+1)*d] {
+				p[j] += xv
+			}
+			t++
+		}
+		inv := 1 / float32(len(in.Tokens))
+		for j := range p {
+			p[j] *= inv
+		}
+	}
+	r.linear(out, r.m.Head, pooled, len(batch))
+}
+
+// attention runs bidirectional multi-head attention per request: RoPE on q and k by
+// position in the request, then softmax(q·kᵀ/√hd)·v per head, into att (T×dim).
+func (r *Runner) attention(batch []Input, q, k, v, att []float32) {
+	s := r.m.Spec
+	d, hd := s.Dim, s.HeadDim()
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	t0 := 0
+	for _, in := range batch {
+		L := len(in.Tokens)
+		qh, kh := grow(&r.qh, L*hd), grow(&r.kh, L*hd)
+		vt, sc, oh := grow(&r.vt, hd*L), grow(&r.s, L*L), grow(&r.oh, L*hd)
+		for h := range s.Heads {
+			for p := range L {
+				row := (t0 + p) * d
+				copy(qh[p*hd:(p+1)*hd], q[row+h*hd:row+(h+1)*hd])
+				copy(kh[p*hd:(p+1)*hd], k[row+h*hd:row+(h+1)*hd])
+				rope(qh[p*hd:(p+1)*hd], r.rope[p*hd:(p+1)*hd])
+				rope(kh[p*hd:(p+1)*hd], r.rope[p*hd:(p+1)*hd])
+				for j := range hd {
+					vt[j*L+p] = v[row+h*hd+j]
+				}
+			}
+			// sc[i][j] = Σ_c qh[i][c]·kh[j][c]
+			r.k.MatMul(sc, matrixF32(kh, L, hd), qh, L)
+			for i := range L {
+				softmax(sc[i*L:(i+1)*L], scale)
+			}
+			// oh[i][c] = Σ_j sc[i][j]·v[j][c]
+			r.k.MatMul(oh, matrixF32(vt, hd, L), sc, L)
+			for p := range L {
+				row := (t0 + p) * d
+				copy(att[row+h*hd:row+(h+1)*hd], oh[p*hd:(p+1)*hd])
+			}
+		}
+		t0 += L
+	}
+}
+
+// mlp runs the MLP over the batch's rows: ReLU after every layer but the last.
+func (r *Runner) mlp(batch []Input, out []float32) {
+	s := r.m.Spec
+	n := len(batch)
+	in := grow(&r.x, n*s.Widths[0])
+	for i, b := range batch {
+		copy(in[i*s.Widths[0]:], b.Features)
+	}
+	bufs := [2]*[]float32{&r.g, &r.u}
+	for li, w := range r.m.Dense {
+		last := li == len(r.m.Dense)-1
+		var y []float32
+		if last {
+			y = out
+		} else {
+			y = grow(bufs[li%2], n*w.W.Rows)
+		}
+		r.linear(y, w, in, n)
+		rowsOut := w.W.Rows
+		bias := r.m.Bias[li]
+		for row := range n {
+			yr := y[row*rowsOut : (row+1)*rowsOut]
+			for j := range yr {
+				yr[j] += bias[j]
+				if !last && yr[j] < 0 {
+					yr[j] = 0
+				}
+			}
+		}
+		in = y
+	}
+}
+
+func rmsNorm(dst, x, w []float32, rows, d int) {
+	for t := range rows {
+		xr, dr := x[t*d:(t+1)*d], dst[t*d:(t+1)*d]
+		var ss float64
+		for _, v := range xr {
+			ss += float64(v) * float64(v)
+		}
+		inv := float32(1 / math.Sqrt(ss/float64(d)+NormEps))
+		for j, v := range xr {
+			dr[j] = v * inv * w[j]
+		}
+	}
+}
+
+func addInPlace(x, y []float32) {
+	for i, v := range y {
+		x[i] += v
+	}
+}
+
+func silu(x float32) float32 { return x / (1 + exp32(-x)) }
+
+// softmax replaces s with softmax(scale·s).
+func softmax(s []float32, scale float32) {
+	mx := float32(math.Inf(-1))
+	for _, v := range s {
+		mx = max(mx, v)
+	}
+	var sum float32
+	for i, v := range s {
+		e := exp32((v - mx) * scale)
+		s[i] = e
+		sum += e
+	}
+	inv := float32(1 / sum)
+	for i := range s {
+		s[i] *= inv
+	}
+}
+
+// ropeTable returns, per position p and pair i of a head, cos and sin of
+// p·RopeBase^(-2i/hd), interleaved.
+func ropeTable(context, hd int) []float32 {
+	t := make([]float32, context*hd)
+	for p := range context {
+		for i := 0; i < hd/2; i++ {
+			theta := float64(p) * math.Pow(RopeBase, -2*float64(i)/float64(hd))
+			t[p*hd+2*i] = float32(math.Cos(theta))
+			t[p*hd+2*i+1] = float32(math.Sin(theta))
+		}
+	}
+	return t
+}
+
+// rope rotates each pair (x[2i], x[2i+1]) of one head's vector by its angle.
+func rope(x, cs []float32) {
+	for i := 0; i+1 < len(x); i += 2 {
+		c, s := cs[i], cs[i+1]
+		a, b := x[i], x[i+1]
+		x[i] = a*c - b*s
+		x[i+1] = a*s + b*c
+	}
+}
