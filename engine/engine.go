@@ -1,0 +1,171 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/infertune/infertune/engine/kernels"
+	"github.com/infertune/infertune/engine/model"
+	"github.com/infertune/infertune/engine/sched"
+	"github.com/infertune/infertune/loadgen"
+)
+
+// Config says what an Engine serves and how.
+type Config struct {
+	// Model is a preset name (tiny, s15m, s42m, s110m, mlp) of architecture Arch.
+	Model string
+	Arch  model.Arch
+	// Precision is the weight dtype of every matmul.
+	Precision model.Precision
+	// Seed seeds the synthetic weights.
+	Seed uint64
+	// Tier and Threads run the kernels; Threads 0 means every CPU.
+	Tier    kernels.Tier
+	Threads int
+	// Batching is the dynamic batcher's policy.
+	Batching sched.DynamicConfig
+	// Timeout, when positive, bounds each request from its arrival at Do; a request still
+	// queued then is dropped from the queue and fails with context.DeadlineExceeded.
+	Timeout time.Duration
+}
+
+// Validate reports every problem of the config at once.
+func (c Config) Validate() error {
+	var errs []error
+	if _, err := model.Preset(c.Model, c.Arch); err != nil {
+		errs = append(errs, err)
+	}
+	if !c.Precision.Valid() {
+		errs = append(errs, fmt.Errorf("precision %d: accepted: fp32, fp16, bf16, int8, int4", c.Precision))
+	}
+	if c.Threads < 0 {
+		errs = append(errs, fmt.Errorf("threads %d: accepted: 0 (every CPU) or more", c.Threads))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, fmt.Errorf("timeout %v: accepted: 0 (none) or a positive duration", c.Timeout))
+	}
+	if err := c.Batching.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Engine serves one model configuration. It implements loadgen.Target.
+type Engine struct {
+	cfg     Config
+	model   *model.Model
+	k       *kernels.Kernels
+	runner  *model.Runner
+	batcher *sched.Dynamic[model.Input, []float32]
+	out     []float32 // the batch's outputs, reused (batches run one at a time)
+}
+
+// New builds the model (generated from the seed, then converted), starts the kernels'
+// threads and the batcher. Close stops them.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	spec, _ := model.Preset(cfg.Model, cfg.Arch)
+	ref, err := model.Generate(spec, cfg.Seed)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ref.Convert(cfg.Precision)
+	if err != nil {
+		return nil, err
+	}
+	return NewWithModel(cfg, m)
+}
+
+// NewWithModel serves m (already in cfg.Precision) instead of generating it.
+func NewWithModel(cfg Config, m *model.Model) (*Engine, error) {
+	if err := cfg.Batching.Validate(); err != nil {
+		return nil, err
+	}
+	k, err := kernels.New(kernels.Config{Tier: cfg.Tier, Threads: cfg.Threads})
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, model: m, k: k, runner: model.NewRunner(m, k)}
+	e.batcher, err = sched.NewDynamic(cfg.Batching, e.run)
+	if err != nil {
+		k.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Model returns the model served.
+func (e *Engine) Model() *model.Model { return e.model }
+
+// Kernels returns the kernels the engine runs on.
+func (e *Engine) Kernels() *kernels.Kernels { return e.k }
+
+// run runs one batch; the batcher calls it one batch at a time.
+func (e *Engine) run(batch []model.Input) ([][]float32, error) {
+	c := e.model.Spec.Classes
+	if cap(e.out) < len(batch)*c {
+		e.out = make([]float32, len(batch)*c)
+	}
+	out := e.out[:len(batch)*c]
+	if err := e.runner.Run(batch, out); err != nil {
+		return nil, err
+	}
+	res := make([][]float32, len(batch))
+	for i := range batch {
+		res[i] = append([]float32(nil), out[i*c:(i+1)*c]...)
+	}
+	return res, nil
+}
+
+// Do serves one request: it checks the input, queues it for a batch and waits for the
+// result. A full queue is an error wrapping loadgen.ErrRejected; a bad input one wrapping
+// model.ErrInput; a closed engine sched.ErrClosed.
+func (e *Engine) Do(ctx context.Context, req *loadgen.Request) (*loadgen.Response, error) {
+	in := model.Input{Tokens: req.Tokens, Features: req.Features}
+	if err := e.model.Spec.CheckInput(in); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if e.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.cfg.Timeout)
+		defer cancel()
+	}
+	logits, st, err := e.batcher.Do(ctx, in)
+	if err != nil {
+		if errors.Is(err, sched.ErrQueueFull) {
+			return nil, fmt.Errorf("engine: %w: %w", loadgen.ErrRejected, err)
+		}
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	return &loadgen.Response{
+		Class:     argmax(logits),
+		QueueWait: st.QueueWait,
+		Service:   st.Service,
+		BatchSize: st.BatchSize,
+	}, nil
+}
+
+// Close stops the batcher (requests still queued fail with sched.ErrClosed, a running
+// batch finishes) and then the kernels' threads.
+func (e *Engine) Close() error {
+	err := e.batcher.Close()
+	e.k.Close()
+	return err
+}
+
+// Snapshot returns the batcher's counters.
+func (e *Engine) Snapshot() sched.Metrics { return e.batcher.Snapshot() }
+
+func argmax(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
