@@ -269,9 +269,14 @@ func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 func us(d time.Duration) float64 { return float64(d) / 1e3 }
 
 func newLoadgenReport(r loadgenRun, res *loadgen.Result) loadgenReport {
+	return probeReport(res, r.targetName(), r.clockName)
+}
+
+// probeReport is the JSON view of a probe's result, shared by the bench commands.
+func probeReport(res *loadgen.Result, target, clock string) loadgenReport {
 	l := res.Latency
 	return loadgenReport{
-		Arrival: res.Arrival, Target: r.targetName(), Clock: r.clockName,
+		Arrival: res.Arrival, Target: target, Clock: clock,
 		WindowS: res.Window.Seconds(), Stop: string(res.Stop),
 		Sent: res.Sent, OK: res.OK, Errors: res.Errors, Rejects: res.Rejects,
 		Timeouts: res.Timeouts, Drops: res.Drops, Cut: res.Cut,

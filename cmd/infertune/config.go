@@ -35,8 +35,36 @@ type config struct {
 	Bench benchConfig `mapstructure:"bench"`
 }
 
-// benchConfig holds the sections of the bench commands.
+// benchConfig holds the settings of `infertune bench` and the sections of its subcommands.
+// The workload's settings are text, "" meaning the workload profile's default.
 type benchConfig struct {
+	// Workload names a workload profile: classify, fraud.
+	Workload string `mapstructure:"workload"`
+	// Precision: fp32, fp16, bf16, int8, int4.
+	Precision string `mapstructure:"precision"`
+	// Threads: inference threads, 0 for every CPU.
+	Threads string `mapstructure:"threads"`
+	// Tier: the kernel tier, generic or simd ("" for the best this binary and CPU have).
+	Tier string `mapstructure:"tier"`
+	// MaxBatch, MaxQueueDelay and MaxQueue: the dynamic batcher.
+	MaxBatch      string `mapstructure:"max_batch"`
+	MaxQueueDelay string `mapstructure:"max_queue_delay"`
+	MaxQueue      string `mapstructure:"max_queue"`
+	// Rate (requests/s), Arrival (poisson, constant, closed) and Concurrency (closed).
+	Rate        string `mapstructure:"rate"`
+	Arrival     string `mapstructure:"arrival"`
+	Concurrency string `mapstructure:"concurrency"`
+	// Duration and Warmup of the probe; Grace for requests in flight at its end.
+	Duration string `mapstructure:"duration"`
+	Warmup   string `mapstructure:"warmup"`
+	Grace    string `mapstructure:"grace"`
+	// InputTokens fixes every request's length (encoder workloads); 0 draws from the profile.
+	InputTokens int `mapstructure:"input_tokens"`
+	// FidelityInputs is the size of the fidelity evaluation set; 0 skips fidelity.
+	FidelityInputs int `mapstructure:"fidelity_inputs"`
+	// Seed seeds the weights, the requests and the arrivals.
+	Seed uint64 `mapstructure:"seed"`
+
 	// Kernels configures `infertune bench kernels`.
 	Kernels benchKernelsConfig `mapstructure:"kernels"`
 	// Loadgen configures `infertune bench loadgen`.
@@ -48,7 +76,7 @@ func defaultConfig() config {
 	return config{
 		DB:     "infertune.db",
 		Doctor: defaultDoctorConfig(),
-		Bench:  benchConfig{Kernels: defaultBenchKernelsConfig(), Loadgen: defaultBenchLoadgenConfig()},
+		Bench:  defaultBenchConfig(),
 	}
 }
 
