@@ -26,6 +26,9 @@ type impl struct {
 	lanes  func(corr []int32, q []int8, mul int32)
 	matVec func(k *Kernels, y []float32, w *tensor.Matrix, x []float32)
 	matMul func(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int)
+	// siluMul and softmax are the activation functions (vecmath.go).
+	siluMul func(g, u []float32)
+	softmax func(x []float32, cols int, scale float32)
 }
 
 func genericImpl() *impl {
@@ -40,6 +43,8 @@ func genericImpl() *impl {
 		lanes:   corrLanes,
 		matVec:  rowsMatVec,
 		matMul:  rowsMatMul,
+		siluMul: siluMulGeneric,
+		softmax: softmaxGeneric,
 	}
 }
 

@@ -24,8 +24,11 @@ func simdImpl(isa ISA) *impl {
 		lanes:   corrLanesAVX2,
 		matVec:  matVecSIMD,
 		matMul:  matMulSIMD,
+		siluMul: siluMulAVX2,
+		softmax: softmaxAVX2,
 	}
 	if isa >= ISAAVX512 {
+		im.siluMul, im.softmax = siluMulAVX512, softmaxAVX512
 		im.quant = quantBlocksAVX512
 		im.dotF32 = dotF32AVX512
 		im.dotBF16 = dotBF16AVX512

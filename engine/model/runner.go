@@ -160,9 +160,7 @@ func (r *Runner) encoder(batch []Input, out []float32) {
 		rmsNorm(xn, x, l.FFNNorm, T, d)
 		r.linear(g, l.W1, xn, T)
 		r.linear(u, l.W3, xn, T)
-		for i, gv := range g {
-			g[i] = silu(gv) * u[i]
-		}
+		r.k.SiLUMul(g, u)
 		r.linear(tmp, l.W2, g, T)
 		addInPlace(x, tmp)
 	}
@@ -210,9 +208,7 @@ func (r *Runner) attention(batch []Input, q, k, v, att []float32) {
 			}
 			// sc[i][j] = Σ_c qh[i][c]·kh[j][c]
 			r.k.MatMul(sc, matrixF32(kh, L, hd), qh, L)
-			for i := range L {
-				softmax(sc[i*L:(i+1)*L], scale)
-			}
+			r.k.Softmax(sc, L, scale)
 			// oh[i][c] = Σ_j sc[i][j]·v[j][c]
 			r.k.MatMul(oh, matrixF32(vt, hd, L), sc, L)
 			for p := range L {
@@ -274,26 +270,6 @@ func rmsNorm(dst, x, w []float32, rows, d int) {
 func addInPlace(x, y []float32) {
 	for i, v := range y {
 		x[i] += v
-	}
-}
-
-func silu(x float32) float32 { return x / (1 + exp32(-x)) }
-
-// softmax replaces s with softmax(scale·s).
-func softmax(s []float32, scale float32) {
-	mx := float32(math.Inf(-1))
-	for _, v := range s {
-		mx = max(mx, v)
-	}
-	var sum float32
-	for i, v := range s {
-		e := exp32((v - mx) * scale)
-		s[i] = e
-		sum += e
-	}
-	inv := float32(1 / sum)
-	for i := range s {
-		s[i] *= inv
 	}
 }
 

@@ -1,0 +1,139 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import "simd/archsimd"
+
+// exp16 is Exp32 on sixteen lanes, its argument clamped to [expMin, expMax].
+func exp16(x archsimd.Float32x16) archsimd.Float32x16 {
+	x = x.Max(archsimd.BroadcastFloat32x16(expMin)).Min(archsimd.BroadcastFloat32x16(expMax))
+	n := x.Mul(archsimd.BroadcastFloat32x16(expLog2e)).RoundToEvenScaled(0)
+	r := n.MulAdd(archsimd.BroadcastFloat32x16(-expLn2Hi), x)
+	r = n.MulAdd(archsimd.BroadcastFloat32x16(-expLn2Lo), r)
+	p := archsimd.BroadcastFloat32x16(expP0)
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x16(expP1))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x16(expP2))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x16(expP3))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x16(expP4))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x16(expP5))
+	one := archsimd.BroadcastFloat32x16(1)
+	y := p.Mul(r.Mul(r)).Add(r).Add(one)
+	pow := n.Add(archsimd.BroadcastFloat32x16(127)).ConvertToInt32().ShiftAllLeft(23).AsFloat32x16()
+	return y.Mul(pow)
+}
+
+// exp8 is exp16 on eight lanes.
+func exp8(x archsimd.Float32x8) archsimd.Float32x8 {
+	x = x.Max(archsimd.BroadcastFloat32x8(expMin)).Min(archsimd.BroadcastFloat32x8(expMax))
+	n := x.Mul(archsimd.BroadcastFloat32x8(expLog2e)).RoundToEven()
+	r := n.MulAdd(archsimd.BroadcastFloat32x8(-expLn2Hi), x)
+	r = n.MulAdd(archsimd.BroadcastFloat32x8(-expLn2Lo), r)
+	p := archsimd.BroadcastFloat32x8(expP0)
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expP1))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expP2))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expP3))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expP4))
+	p = p.MulAdd(r, archsimd.BroadcastFloat32x8(expP5))
+	one := archsimd.BroadcastFloat32x8(1)
+	y := p.Mul(r.Mul(r)).Add(r).Add(one)
+	pow := n.Add(archsimd.BroadcastFloat32x8(127)).ConvertToInt32().ShiftAllLeft(23).AsFloat32x8()
+	return y.Mul(pow)
+}
+
+func siluMulAVX512(g, u []float32) {
+	u = u[:len(g)]
+	one := archsimd.BroadcastFloat32x16(1)
+	zero := archsimd.BroadcastFloat32x16(0)
+	i := 0
+	for ; i+16 <= len(g); i += 16 {
+		x := archsimd.LoadFloat32x16((*[16]float32)(g[i:]))
+		e := exp16(zero.Sub(x))
+		y := x.Div(e.Add(one)).Mul(archsimd.LoadFloat32x16((*[16]float32)(u[i:])))
+		y.Store((*[16]float32)(g[i:]))
+	}
+	archsimd.ClearAVXUpperBits()
+	siluMulGeneric(g[i:], u[i:])
+}
+
+func siluMulAVX2(g, u []float32) {
+	u = u[:len(g)]
+	one := archsimd.BroadcastFloat32x8(1)
+	zero := archsimd.BroadcastFloat32x8(0)
+	i := 0
+	for ; i+8 <= len(g); i += 8 {
+		x := archsimd.LoadFloat32x8((*[8]float32)(g[i:]))
+		e := exp8(zero.Sub(x))
+		y := x.Div(e.Add(one)).Mul(archsimd.LoadFloat32x8((*[8]float32)(u[i:])))
+		y.Store((*[8]float32)(g[i:]))
+	}
+	archsimd.ClearAVXUpperBits()
+	siluMulGeneric(g[i:], u[i:])
+}
+
+func softmaxAVX512(x []float32, cols int, scale float32) {
+	for r := 0; r+cols <= len(x); r += cols {
+		row := x[r : r+cols]
+		mx := row[0]
+		for _, v := range row {
+			mx = max(mx, v)
+		}
+		vmx, vs := archsimd.BroadcastFloat32x16(mx), archsimd.BroadcastFloat32x16(scale)
+		acc := archsimd.BroadcastFloat32x16(0)
+		i := 0
+		for ; i+16 <= cols; i += 16 {
+			e := exp16(archsimd.LoadFloat32x16((*[16]float32)(row[i:])).Sub(vmx).Mul(vs))
+			e.Store((*[16]float32)(row[i:]))
+			acc = acc.Add(e)
+		}
+		var lanes [16]float32
+		acc.Store(&lanes)
+		archsimd.ClearAVXUpperBits()
+		var sum float32
+		for _, v := range lanes {
+			sum += v
+		}
+		for ; i < cols; i++ {
+			e := Exp32((row[i] - mx) * scale)
+			row[i] = e
+			sum += e
+		}
+		inv := 1 / sum
+		for j := range row {
+			row[j] *= inv
+		}
+	}
+}
+
+func softmaxAVX2(x []float32, cols int, scale float32) {
+	for r := 0; r+cols <= len(x); r += cols {
+		row := x[r : r+cols]
+		mx := row[0]
+		for _, v := range row {
+			mx = max(mx, v)
+		}
+		vmx, vs := archsimd.BroadcastFloat32x8(mx), archsimd.BroadcastFloat32x8(scale)
+		acc := archsimd.BroadcastFloat32x8(0)
+		i := 0
+		for ; i+8 <= cols; i += 8 {
+			e := exp8(archsimd.LoadFloat32x8((*[8]float32)(row[i:])).Sub(vmx).Mul(vs))
+			e.Store((*[8]float32)(row[i:]))
+			acc = acc.Add(e)
+		}
+		var lanes [8]float32
+		acc.Store(&lanes)
+		archsimd.ClearAVXUpperBits()
+		var sum float32
+		for _, v := range lanes {
+			sum += v
+		}
+		for ; i < cols; i++ {
+			e := Exp32((row[i] - mx) * scale)
+			row[i] = e
+			sum += e
+		}
+		inv := 1 / sum
+		for j := range row {
+			row[j] *= inv
+		}
+	}
+}

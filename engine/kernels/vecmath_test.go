@@ -1,0 +1,89 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestExp32 holds exp32 against math.Exp over the float32 range, in ulps of the result.
+func TestExp32(t *testing.T) {
+	worst := 0.0
+	check := func(x float32) {
+		got := Exp32(x)
+		want := math.Exp(float64(x))
+		if want > math.MaxFloat32 {
+			if !math.IsInf(float64(got), 1) {
+				t.Fatalf("Exp32(%v) = %v, want +Inf", x, got)
+			}
+			return
+		}
+		ulp := math.Abs(float64(math.Nextafter32(float32(want), float32(math.Inf(1)))) - float64(float32(want)))
+		if ulp == 0 {
+			ulp = math.SmallestNonzeroFloat32
+		}
+		e := math.Abs(float64(got)-want) / ulp
+		worst = max(worst, e)
+		if e > 2 {
+			t.Fatalf("Exp32(%v) = %v, want %v (%.1f ulp)", x, got, want, e)
+		}
+	}
+	for x := float32(-104); x < 89; x += 0.0007 {
+		check(x)
+	}
+	for _, x := range []float32{0, -0, 1, -1, 88.7, 88.72, 88.73, -87.3, -100, -103.9, -104, 1e-8, -1e-8} {
+		check(x)
+	}
+	t.Logf("worst error %.2f ulp", worst)
+}
+
+// TestActivationsMatchGeneric holds every path's SiLUMul and Softmax against the generic
+// tier, at lengths around the vector widths, within a few ulps (the vector exp clamps its
+// argument to keep e^x normal; the results differ only by rounding).
+func TestActivationsMatchGeneric(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	gen := newKernels(t, Config{Tier: Generic, Threads: 1})
+	for _, v := range variants() {
+		k := newKernels(t, v.cfg)
+		for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100, 768} {
+			t.Run(fmt.Sprintf("%s/n=%d", v.name, n), func(t *testing.T) {
+				g, u := randVec(r, n), randVec(r, n)
+				for i := range g {
+					g[i] *= 20 // reach both tails of the sigmoid
+				}
+				want := slices.Clone(g)
+				gen.SiLUMul(want, u)
+				got := slices.Clone(g)
+				k.SiLUMul(got, u)
+				for i := range got {
+					if d := math.Abs(float64(got[i] - want[i])); d > 4*0x1p-23*math.Abs(float64(want[i]))+1e-30 {
+						t.Fatalf("silu-mul [%d]: %v, generic %v", i, got[i], want[i])
+					}
+				}
+				rows := 3
+				x := randVec(r, rows*n)
+				for i := range x {
+					x[i] *= 30
+				}
+				want = slices.Clone(x)
+				gen.Softmax(want, n, 0.7)
+				got = slices.Clone(x)
+				k.Softmax(got, n, 0.7)
+				for i := range got {
+					if d := math.Abs(float64(got[i] - want[i])); d > 8*0x1p-23*float64(want[i])+1e-37 {
+						t.Fatalf("softmax [%d]: %v, generic %v", i, got[i], want[i])
+					}
+				}
+				var sum float64
+				for _, p := range got[:n] {
+					sum += float64(p)
+				}
+				if math.Abs(sum-1) > 1e-5 {
+					t.Fatalf("softmax row sums to %v", sum)
+				}
+			})
+		}
+	}
+}
