@@ -1,0 +1,159 @@
+package model_test
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"testing"
+
+	"github.com/infertune/infertune/engine/kernels"
+	"github.com/infertune/infertune/engine/model"
+)
+
+// Shared fixtures: the fp32 models of the presets the tests use, generated once per
+// test binary (Generate is deterministic, so sharing them hides nothing).
+var (
+	tinyModel = sync.OnceValues(func() (*model.Model, error) { return presetModel("tiny", model.Encoder, 1) })
+	mlpModel  = sync.OnceValues(func() (*model.Model, error) { return presetModel("mlp", model.MLP, 1) })
+	s15mModel = sync.OnceValues(func() (*model.Model, error) { return presetModel("s15m", model.Encoder, 1) })
+)
+
+func presetModel(name string, arch model.Arch, seed uint64) (*model.Model, error) {
+	spec, err := model.Preset(name, arch)
+	if err != nil {
+		return nil, err
+	}
+	return model.Generate(spec, seed)
+}
+
+// fixture returns one of the shared models or fails the test.
+func fixture(tb testing.TB, get func() (*model.Model, error)) *model.Model {
+	tb.Helper()
+	m, err := get()
+	if err != nil {
+		tb.Fatalf("generate: %v", err)
+	}
+	return m
+}
+
+// convert returns m in precision p or fails the test.
+func convert(tb testing.TB, m *model.Model, p model.Precision) *model.Model {
+	tb.Helper()
+	c, err := m.Convert(p)
+	if err != nil {
+		tb.Fatalf("convert %s to %s: %v", m.Spec.Name, model.PrecisionName(p), err)
+	}
+	return c
+}
+
+// newKernels builds kernels of tier with threads and closes them when the test ends.
+func newKernels(tb testing.TB, tier kernels.Tier, threads int) *kernels.Kernels {
+	tb.Helper()
+	k, err := kernels.New(kernels.Config{Tier: tier, Threads: threads})
+	if err != nil {
+		tb.Fatalf("kernels %s×%d: %v", tier, threads, err)
+	}
+	tb.Cleanup(k.Close)
+	return k
+}
+
+// simdUsable reports whether the simd tier can run here; tests comparing it with the
+// generic tier skip otherwise.
+func simdUsable() bool {
+	if !kernels.SIMDBuilt() {
+		return false
+	}
+	for _, t := range kernels.Tiers() {
+		if t == kernels.SIMD {
+			return true
+		}
+	}
+	return false
+}
+
+// guard is the value written around every output buffer; a forward pass that writes
+// outside its out slice changes it.
+const guard = float32(-12345.678)
+
+const guardLen = 16
+
+// run runs batch through r into a guarded buffer and returns the outputs. It fails the
+// test when Run errors or writes outside out.
+func run(tb testing.TB, r *model.Runner, batch []model.Input) []float32 {
+	tb.Helper()
+	c := r.Model().Spec.Classes
+	buf := make([]float32, guardLen+len(batch)*c+guardLen)
+	for i := range buf {
+		buf[i] = guard
+	}
+	out := buf[guardLen : guardLen+len(batch)*c]
+	if err := r.Run(batch, out); err != nil {
+		tb.Fatalf("run: %v", err)
+	}
+	for i, v := range buf {
+		if (i < guardLen || i >= guardLen+len(out)) && v != guard {
+			tb.Fatalf("run wrote %v at guard %d (outputs are [%d, %d))", v, i, guardLen, guardLen+len(out))
+		}
+	}
+	for i, v := range out {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			tb.Fatalf("output %d is %v", i, v)
+		}
+	}
+	return out
+}
+
+// tokens returns n token ids uniform over [0, vocab), from seed.
+func tokens(n, vocab int, seed uint64) []int32 {
+	r := rand.New(rand.NewPCG(seed, 1))
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = int32(r.IntN(vocab))
+	}
+	return out
+}
+
+// features returns n standard normal features, from seed.
+func features(n int, seed uint64) []float32 {
+	r := rand.New(rand.NewPCG(seed, 2))
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(r.NormFloat64())
+	}
+	return out
+}
+
+// encoderInputs returns one input per length, with distinct seeded tokens.
+func encoderInputs(spec model.Spec, lengths ...int) []model.Input {
+	out := make([]model.Input, len(lengths))
+	for i, n := range lengths {
+		out[i].Tokens = tokens(n, spec.Vocab, uint64(100+i))
+	}
+	return out
+}
+
+// mlpInputs returns n rows of seeded features.
+func mlpInputs(spec model.Spec, n int) []model.Input {
+	out := make([]model.Input, n)
+	for i := range out {
+		out[i].Features = features(spec.Widths[0], uint64(200+i))
+	}
+	return out
+}
+
+// relErr returns max |got-want| over max |want|: the error relative to the outputs' scale.
+func relErr[T, U float32 | float64](got []T, want []U) float64 {
+	if len(got) != len(want) {
+		panic(fmt.Sprintf("relErr: %d values against %d", len(got), len(want)))
+	}
+	var diff, scale float64
+	for i := range got {
+		diff = max(diff, math.Abs(float64(got[i])-float64(want[i])))
+		scale = max(scale, math.Abs(float64(want[i])))
+	}
+	if scale == 0 {
+		return diff
+	}
+	return diff / scale
+}
