@@ -51,12 +51,17 @@ the mean batch service time and the model's fidelity at that precision (top-1 ag
 mean KL divergence against fp32 on a seeded evaluation set).
 
 Every setting not given comes from the workload profile (infertune profiles show NAME).
+With no flags at all, bench prints this help; --workload classify runs the default.
 The subcommands measure the kernels and the load generator alone.`,
 		Example: `  infertune bench --workload classify --precision int8 --threads 2 --max-batch 8 --max-queue-delay 2ms --rate 40 --duration 20s
   infertune bench --workload fraud --arrival closed --concurrency 32 --json -
   infertune bench --workload classify --input-tokens 64 --max-batch 1 --arrival closed --concurrency 1`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
+			// Alone, bench lists what it can measure; any flag runs the workload bench.
+			if cmd.Flags().NFlag() == 0 {
+				return cmd.Help()
+			}
 			lc, err := loadConfig(gs, cmd, benchBinds(), nil)
 			if err != nil {
 				return err
