@@ -30,7 +30,8 @@ type Options struct {
 	// and counted as a failed request; the schedule is never delayed.
 	MaxInFlight int
 	// Timeout, when positive, ends a request that has not finished that long after its
-	// intended send time; it is counted as a timeout.
+	// intended send time; it is counted as a timeout, as is any error of the target that
+	// wraps context.DeadlineExceeded (a deadline of its own).
 	Timeout time.Duration
 	// RawLimit bounds the raw latency samples kept for exact percentiles.
 	RawLimit int

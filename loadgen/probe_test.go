@@ -219,6 +219,21 @@ func TestGraceCutsAndTimeouts(t *testing.T) {
 			}
 		})
 	})
+	t.Run("target deadline", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			o := synctestOptions(loadgen.Constant(10))
+			target := loadgen.TargetFunc(func(ctx context.Context, _ *loadgen.Request) (*loadgen.Response, error) {
+				ctx, cancel := context.WithTimeout(ctx, time.Millisecond)
+				defer cancel()
+				<-ctx.Done()
+				return nil, fmt.Errorf("queued too long: %w", ctx.Err())
+			})
+			res := mustRun(t, t.Context(), target, o)
+			if res.Timeouts != 10 || res.Errors != 0 {
+				t.Fatalf("timeouts %d errors %d; want 10, 0", res.Timeouts, res.Errors)
+			}
+		})
+	})
 	t.Run("errors and rejects", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			o := synctestOptions(loadgen.Constant(10))

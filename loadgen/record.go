@@ -74,7 +74,7 @@ type outcome struct {
 	resp                *Response
 	err                 error
 	cut                 bool // the probe cut the request (grace over, or cancelled)
-	timedOut            bool // the request's own timeout expired
+	timedOut            bool // the request's own timeout (Options.Timeout) expired
 }
 
 func (r *recorder) record(s *shard, o outcome) {
@@ -102,7 +102,8 @@ func (r *recorder) record(s *shard, o outcome) {
 	case errors.Is(o.err, ErrRejected):
 		s.rejects++
 		return
-	case o.timedOut && errors.Is(o.err, context.DeadlineExceeded):
+	case o.timedOut || errors.Is(o.err, context.DeadlineExceeded):
+		// The probe's timeout, or one of the target's own (an engine's request timeout).
 		s.timeouts++
 		return
 	default:

@@ -35,7 +35,7 @@ func benchBinds() map[string]string {
 	m := map[string]string{}
 	for _, k := range []string{"workload", "precision", "threads", "tier", "max_batch", "max_queue_delay",
 		"max_queue", "rate", "arrival", "concurrency", "duration", "warmup", "grace", "input_tokens",
-		"fidelity_inputs", "seed"} {
+		"fidelity_inputs", "seed", "timeout"} {
 		m["bench."+k] = strings.ReplaceAll(k, "_", "-")
 	}
 	return m
@@ -88,6 +88,7 @@ The subcommands measure the kernels and the load generator alone.`,
 	f.String("duration", "", "measurement window, a `DURATION` (default: the workload's)")
 	f.String("warmup", "", "unrecorded warm-up, a `DURATION` (default: the workload's)")
 	f.String("grace", "", "time requests in flight at the end may still finish, a `DURATION` (default 2s)")
+	f.String("timeout", "", "engine request timeout, a `DURATION`; a request still queued then is dropped and counted as a timeout (default: none)")
 	f.Int("input-tokens", 0, "every request this many tokens `N` (encoder workloads; 0 draws lengths from the workload)")
 	f.Int("fidelity-inputs", def.FidelityInputs, "size `N` of the fidelity evaluation set; 0 skips fidelity")
 	f.Uint64("seed", def.Seed, "`N` seeds the weights, the requests and the arrivals")
@@ -171,6 +172,7 @@ func (c benchConfig) workloadRun() (workloadRun, error) {
 		MaxQueueDelay: durIn("max_queue_delay", c.MaxQueueDelay, d.MaxQueueDelay, false),
 		MaxQueue:      intIn("max_queue", c.MaxQueue, d.MaxQueue, 1, 1<<24),
 	}
+	ec.Timeout = durIn("timeout", c.Timeout, 0, false)
 	r.engine = ec
 
 	arrival := str(c.Arrival, d.Arrival)

@@ -76,6 +76,7 @@ func TestBenchWorkloadBadInput(t *testing.T) {
 		{"tokens on an mlp", []string{"--workload", "fraud", "--input-tokens", "64"}, []string{"--input-tokens", "features"}},
 		{"tokens past the context", []string{"--workload", "classify", "--input-tokens", "300"}, []string{"--input-tokens", "256"}},
 		{"fidelity inputs", []string{"--fidelity-inputs", "-1"}, []string{"--fidelity-inputs", `"-1"`}},
+		{"timeout", []string{"--timeout", "soon"}, []string{"--timeout", `"soon"`, "accepted:"}},
 		{"argument", []string{"extra"}, []string{`"extra"`}},
 	}
 	for _, tt := range tests {

@@ -54,6 +54,9 @@ type benchConfig struct {
 	Rate        string `mapstructure:"rate"`
 	Arrival     string `mapstructure:"arrival"`
 	Concurrency string `mapstructure:"concurrency"`
+	// Timeout bounds each request in the engine ("" or 0: none); expired requests leave
+	// the queue and count as timeouts.
+	Timeout string `mapstructure:"timeout"`
 	// Duration and Warmup of the probe; Grace for requests in flight at its end.
 	Duration string `mapstructure:"duration"`
 	Warmup   string `mapstructure:"warmup"`
