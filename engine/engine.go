@@ -26,8 +26,10 @@ type Config struct {
 	Threads int
 	// Batching is the dynamic batcher's policy.
 	Batching sched.DynamicConfig
-	// Timeout, when positive, bounds each request from its arrival at Do; a request still
-	// queued then is dropped from the queue and fails with context.DeadlineExceeded.
+	// Timeout, when positive, bounds each request's time in the queue: a request still
+	// queued Timeout after its arrival is dropped from the queue and fails with an error
+	// wrapping context.DeadlineExceeded (a timeout to the load generator); one whose batch
+	// has started runs to the end. It sets Batching.QueueTimeout.
 	Timeout time.Duration
 }
 
@@ -82,6 +84,9 @@ func New(cfg Config) (*Engine, error) {
 
 // NewWithModel serves m (already in cfg.Precision) instead of generating it.
 func NewWithModel(cfg Config, m *model.Model) (*Engine, error) {
+	if cfg.Timeout > 0 {
+		cfg.Batching.QueueTimeout = cfg.Timeout
+	}
 	if err := cfg.Batching.Validate(); err != nil {
 		return nil, err
 	}
@@ -128,11 +133,6 @@ func (e *Engine) Do(ctx context.Context, req *loadgen.Request) (*loadgen.Respons
 	in := model.Input{Tokens: req.Tokens, Features: req.Features}
 	if err := e.model.Spec.CheckInput(in); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
-	}
-	if e.cfg.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.cfg.Timeout)
-		defer cancel()
 	}
 	logits, st, err := e.batcher.Do(ctx, in)
 	if err != nil {

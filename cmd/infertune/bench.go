@@ -88,7 +88,7 @@ The subcommands measure the kernels and the load generator alone.`,
 	f.String("duration", "", "measurement window, a `DURATION` (default: the workload's)")
 	f.String("warmup", "", "unrecorded warm-up, a `DURATION` (default: the workload's)")
 	f.String("grace", "", "time requests in flight at the end may still finish, a `DURATION` (default 2s)")
-	f.String("timeout", "", "engine request timeout, a `DURATION`; a request still queued then is dropped and counted as a timeout (default: none)")
+	f.String("timeout", "", "engine queue timeout, a `DURATION`: a request still queued then is dropped and counted as a timeout (default: none)")
 	f.Int("input-tokens", 0, "every request this many tokens `N` (encoder workloads; 0 draws lengths from the workload)")
 	f.Int("fidelity-inputs", def.FidelityInputs, "size `N` of the fidelity evaluation set; 0 skips fidelity")
 	f.Uint64("seed", def.Seed, "`N` seeds the weights, the requests and the arrivals")

@@ -27,6 +27,11 @@ type DynamicConfig struct {
 	// MaxQueue is the most requests waiting, not counting the batch running (max_queue,
 	// >= 1). A request arriving at a full queue is rejected at once with ErrQueueFull.
 	MaxQueue int
+	// QueueTimeout, when positive, is the longest a request may wait in the queue
+	// (queue_timeout, Triton's queue-policy timeout): one still queued then leaves the
+	// queue, never runs, and fails with an error wrapping context.DeadlineExceeded. A
+	// request whose batch has started runs to the end. 0 means no limit.
+	QueueTimeout time.Duration
 }
 
 // Validate returns every problem of c at once (errors.Join), each naming the field, its
@@ -41,6 +46,9 @@ func (c DynamicConfig) Validate() error {
 	}
 	if c.MaxQueue < 1 {
 		errs = append(errs, fmt.Errorf("max_queue is %d; want an integer >= 1", c.MaxQueue))
+	}
+	if c.QueueTimeout < 0 {
+		errs = append(errs, fmt.Errorf("queue_timeout is %v; want a duration >= 0 (0: none)", c.QueueTimeout))
 	}
 	return errors.Join(errs...)
 }
@@ -179,10 +187,32 @@ func (d *Dynamic[Req, Resp]) Do(ctx context.Context, req Req) (Resp, Stats, erro
 		}
 	}
 
-	select {
-	case r := <-p.done:
-		return r.resp, r.stats, r.err
-	case <-ctx.Done():
+	var queueTimeout <-chan time.Time
+	if d.cfg.QueueTimeout > 0 {
+		t := time.NewTimer(d.cfg.QueueTimeout)
+		defer t.Stop()
+		queueTimeout = t.C
+	}
+	for waiting := true; waiting; {
+		select {
+		case r := <-p.done:
+			return r.resp, r.stats, r.err
+		case <-ctx.Done():
+			waiting = false
+		case <-queueTimeout:
+			d.mu.Lock()
+			if p.state == stateQueued {
+				if i := slices.Index(d.queue, p); i >= 0 {
+					d.queue = slices.Delete(d.queue, i, i+1)
+				}
+				p.state = stateLeft
+				d.metrics.TimedOut++
+				d.mu.Unlock()
+				return zero, Stats{QueueWait: time.Since(p.queued)}, fmt.Errorf("sched: queued past the queue timeout of %v: %w", d.cfg.QueueTimeout, context.DeadlineExceeded)
+			}
+			d.mu.Unlock()
+			queueTimeout = nil // its batch has started: it runs to the end
+		}
 	}
 
 	d.mu.Lock()

@@ -679,3 +679,30 @@ func TestDynamicConcurrent(t *testing.T) {
 	t.Logf("%d requests in %d batches (%.1f per batch), %d timed out in the queue, %d while running",
 		m.Requests, m.Batches, float64(m.Requests)/float64(m.Batches), m.TimedOut, m.Abandoned)
 }
+
+// TestDynamicQueueTimeout: a request still queued QueueTimeout after its Do leaves the
+// queue with context.DeadlineExceeded and never runs; one whose batch started in time runs
+// to the end, however long the batch takes.
+func TestDynamicQueueTimeout(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := sched.DynamicConfig{MaxBatch: 1, MaxQueue: 8, QueueTimeout: 5 * ms}
+		got, out, m := play(t, scenario{cfg, 100 * ms, []send{{}, {at: ms}, {at: 2 * ms}}})
+		if out[0].err != nil || out[0].returned != 100*ms || out[0].resp != 0 {
+			t.Fatalf("request 0: %+v; want its response at 100ms", out[0])
+		}
+		for _, i := range []int{1, 2} {
+			o := out[i]
+			wantBack := time.Duration(i)*ms + 5*ms
+			if !errors.Is(o.err, context.DeadlineExceeded) || o.returned != wantBack || o.stats.QueueWait != 5*ms {
+				t.Fatalf("request %d: %+v; want DeadlineExceeded at %v after a 5ms wait", i, o, wantBack)
+			}
+		}
+		if len(got) != 1 || m.TimedOut != 2 || m.Requests != 1 {
+			t.Fatalf("batches %v, metrics %+v; want one batch and two timeouts", got, m)
+		}
+	})
+	if err := (sched.DynamicConfig{MaxBatch: 1, MaxQueue: 1, QueueTimeout: -ms}).Validate(); err == nil ||
+		!strings.Contains(err.Error(), "queue_timeout") {
+		t.Fatalf("Validate of a negative queue timeout: %v", err)
+	}
+}
