@@ -12,7 +12,7 @@ import (
 
 // files holds the shipped profiles, one YAML file per profile, named after it.
 //
-//go:embed workloads/*.yaml
+//go:embed workloads/*.yaml hardware/*.yaml
 var files embed.FS
 
 // workloads parses the embedded workloads once.
