@@ -3,9 +3,10 @@
 //
 // It owns the workload profiles (workloads/*.yaml): a model (architecture and preset), the
 // shape of its requests (token lengths or feature counts) and the defaults a run starts
-// from (precision, batching, queue bounds, arrival process, window). Hardware targets
-// (hardware/*.yaml) and SLO presets are to follow in the same form: one file per profile,
-// named after it, decoded strictly by the same code.
+// from (precision, batching, queue bounds, arrival process, window); and the hardware
+// profiles (hardware/*.yaml), which price the targets a tune runs on, with the price's
+// source. SLO presets are to follow in the same form: one file per profile, named after
+// it, decoded strictly by the same code.
 //
 // Decoding is strict: an unknown key, a value of the wrong type, a second YAML document or
 // a key given twice is an error, and every error names the file, the key path (such as
