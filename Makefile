@@ -12,7 +12,7 @@ SIMD := GOEXPERIMENT=simd
 
 # Packages that start goroutines run under the race detector; the rest run without it,
 # which keeps `make test` well under ten minutes on two cores.
-RACE_PKGS ?= ./engine ./engine/kernels/... ./engine/sched/... ./loadgen/... ./cmd/...
+RACE_PKGS ?= ./engine ./engine/kernels/... ./engine/sched/... ./loadgen/... ./tuner/... ./reports/... ./cmd/...
 # (Each is computed once, when first used.)
 OTHER_PKGS = $(eval OTHER_PKGS := $(filter-out $(shell $(GO) list $(RACE_PKGS) 2>/dev/null),$(shell $(GO) list ./...)))$(OTHER_PKGS)
 # -race needs cgo (a C compiler); without one the race packages run without it.
