@@ -24,6 +24,11 @@ type Config struct {
 	// Tier and Threads run the kernels; Threads 0 means every CPU.
 	Tier    kernels.Tier
 	Threads int
+	// Nice, when positive (1..19), raises the niceness of every thread that computes (the
+	// kernels' workers and the batcher's), so that an in-process load generator runs first
+	// whenever the engine fills every CPU: without it, probes at capacity on a machine the
+	// engine saturates start their sends late and come out invalid.
+	Nice int
 	// Batching is the dynamic batcher's policy.
 	Batching sched.DynamicConfig
 	// Timeout, when positive, bounds each request's time in the queue: a request still
@@ -42,6 +47,9 @@ func (c Config) Validate() error {
 	if !c.Precision.Valid() {
 		errs = append(errs, fmt.Errorf("precision %d: accepted: fp32, fp16, bf16, int8, int4", c.Precision))
 	}
+	if c.Nice < 0 || c.Nice > 19 {
+		errs = append(errs, fmt.Errorf("nice %d: accepted: 0 (unchanged) to 19", c.Nice))
+	}
 	if c.Threads < 0 {
 		errs = append(errs, fmt.Errorf("threads %d: accepted: 0 (every CPU) or more", c.Threads))
 	}
@@ -57,6 +65,7 @@ func (c Config) Validate() error {
 // Engine serves one model configuration. It implements loadgen.Target.
 type Engine struct {
 	cfg     Config
+	reniced bool // the batcher's thread has its niceness (set on its first batch)
 	model   *model.Model
 	k       *kernels.Kernels
 	runner  *model.Runner
@@ -90,7 +99,7 @@ func NewWithModel(cfg Config, m *model.Model) (*Engine, error) {
 	if err := cfg.Batching.Validate(); err != nil {
 		return nil, err
 	}
-	k, err := kernels.New(kernels.Config{Tier: cfg.Tier, Threads: cfg.Threads})
+	k, err := kernels.New(kernels.Config{Tier: cfg.Tier, Threads: cfg.Threads, Nice: cfg.Nice})
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +120,10 @@ func (e *Engine) Kernels() *kernels.Kernels { return e.k }
 
 // run runs one batch; the batcher calls it one batch at a time.
 func (e *Engine) run(batch []model.Input) ([][]float32, error) {
+	if !e.reniced {
+		e.reniced = true
+		_ = kernels.LowerThreadPriority(e.cfg.Nice) // the batcher's goroutine computes too
+	}
 	c := e.model.Spec.Classes
 	if cap(e.out) < len(batch)*c {
 		e.out = make([]float32, len(batch)*c)

@@ -26,7 +26,7 @@ func TestEmbeddedWorkloads(t *testing.T) {
 			t.Errorf("%s: source %q, raw %q: want the file's path and its text with its comment header", w.Name, w.Source, w.Raw)
 		}
 	}
-	if want := []string{"classify", "fraud"}; !slices.Equal(names, want) {
+	if want := []string{"classify", "classify-tiny", "fraud"}; !slices.Equal(names, want) {
 		t.Errorf("workloads %v, want %v", names, want)
 	}
 
@@ -70,7 +70,7 @@ func TestLookupWorkloadUnknown(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error for an unknown workload")
 	}
-	for _, want := range []string{`"nope"`, "accepted: classify, fraud"} {
+	for _, want := range []string{`"nope"`, "accepted: classify, classify-tiny, fraud"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}

@@ -122,7 +122,7 @@ func (c benchConfig) workloadRun() (workloadRun, error) {
 	if err != nil {
 		return workloadRun{}, fmt.Errorf("workload %s: %w", w.Name, err)
 	}
-	ec := engine.Config{Model: w.Model.Preset, Arch: arch, Seed: c.Seed, Tier: kernels.BestTier()}
+	ec := engine.Config{Model: w.Model.Preset, Arch: arch, Seed: c.Seed, Tier: kernels.BestTier(), Nice: engineNice}
 
 	str := func(v, def string) string {
 		if strings.TrimSpace(v) == "" {
@@ -232,14 +232,20 @@ const payloadPool = 4096
 
 // payloads draws the requests of a probe from the workload, seeded.
 func (r workloadRun) payloads(spec model.Spec) []loadgen.Request {
-	rng := rand.New(rand.NewPCG(r.probe.Seed, 0x70ad))
+	return workloadPayloads(r.workload, spec, r.inputTokens, r.probe.Seed)
+}
+
+// workloadPayloads draws payloadPool requests for spec from the workload's input
+// distribution (or inputTokens tokens each when positive), seeded.
+func workloadPayloads(w profiles.Workload, spec model.Spec, inputTokens int, seed uint64) []loadgen.Request {
+	rng := rand.New(rand.NewPCG(seed, 0x70ad))
 	out := make([]loadgen.Request, payloadPool)
 	for i := range out {
 		switch spec.Arch {
 		case model.Encoder:
-			n := r.inputTokens
+			n := inputTokens
 			if n == 0 {
-				n = min(r.workload.Input.Tokens.Draw(rng), spec.Context)
+				n = min(w.Input.Tokens.Draw(rng), spec.Context)
 			}
 			toks := make([]int32, n)
 			for j := range toks {

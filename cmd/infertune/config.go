@@ -33,6 +33,8 @@ type config struct {
 	Doctor doctorConfig `mapstructure:"doctor"`
 	// Bench configures the bench commands.
 	Bench benchConfig `mapstructure:"bench"`
+	// Tune configures `infertune tune`.
+	Tune tuneConfig `mapstructure:"tune"`
 }
 
 // benchConfig holds the settings of `infertune bench` and the sections of its subcommands.
@@ -80,6 +82,7 @@ func defaultConfig() config {
 		DB:     "infertune.db",
 		Doctor: defaultDoctorConfig(),
 		Bench:  defaultBenchConfig(),
+		Tune:   defaultTuneConfig(),
 	}
 }
 

@@ -15,6 +15,10 @@ type Config struct {
 	// Threads is the number of threads that share each MatVec and MatMul, the caller's
 	// included; 0 means runtime.NumCPU().
 	Threads int
+	// Nice, when positive (1..19), raises the niceness of the worker threads (Linux), so
+	// that an in-process load generator is not starved when the workers fill every CPU;
+	// see LowerThreadPriority. The calling goroutine's thread is the caller's to set.
+	Nice int
 	// ISA forces a less capable path of the simd tier (tests and benchmarks use it to cover
 	// every path on one machine); ISANone means the best this CPU supports. Ignored by Generic.
 	ISA ISA
@@ -62,6 +66,9 @@ func growAligned(buf *[]byte, n int) []byte {
 // New builds a Kernels. It fails when the tier is not usable in this binary or on this CPU,
 // or when Threads is negative.
 func New(cfg Config) (*Kernels, error) {
+	if cfg.Nice < 0 || cfg.Nice > 19 {
+		return nil, fmt.Errorf("kernels: nice %d: must be 0 (unchanged) to 19", cfg.Nice)
+	}
 	if cfg.Threads < 0 {
 		return nil, fmt.Errorf("kernels: threads %d: must be 0 (all CPUs) or more", cfg.Threads)
 	}
@@ -94,7 +101,7 @@ func New(cfg Config) (*Kernels, error) {
 	return &Kernels{
 		cfg:     cfg,
 		impl:    im,
-		pool:    newPool(cfg.Threads),
+		pool:    newPool(cfg.Threads, cfg.Nice),
 		scratch: make([]workspace, cfg.Threads),
 	}, nil
 }

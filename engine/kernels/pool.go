@@ -20,6 +20,7 @@ import (
 // core's cache on every call).
 type pool struct {
 	threads int
+	nice    int         // niceness of the worker threads (0: unchanged)
 	jobs    []chan *job // one per worker goroutine, capacity 1
 	wg      sync.WaitGroup
 }
@@ -38,8 +39,8 @@ type homeRange struct {
 	_    [48]byte // keep each counter on its own cache line
 }
 
-func newPool(threads int) *pool {
-	p := &pool{threads: threads}
+func newPool(threads, nice int) *pool {
+	p := &pool{threads: threads, nice: nice}
 	for w := 1; w < threads; w++ {
 		ch := make(chan *job, 1)
 		p.jobs = append(p.jobs, ch)
@@ -51,6 +52,7 @@ func newPool(threads int) *pool {
 
 func (p *pool) work(ch <-chan *job, worker int) {
 	defer p.wg.Done()
+	_ = LowerThreadPriority(p.nice) // best effort: a failure only costs the generator priority
 	for j := range ch {
 		j.claim(worker)
 		j.done.Done()

@@ -8,7 +8,7 @@ import (
 
 func TestPoolRunsEveryChunkOnce(t *testing.T) {
 	for _, threads := range []int{1, 2, 3, 8} {
-		p := newPool(threads)
+		p := newPool(threads, 0)
 		for _, chunks := range []int{0, 1, 2, 3, 7, 64, 1000} {
 			hits := make([]atomic.Int32, chunks)
 			var badWorker atomic.Bool
@@ -37,7 +37,7 @@ func TestPoolRunsEveryChunkOnce(t *testing.T) {
 // TestPoolHomeRanges checks that, with no stealing needed, worker w runs the chunks of its
 // home range: the property that keeps a matrix in the same core's cache across calls.
 func TestPoolHomeRanges(t *testing.T) {
-	p := newPool(1)
+	p := newPool(1, 0)
 	defer p.close()
 	j := &job{ranges: make([]homeRange, 3), fn: nil}
 	for w := range 3 {

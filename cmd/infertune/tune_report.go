@@ -1,0 +1,250 @@
+package main
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"text/tabwriter"
+
+	"github.com/infertune/infertune/internal/host"
+	"github.com/infertune/infertune/tuner"
+)
+
+// tuneReport is the JSON of a tune run: the run, the best config and every trial.
+type tuneReport struct {
+	RunID     int64         `json:"run_id"`
+	Host      benchHost     `json:"host"`
+	Workload  string        `json:"workload"`
+	SLOs      []string      `json:"slos"`
+	Strategy  string        `json:"strategy"`
+	BudgetS   float64       `json:"budget_s"`
+	Hardware  hardwareInfo  `json:"hardware"`
+	CutShort  bool          `json:"cut_short"`
+	ProbeS    float64       `json:"probe_s"`
+	Verdict   string        `json:"verdict"`
+	Best      *trialReport  `json:"best"`
+	Baseline  *trialReport  `json:"baseline"`
+	Closest   *trialReport  `json:"closest,omitempty"`
+	SavingPct float64       `json:"saving_pct"`
+	Binding   string        `json:"binding"`
+	Trials    []trialReport `json:"trials"`
+}
+
+type hardwareInfo struct {
+	Profile          string  `json:"profile"`
+	PricePerVCPUHour float64 `json:"price_per_vcpu_hour"`
+	PriceSource      string  `json:"price_source"`
+}
+
+type trialReport struct {
+	Config         tuner.Config `json:"config"`
+	Target         string       `json:"target"`
+	CapacityRPS    float64      `json:"capacity_rps"`
+	PredictedRPS   float64      `json:"predicted_rps,omitempty"`
+	P50Ms          float64      `json:"p50_ms"`
+	P99Ms          float64      `json:"p99_ms"`
+	Replicas       int          `json:"replicas"`
+	CostPerHour    float64      `json:"cost_per_hour"`
+	CostPerMillion float64      `json:"cost_per_million"`
+	Meets          bool         `json:"meets"`
+	Pruned         bool         `json:"pruned"`
+	Baseline       bool         `json:"baseline"`
+	Reason         string       `json:"reason"`
+	MissPct        float64      `json:"miss_pct,omitempty"`
+	Probes         int          `json:"probes"`
+	ProbeS         float64      `json:"probe_s"`
+}
+
+func newTrialReport(t *tuner.Trial) *trialReport {
+	if t == nil {
+		return nil
+	}
+	return &trialReport{Config: t.Config, Target: t.Target.Name, CapacityRPS: t.Capacity, PredictedRPS: t.Predicted,
+		P50Ms: ms(t.P50), P99Ms: ms(t.P99), Replicas: t.Cost.Replicas, CostPerHour: t.Cost.PerHour,
+		CostPerMillion: t.Cost.PerMillion, Meets: t.Meets, Pruned: t.Pruned, Baseline: t.Baseline, Reason: t.Reason,
+		MissPct: 100 * t.Miss, Probes: t.Probes, ProbeS: t.ProbeTime.Seconds()}
+}
+
+func newTuneReport(runID int64, pl tunePlan, res tuner.Result, fp host.Fingerprint) tuneReport {
+	rep := tuneReport{RunID: runID, Host: benchHost{ID: fp.ID(), Fingerprint: fp}, Workload: pl.workload.Name,
+		Strategy: pl.opts.Strategy, BudgetS: pl.opts.Budget.Seconds(), CutShort: res.CutShort,
+		ProbeS: res.ProbeTime.Seconds(), Best: newTrialReport(res.Best), Baseline: newTrialReport(res.Baseline),
+		Closest: newTrialReport(res.Closest), SavingPct: 100 * res.Saving(),
+		Hardware: hardwareInfo{Profile: pl.hardware.Name, PricePerVCPUHour: pl.hardware.PricePerVCPUHour, PriceSource: pl.hardware.PriceSource}}
+	for _, t := range pl.terms {
+		rep.SLOs = append(rep.SLOs, t.String())
+	}
+	for i := range res.Trials {
+		rep.Trials = append(rep.Trials, *newTrialReport(&res.Trials[i]))
+	}
+	switch {
+	case res.Best != nil:
+		rep.Verdict = fmt.Sprintf("%s meets every SLO", res.Best.Config)
+		rep.Binding = res.Best.Reason
+		if res.Best.Cost.Replicas > 1 {
+			rep.Binding = fmt.Sprintf("rps: %d replicas of %.4g req/s each; one replica's limit: %s", res.Best.Cost.Replicas, res.Best.Capacity, res.Best.Reason)
+		}
+	case res.Closest != nil:
+		rep.Verdict = fmt.Sprintf("no config meets the SLOs; the closest, %s, missed %s", res.Closest.Config, res.Closest.Reason)
+		if res.Closest.Miss > 0 {
+			rep.Verdict += fmt.Sprintf(" (by %.0f%%)", 100*res.Closest.Miss)
+		}
+	default:
+		rep.Verdict = "no config was measured"
+	}
+	return rep
+}
+
+func writeTuneText(w io.Writer, rep tuneReport) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "run\t%d: %s, %s, %s search, %d trials, %.0fs of probes%s\n", rep.RunID, rep.Workload,
+		strings.Join(rep.SLOs, ","), rep.Strategy, len(rep.Trials), rep.ProbeS, map[bool]string{true: ", cut short by the budget"}[rep.CutShort])
+	if b := rep.Best; b != nil {
+		fmt.Fprintf(tw, "best\t%s on %s\n", b.Config.String(), b.Target)
+		fmt.Fprintf(tw, "capacity\t%.4g req/s per replica, p50 %.3gms, p99 %.3gms at capacity\n", b.CapacityRPS, b.P50Ms, b.P99Ms)
+		fmt.Fprintf(tw, "cost\t$%.4g per hour, $%.4g per million requests, %d replica(s) (%s: $%.4g per vCPU-hour, %s)\n",
+			b.CostPerHour, b.CostPerMillion, b.Replicas, rep.Hardware.Profile, rep.Hardware.PricePerVCPUHour, rep.Hardware.PriceSource)
+		if bl := rep.Baseline; bl != nil && bl.Meets {
+			fmt.Fprintf(tw, "saving\t%.1f%% per million requests vs the baseline %s ($%.4g per million, %.4g req/s)\n",
+				rep.SavingPct, bl.Config.String(), bl.CostPerMillion, bl.CapacityRPS)
+		}
+		fmt.Fprintf(tw, "binding\t%s\n", rep.Binding)
+	} else {
+		fmt.Fprintf(tw, "verdict\t%s\n", rep.Verdict)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "config\ttarget\tcapacity req/s\tp99 ms\t$/M req\tverdict\t")
+	for _, t := range rep.Trials {
+		v := "misses"
+		switch {
+		case t.Pruned:
+			v = "pruned"
+		case t.Meets:
+			v = "meets"
+		}
+		if t.Baseline {
+			v += " (baseline)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.3g\t%.4g\t%s\t\n", t.Config.String(), t.Target, t.CapacityRPS, t.P99Ms, t.CostPerMillion, v)
+	}
+	return tw.Flush()
+}
+
+func tuneMarkdown(rep tuneReport) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## infertune tune: %s, `%s`\n\n", rep.Workload, strings.Join(rep.SLOs, ","))
+	if t := rep.Best; t != nil {
+		fmt.Fprintf(&b, "**Best:** %s on %s: %.4g req/s, p99 %.3g ms, $%.4g per million requests (%d replica(s)).", t.Config.String(), t.Target, t.CapacityRPS, t.P99Ms, t.CostPerMillion, t.Replicas)
+		if rep.Baseline != nil && rep.Baseline.Meets {
+			fmt.Fprintf(&b, " %.1f%% cheaper than the fp32 baseline.", rep.SavingPct)
+		}
+		fmt.Fprintf(&b, "\n\nBinding constraint: %s\n\n", rep.Binding)
+	} else {
+		fmt.Fprintf(&b, "**%s**\n\n", rep.Verdict)
+	}
+	b.WriteString("| config | target | capacity req/s | p99 ms | $ per M req | verdict |\n| --- | --- | --- | --- | --- | --- |\n")
+	for _, t := range rep.Trials {
+		v := "misses"
+		switch {
+		case t.Pruned:
+			v = "pruned: " + t.Reason
+		case t.Meets:
+			v = "meets"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.4g | %.3g | %.4g | %s |\n", t.Config.String(), t.Target, t.CapacityRPS, t.P99Ms, t.CostPerMillion, v)
+	}
+	return b.String()
+}
+
+// tuneJUnit writes one test case per SLO term: it passes when the best config meets it.
+func tuneJUnit(rep tuneReport) string {
+	type failure struct {
+		Message string `xml:"message,attr"`
+	}
+	type testcase struct {
+		Name      string   `xml:"name,attr"`
+		ClassName string   `xml:"classname,attr"`
+		Failure   *failure `xml:"failure,omitempty"`
+	}
+	type testsuite struct {
+		XMLName  xml.Name   `xml:"testsuite"`
+		Name     string     `xml:"name,attr"`
+		Tests    int        `xml:"tests,attr"`
+		Failures int        `xml:"failures,attr"`
+		Cases    []testcase `xml:"testcase"`
+	}
+	ts := testsuite{Name: "infertune tune " + rep.Workload}
+	for _, s := range rep.SLOs {
+		c := testcase{Name: s, ClassName: "infertune.slo"}
+		if rep.Best == nil {
+			c.Failure = &failure{Message: rep.Verdict}
+			ts.Failures++
+		}
+		ts.Cases = append(ts.Cases, c)
+		ts.Tests++
+	}
+	out, _ := xml.MarshalIndent(ts, "", "  ")
+	return xml.Header + string(out) + "\n"
+}
+
+// tunePrinter prints a line per trial and probe on stderr.
+type tunePrinter struct {
+	mu    sync.Mutex
+	w     io.Writer
+	quiet bool
+}
+
+func (p *tunePrinter) consume(events <-chan tuner.Event) {
+	for e := range events {
+		if p.quiet {
+			continue
+		}
+		p.print(e)
+	}
+}
+
+func (p *tunePrinter) print(e tuner.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch e := e.(type) {
+	case tuner.RunStarted:
+		var slos []string
+		for _, t := range e.Terms {
+			slos = append(slos, t.String())
+		}
+		fmt.Fprintf(p.w, "tune %s: %s, %s search over %d configs, budget %v\n", e.Workload, strings.Join(slos, ","), e.Strategy, e.Configs, e.Budget)
+	case tuner.TrialStarted:
+		pred := ""
+		if e.Predicted > 0 {
+			pred = fmt.Sprintf(" (predicted %.4g req/s)", e.Predicted)
+		}
+		fmt.Fprintf(p.w, "[%d/%d] %s%s\n", e.Index, e.Total, e.Config, pred)
+	case tuner.ProbeDone:
+		r := e.Probe.Result
+		fmt.Fprintf(p.w, "  %.4g req/s: %s, p99 %s over %d requests", e.Probe.Rate, e.Probe.Verdict, fmtDur(r.Latency.P99), r.OK+r.Failed())
+		if e.Probe.Reason != "" && e.Probe.Verdict != tuner.Pass {
+			fmt.Fprintf(p.w, " (%s)", e.Probe.Reason)
+		}
+		fmt.Fprintln(p.w)
+	case tuner.TrialDone:
+		t := e.Trial
+		switch {
+		case t.Resumed:
+			fmt.Fprintf(p.w, "  %s: measured by the interrupted run\n", t.Config)
+		case t.Pruned:
+			fmt.Fprintf(p.w, "  %s: pruned, %s\n", t.Config, t.Reason)
+		case t.Meets:
+			fmt.Fprintf(p.w, "  capacity %.4g req/s, $%.4g per million requests\n", t.Capacity, t.Cost.PerMillion)
+		default:
+			fmt.Fprintf(p.w, "  misses: %s\n", t.Reason)
+		}
+	case tuner.BestChanged:
+		fmt.Fprintf(p.w, "  best so far: %s, $%.4g per million requests\n", e.Trial.Config, e.Trial.Cost.PerMillion)
+	}
+}

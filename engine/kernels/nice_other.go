@@ -1,0 +1,6 @@
+//go:build !linux
+
+package kernels
+
+// LowerThreadPriority does nothing here: per-thread niceness is a Linux feature.
+func LowerThreadPriority(nice int) error { return nil }

@@ -1,0 +1,204 @@
+package tuner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/infertune/infertune/loadgen"
+)
+
+// CapacityOptions configure a capacity search.
+type CapacityOptions struct {
+	// Terms are the latency SLO terms a probe must pass (other metrics are ignored here).
+	Terms []Term
+	// Probe is the template of every probe: warm-up, window (the cap of a probe), grace,
+	// clock, payloads. Its Arrival and Stop are set by the search.
+	Probe loadgen.Options
+	// Start is the first rate tried, in requests per second; MaxRate bounds the ramp.
+	Start, MaxRate float64
+	// Growth multiplies the rate while probes pass (2: doubling).
+	Growth float64
+	// Precision ends the bisection when (fail - pass) / pass is at most this (0.05).
+	Precision float64
+	// MinSamples is the least number of samples a probe takes before it may pass, even when
+	// the SLO's own bound would allow fewer (0: the verdict's own minimum).
+	MinSamples int64
+	// OnProbe, when set, is called after each probe.
+	OnProbe func(ProbeOutcome)
+}
+
+// DefaultCapacityOptions returns the defaults: start at 10 req/s, double, bisect to 5%.
+func DefaultCapacityOptions(terms []Term, probe loadgen.Options) CapacityOptions {
+	return CapacityOptions{Terms: terms, Probe: probe, Start: 10, MaxRate: 1e6, Growth: 2, Precision: 0.05}
+}
+
+// ProbeOutcome is one probe of a capacity search.
+type ProbeOutcome struct {
+	Rate    float64
+	Result  *loadgen.Result
+	Verdict Verdict
+	// Terms holds each latency term's verdict, in the order of CapacityOptions.Terms.
+	Terms []Verdict
+	// Reason says why the probe failed or was inconclusive ("" when it passed).
+	Reason string
+}
+
+// Capacity is the result of a capacity search.
+type Capacity struct {
+	// RPS is the highest rate whose probe passed; 0 when none did.
+	RPS float64
+	// Best is the passing probe at RPS (nil when none passed).
+	Best *ProbeOutcome
+	// FailRPS is the lowest rate that failed above RPS (0 if the ramp hit MaxRate).
+	FailRPS float64
+	Probes  []ProbeOutcome
+	// Elapsed is the wall time of the probes.
+	Elapsed time.Duration
+}
+
+// FindCapacity ramps the arrival rate geometrically from Start while probes pass, then
+// bisects between the highest pass and the lowest fail until they are within Precision.
+// A probe passes when every latency term passes at 99% confidence (failed requests count
+// as over every bound) and the probe is valid: an invalid probe (the generator could not
+// keep its schedule) is never a pass. A probe ends as soon as every term's verdict is
+// known, or at the end of its window; one still inconclusive there fails.
+func FindCapacity(ctx context.Context, target loadgen.Target, o CapacityOptions) (c Capacity, err error) {
+	if o.Start <= 0 || o.MaxRate < o.Start || o.Growth <= 1 || o.Precision <= 0 {
+		return Capacity{}, fmt.Errorf("capacity search: start %v, max rate %v, growth %v, precision %v: want 0 < start <= max, growth > 1, precision > 0",
+			o.Start, o.MaxRate, o.Growth, o.Precision)
+	}
+	var lat []Term
+	for _, t := range o.Terms {
+		if t.Metric == MetricLatency {
+			lat = append(lat, t)
+		}
+	}
+	if len(lat) == 0 {
+		return Capacity{}, errors.New("capacity search: no latency SLO term (such as p99<=50ms) to search against")
+	}
+	o.Terms = lat
+	start := time.Now()
+	probe := func(rate float64) (bool, error) {
+		po, err := runProbe(ctx, target, o, rate)
+		if err != nil {
+			return false, err
+		}
+		c.Probes = append(c.Probes, po)
+		if o.OnProbe != nil {
+			o.OnProbe(po)
+		}
+		if po.Verdict == Pass && rate > c.RPS {
+			c.RPS = rate
+			c.Best = &c.Probes[len(c.Probes)-1]
+		}
+		return po.Verdict == Pass, nil
+	}
+	defer func() { c.Elapsed = time.Since(start) }()
+
+	lo, hi := 0.0, 0.0
+	for rate := o.Start; ; rate = math.Min(rate*o.Growth, o.MaxRate) {
+		pass, err := probe(rate)
+		if err != nil || ctx.Err() != nil {
+			return c, errors.Join(err, ctx.Err())
+		}
+		if !pass {
+			hi = rate
+			break
+		}
+		lo = rate
+		if rate >= o.MaxRate {
+			return c, nil
+		}
+	}
+	for lo > 0 && (hi-lo)/lo > o.Precision {
+		mid := (lo + hi) / 2
+		pass, err := probe(mid)
+		if err != nil || ctx.Err() != nil {
+			return c, errors.Join(err, ctx.Err())
+		}
+		if pass {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	c.FailRPS = hi
+	// Keep Best pointing into the final slice.
+	for i := range c.Probes {
+		if c.Probes[i].Verdict == Pass && c.Probes[i].Rate == c.RPS {
+			c.Best = &c.Probes[i]
+		}
+	}
+	return c, nil
+}
+
+// runProbe runs one Poisson probe at rate, stopping as soon as every term is decided.
+func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rate float64) (ProbeOutcome, error) {
+	a, err := loadgen.Poisson(rate)
+	if err != nil {
+		return ProbeOutcome{}, err
+	}
+	opt := o.Probe
+	opt.Arrival = a
+	maxN := int64(math.Ceil(rate * opt.Duration.Seconds()))
+	verdicts := make([]Verdict, len(o.Terms))
+	opt.Stop = func(l *loadgen.Live) bool {
+		decided := true
+		for i, t := range o.Terms {
+			verdicts[i] = latencyVerdict(t, l.Latency, l.OK, l.Failed, maxN, o.MinSamples)
+			decided = decided && verdicts[i] != Inconclusive
+		}
+		return decided
+	}
+	res, err := loadgen.Run(ctx, target, opt)
+	if err != nil {
+		return ProbeOutcome{}, err
+	}
+	po := ProbeOutcome{Rate: rate, Result: res, Terms: make([]Verdict, len(o.Terms))}
+	// The final verdicts, from everything the probe recorded (a window that ran to its end
+	// is the cap: what has not passed by then fails).
+	capN := res.OK + res.Failed()
+	if res.Stop == loadgen.StopWindow {
+		capN = 0
+	}
+	po.Verdict = Pass
+	for i, t := range o.Terms {
+		v := latencyVerdict(t, res.LatencyHistogram, res.OK, res.Failed(), max(capN, res.OK+res.Failed()), o.MinSamples)
+		if v == Inconclusive && res.Stop != loadgen.StopCondition {
+			v = Fail
+		}
+		po.Terms[i] = v
+		if v != Pass && po.Verdict == Pass {
+			po.Verdict = v
+			po.Reason = fmt.Sprintf("%s: %s (%d of %d requests over %v)", t, v, over(t, res), res.OK+res.Failed(), t.Bound)
+		}
+	}
+	if !res.Valid {
+		po.Verdict = Fail
+		po.Reason = "invalid probe: " + res.InvalidReason
+	}
+	return po, nil
+}
+
+func over(t Term, res *loadgen.Result) int64 {
+	return loadgen.CountOver(res.LatencyHistogram, t.Bound) + res.Failed()
+}
+
+// latencyVerdict decides one latency term from a histogram of successful requests' latency
+// and a count of failures (which count as over every bound).
+func latencyVerdict(t Term, h *hdrhistogram.Histogram, ok, failed, maxN, minSamples int64) Verdict {
+	n := ok + failed
+	over := failed
+	if h != nil {
+		over += loadgen.CountOver(h, t.Bound)
+	}
+	v := PercentileVerdict(t.Percentile, n, over, maxN)
+	if v == Pass && n < minSamples {
+		return Inconclusive
+	}
+	return v
+}

@@ -1,0 +1,58 @@
+package tuner_test
+
+import (
+	"math"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/infertune/infertune/loadgen"
+	"github.com/infertune/infertune/tuner"
+)
+
+// TestCapacityMM1: against an M/M/1 queue (the sleep target with one server and
+// exponential service of mean 1/μ) the sojourn time is exponential with rate μ−λ, so
+// p99 ≤ L holds up to λ = μ − ln(100)/L. The search must land within 10% of it (in
+// virtual time, where the queue is exact).
+func TestCapacityMM1(t *testing.T) {
+	cases := []struct {
+		mu    float64
+		bound time.Duration
+	}{
+		{1000, 20 * time.Millisecond},
+		{200, 100 * time.Millisecond},
+	}
+	for _, c := range cases {
+		t.Run(c.bound.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				target, err := loadgen.NewSleep(loadgen.Dist{Kind: loadgen.Exponential, Mean: time.Duration(1e9 / c.mu)}, 1, 7, loadgen.TimerClock{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				terms, err := tuner.ParseSLO("p99<=" + c.bound.String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				probe := loadgen.DefaultOptions(loadgen.Arrival{})
+				probe.Clock = loadgen.TimerClock{}
+				probe.Warmup = 2 * time.Second
+				probe.Duration = 60 * time.Second
+				probe.Grace = 5 * time.Second
+				o := tuner.DefaultCapacityOptions(terms, probe)
+				o.Start = c.mu / 10
+				got, err := tuner.FindCapacity(t.Context(), target, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := c.mu - math.Log(100)/c.bound.Seconds()
+				t.Logf("μ %.0f/s, p99 ≤ %v: capacity %.1f/s (theory %.1f), %d probes, fail at %.1f", c.mu, c.bound, got.RPS, want, len(got.Probes), got.FailRPS)
+				if math.Abs(got.RPS-want)/want > 0.10 {
+					t.Errorf("capacity %.1f/s, theory %.1f/s: off by more than 10%%", got.RPS, want)
+				}
+				if (got.FailRPS-got.RPS)/got.RPS > 0.05 {
+					t.Errorf("bracket [%.1f, %.1f] wider than 5%%", got.RPS, got.FailRPS)
+				}
+			})
+		})
+	}
+}
