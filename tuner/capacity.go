@@ -18,8 +18,9 @@ type CapacityOptions struct {
 	// Probe is the template of every probe: warm-up, window (the cap of a probe), grace,
 	// clock, payloads. Its Arrival and Stop are set by the search.
 	Probe loadgen.Options
-	// Start is the first rate tried, in requests per second; MaxRate bounds the ramp.
-	Start, MaxRate float64
+	// Start is the first rate tried, in requests per second; MaxRate bounds the ramp up,
+	// MinRate the ramp down when Start already fails (0: Start/16).
+	Start, MaxRate, MinRate float64
 	// Growth multiplies the rate while probes pass (2: doubling).
 	Growth float64
 	// Precision ends the bisection when (fail - pass) / pass is at most this (0.05).
@@ -27,6 +28,11 @@ type CapacityOptions struct {
 	// MinSamples is the least number of samples a probe takes before it may pass, even when
 	// the SLO's own bound would allow fewer (0: the verdict's own minimum).
 	MinSamples int64
+	// MinPassWindow is the least window a probe observes before it may stop on a pass (a
+	// fail may stop it at once); 0 means a quarter of the probe's window. The binomial
+	// verdict treats requests as independent, but a queue's latencies are correlated over
+	// its relaxation time (long near saturation): a short quiet stretch must not pass.
+	MinPassWindow time.Duration
 	// OnProbe, when set, is called after each probe.
 	OnProbe func(ProbeOutcome)
 }
@@ -100,7 +106,30 @@ func FindCapacity(ctx context.Context, target loadgen.Target, o CapacityOptions)
 	defer func() { c.Elapsed = time.Since(start) }()
 
 	lo, hi := 0.0, 0.0
-	for rate := o.Start; ; rate = math.Min(rate*o.Growth, o.MaxRate) {
+	// When the start already fails, ramp down instead, to MinRate at the lowest.
+	minRate := o.MinRate
+	if minRate <= 0 {
+		minRate = o.Start / 16
+	}
+	if pass, err := probe(o.Start); err != nil || ctx.Err() != nil {
+		return c, errors.Join(err, ctx.Err())
+	} else if !pass {
+		hi = o.Start
+		for rate := o.Start / o.Growth; rate >= minRate; rate /= o.Growth {
+			pass, err := probe(rate)
+			if err != nil || ctx.Err() != nil {
+				return c, errors.Join(err, ctx.Err())
+			}
+			if pass {
+				lo = rate
+				break
+			}
+			hi = rate
+		}
+	} else {
+		lo = o.Start
+	}
+	for rate := lo * o.Growth; lo > 0 && hi == 0; rate = math.Min(rate*o.Growth, o.MaxRate) {
 		pass, err := probe(rate)
 		if err != nil || ctx.Err() != nil {
 			return c, errors.Join(err, ctx.Err())
@@ -113,6 +142,10 @@ func FindCapacity(ctx context.Context, target loadgen.Target, o CapacityOptions)
 		if rate >= o.MaxRate {
 			return c, nil
 		}
+	}
+	if lo == 0 {
+		c.FailRPS = hi
+		return c, nil // not even MinRate passed
 	}
 	for lo > 0 && (hi-lo)/lo > o.Precision {
 		mid := (lo + hi) / 2
@@ -144,15 +177,28 @@ func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rat
 	}
 	opt := o.Probe
 	opt.Arrival = a
+	// The window must hold enough requests for a pass: twice what a term needs with no
+	// request over its bound, so a few may be over (a p99 term needs 459 at least).
+	for _, t := range o.Terms {
+		need := 2 * max(SamplesToPass(t.Percentile, 0), o.MinSamples)
+		if d := time.Duration(float64(need) / rate * float64(time.Second)); d > opt.Duration {
+			opt.Duration = d
+		}
+	}
 	maxN := int64(math.Ceil(rate * opt.Duration.Seconds()))
 	verdicts := make([]Verdict, len(o.Terms))
+	minPass := o.MinPassWindow
+	if minPass <= 0 {
+		minPass = o.Probe.Duration / 4
+	}
 	opt.Stop = func(l *loadgen.Live) bool {
-		decided := true
+		decided, failed := true, false
 		for i, t := range o.Terms {
 			verdicts[i] = latencyVerdict(t, l.Latency, l.OK, l.Failed, maxN, o.MinSamples)
 			decided = decided && verdicts[i] != Inconclusive
+			failed = failed || verdicts[i] == Fail
 		}
-		return decided
+		return failed || (decided && l.Elapsed >= minPass)
 	}
 	res, err := loadgen.Run(ctx, target, opt)
 	if err != nil {

@@ -1,6 +1,7 @@
 package tuner_test
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"testing/synctest"
@@ -18,12 +19,14 @@ func TestCapacityMM1(t *testing.T) {
 	cases := []struct {
 		mu    float64
 		bound time.Duration
+		start float64 // in units of μ: below capacity ramps up, above it ramps down
 	}{
-		{1000, 20 * time.Millisecond},
-		{200, 100 * time.Millisecond},
+		{1000, 20 * time.Millisecond, 0.1},
+		{200, 100 * time.Millisecond, 0.1},
+		{1000, 20 * time.Millisecond, 3},
 	}
 	for _, c := range cases {
-		t.Run(c.bound.String(), func(t *testing.T) {
+		t.Run(fmt.Sprintf("mu=%v/bound=%v/start=%vmu", c.mu, c.bound, c.start), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				target, err := loadgen.NewSleep(loadgen.Dist{Kind: loadgen.Exponential, Mean: time.Duration(1e9 / c.mu)}, 1, 7, loadgen.TimerClock{})
 				if err != nil {
@@ -39,7 +42,7 @@ func TestCapacityMM1(t *testing.T) {
 				probe.Duration = 60 * time.Second
 				probe.Grace = 5 * time.Second
 				o := tuner.DefaultCapacityOptions(terms, probe)
-				o.Start = c.mu / 10
+				o.Start = c.mu * c.start
 				got, err := tuner.FindCapacity(t.Context(), target, o)
 				if err != nil {
 					t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 func tuneArgs(db string, extra ...string) []string {
 	args := []string{"tune", "--db", db, "--workload", "classify-tiny", "--space", "precision=fp32",
 		"--space", "max_batch=1,4", "--space", "max_queue_delay=0", "--space", "threads=1",
-		"--probe-window", "2s", "--probe-warmup", "100ms", "--budget", "2m"}
+		"--probe-window", "1s", "--probe-warmup", "100ms", "--budget", "2m"}
 	return append(args, extra...)
 }
 
@@ -170,7 +170,7 @@ func TestTuneInterruptAndResume(t *testing.T) {
 		t.Fatalf("run %+v, %v", run, err)
 	}
 
-	ts = newTestState(t, "tune", "--db", db, "--resume", "1", "--json", "-")
+	ts = newTestState(t, "tune", "--db", db, "--resume", "1", "--probe-window", "1s", "--probe-warmup", "100ms", "--json", "-")
 	if code := ts.run(t); code != 0 {
 		t.Fatalf("resume: exit %d; stderr:\n%s", code, ts.stderr)
 	}
