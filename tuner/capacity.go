@@ -214,8 +214,8 @@ func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rat
 	po.Verdict = Pass
 	for i, t := range o.Terms {
 		v := latencyVerdict(t, res.LatencyHistogram, res.OK, res.Failed(), max(capN, res.OK+res.Failed()), o.MinSamples)
-		if v == Inconclusive && res.Stop != loadgen.StopCondition {
-			v = Fail
+		if v == Inconclusive && res.Stop == loadgen.StopWindow {
+			v = Fail // the window was the cap: what has not passed by then fails
 		}
 		po.Terms[i] = v
 		if v != Pass && po.Verdict == Pass {
@@ -223,7 +223,13 @@ func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rat
 			po.Reason = fmt.Sprintf("%s: %s (%d of %d requests over %v)", t, v, over(t, res), res.OK+res.Failed(), t.Bound)
 		}
 	}
-	if !res.Valid {
+	switch {
+	case res.Stop == loadgen.StopCanceled:
+		// Cut by the caller (Ctrl-C, the budget): whatever it had not decided stays open.
+		if po.Verdict != Fail {
+			po.Verdict, po.Reason = Inconclusive, "cut short before its verdict"
+		}
+	case !res.Valid:
 		po.Verdict = Fail
 		po.Reason = "invalid probe: " + res.InvalidReason
 	}
