@@ -14,8 +14,10 @@ SIMD := GOEXPERIMENT=simd
 # which keeps `make test` well under ten minutes on two cores.
 RACE_PKGS ?= ./engine ./engine/kernels/... ./engine/sched/... ./loadgen/... ./tuner/... ./reports/... ./cmd/...
 # End-to-end tunes time a real load generator, which the race detector slows until its
-# probes are invalid: they skip under -race and run again without it.
-E2E := ^TestTune
+# probes are invalid, and capacity searches simulate thousands of requests, which it
+# slows twentyfold: they skip under -race and run again without it.
+E2E := ^(TestTune|TestCapacity)
+E2E_PKGS := ./cmd/infertune ./tuner
 # (Each is computed once, when first used.)
 OTHER_PKGS = $(eval OTHER_PKGS := $(filter-out $(shell $(GO) list $(RACE_PKGS) 2>/dev/null),$(shell $(GO) list ./...)))$(OTHER_PKGS)
 # -race needs cgo (a C compiler); without one the race packages run without it.
@@ -35,10 +37,10 @@ test: vet
 	@test -n "$(RACE)" || echo "note: no C compiler (CGO_ENABLED=0): running without -race"
 	$(SIMD) $(GO) test $(RACE) $(RACE_PKGS)
 	$(if $(OTHER_PKGS),$(SIMD) $(GO) test $(OTHER_PKGS))
-	$(if $(RACE),$(SIMD) $(GO) test -run '$(E2E)' ./cmd/infertune)
+	$(if $(RACE),$(SIMD) $(GO) test -run '$(E2E)' $(E2E_PKGS))
 	$(GO) test $(RACE) $(RACE_PKGS)
 	$(if $(OTHER_PKGS),$(GO) test $(OTHER_PKGS))
-	$(if $(RACE),$(GO) test -run '$(E2E)' ./cmd/infertune)
+	$(if $(RACE),$(GO) test -run '$(E2E)' $(E2E_PKGS))
 
 vet:
 	$(SIMD) $(GO) vet ./...

@@ -16,6 +16,9 @@ import (
 // p99 ≤ L holds up to λ = μ − ln(100)/L. The search must land within 10% of it (in
 // virtual time, where the queue is exact).
 func TestCapacityMM1(t *testing.T) {
+	if raceEnabled {
+		t.Skip("capacity searches run without -race in make test (the detector makes them take minutes)")
+	}
 	cases := []struct {
 		mu    float64
 		bound time.Duration
@@ -39,7 +42,7 @@ func TestCapacityMM1(t *testing.T) {
 				probe := loadgen.DefaultOptions(loadgen.Arrival{})
 				probe.Clock = loadgen.TimerClock{}
 				probe.Warmup = 2 * time.Second
-				probe.Duration = 60 * time.Second
+				probe.Duration = 20 * time.Second
 				probe.Grace = 5 * time.Second
 				o := tuner.DefaultCapacityOptions(terms, probe)
 				o.Start = c.mu * c.start
