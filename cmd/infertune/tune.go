@@ -250,12 +250,9 @@ func runTune(gs *globalState, cmd *cobra.Command, lc *loadedConfig) error {
 	if lc.Tune.Resume < 0 {
 		return badInputf("--resume %d: accepted: the ID of an interrupted or cut-short run (infertune report list)", lc.Tune.Resume)
 	}
-	st, err := store.Open(gs.path(lc.DB))
+	st, err := openStore(gs, lc)
 	if err != nil {
-		if errors.Is(err, store.ErrNotInfertune) || errors.Is(err, store.ErrNewerSchema) {
-			return badInputf("--db %q: %v; accepted: an infertune database, or a new file", lc.DB, err)
-		}
-		return withCode(exitInternal, fmt.Errorf("open the database: %w", err))
+		return err
 	}
 	defer st.Close()
 
