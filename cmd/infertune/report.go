@@ -16,7 +16,7 @@ import (
 func newReportCommand(gs *globalState) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "Read the runs stored in the database: list, show",
+		Short: "Read the runs stored in the database: list, show, compare, export, import",
 		Args:  noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			return cmd.Help()
@@ -126,7 +126,126 @@ func newReportCommand(gs *globalState) *cobra.Command {
 			return tw.Flush()
 		}),
 	}
-	cmd.AddCommand(list, show)
+	imp := &cobra.Command{
+		Use:   "import OTHER.db",
+		Short: "Merge the runs of another infertune database (from another machine) into --db",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return badInputf("report import needs one database file, got %d arguments; accepted: a path such as other.db", len(args))
+			}
+			return nil
+		},
+		RunE: action(func(cmd *cobra.Command, args []string) error {
+			lc, err := loadConfig(gs, cmd, nil, nil)
+			if err != nil {
+				return err
+			}
+			st, err := openStore(gs, lc)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			stats, err := st.Import(gs.path(args[0]))
+			if err != nil {
+				return badInputf("report import %q: %v; accepted: an infertune database of the same schema", args[0], err)
+			}
+			fmt.Fprintf(gs.stdout, "imported %d runs (%d already here), %d trials, %d probes, %d new hosts, %d fidelity rows\n",
+				stats.Runs, stats.RunsKnown, stats.Trials, stats.Probes, stats.Hosts, stats.Fidelity)
+			return nil
+		}),
+	}
+	compare := &cobra.Command{
+		Use:   "compare ID ID...",
+		Short: "Set runs side by side: host, best config, capacity, p99, cost, capacity per core",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 2 {
+				return badInputf("report compare needs two or more run IDs, got %d; accepted: IDs from infertune report list", len(args))
+			}
+			return nil
+		},
+		RunE: action(func(cmd *cobra.Command, args []string) error {
+			lc, err := loadConfig(gs, cmd, nil, nil)
+			if err != nil {
+				return err
+			}
+			st, err := openStore(gs, lc)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			type column struct {
+				Run            int64   `json:"run"`
+				Workload       string  `json:"workload"`
+				SLOs           string  `json:"slos"`
+				CPU            string  `json:"cpu"`
+				Cores          int     `json:"cores"`
+				ISA            string  `json:"isa"`
+				Best           string  `json:"best"`
+				CapacityRPS    float64 `json:"capacity_rps"`
+				P99Ms          float64 `json:"p99_ms"`
+				CostPerMillion float64 `json:"cost_per_million"`
+				PerCoreRPS     float64 `json:"capacity_per_core_rps"`
+			}
+			var cols []column
+			for _, a := range args {
+				id, err := strconv.ParseInt(a, 10, 64)
+				if err != nil || id < 1 {
+					return badInputf("run ID %q: accepted: a positive whole number from infertune report list", a)
+				}
+				run, err := st.Run(id)
+				if errors.Is(err, store.ErrNotFound) {
+					return badInputf("run %d: not in %s; accepted: an ID from infertune report list", id, lc.DB)
+				} else if err != nil {
+					return withCode(exitInternal, err)
+				}
+				host, err := st.Host(run.HostID)
+				if err != nil {
+					return withCode(exitInternal, err)
+				}
+				c := column{Run: id, Workload: run.Workload, SLOs: run.SLOs, CPU: host.CPUModel, Cores: host.Cores, ISA: host.ISAFlags, Best: "none"}
+				trials, err := st.Trials(id)
+				if err != nil {
+					return withCode(exitInternal, err)
+				}
+				for _, t := range trials {
+					if t.ID == run.BestTrialID {
+						var cfg struct {
+							Threads int `json:"threads"`
+						}
+						_ = json.Unmarshal([]byte(t.Config), &cfg)
+						c.Best, c.CapacityRPS, c.P99Ms, c.CostPerMillion = configText(t.Config), t.CapacityRPS, ms(t.P99), t.CostPerMillion
+						if cfg.Threads > 0 {
+							c.PerCoreRPS = t.CapacityRPS / float64(cfg.Threads)
+						}
+					}
+				}
+				cols = append(cols, c)
+			}
+			if textDue, err := emitJSON(gs, cmd, cols); !textDue {
+				return err
+			}
+			tw := tabwriter.NewWriter(gs.stdout, 0, 0, 2, ' ', 0)
+			row := func(name string, f func(column) string) {
+				fmt.Fprint(tw, name)
+				for _, c := range cols {
+					fmt.Fprint(tw, "\t"+f(c))
+				}
+				fmt.Fprintln(tw)
+			}
+			row("run", func(c column) string { return strconv.FormatInt(c.Run, 10) })
+			row("workload", func(c column) string { return c.Workload })
+			row("slos", func(c column) string { return c.SLOs })
+			row("cpu", func(c column) string { return c.CPU })
+			row("cores", func(c column) string { return strconv.Itoa(c.Cores) })
+			row("best", func(c column) string { return c.Best })
+			row("capacity req/s", func(c column) string { return fmt.Sprintf("%.4g", c.CapacityRPS) })
+			row("p99", func(c column) string { return fmt.Sprintf("%.3gms", c.P99Ms) })
+			row("$ per M req", func(c column) string { return fmt.Sprintf("%.4g", c.CostPerMillion) })
+			row("req/s per core", func(c column) string { return fmt.Sprintf("%.4g", c.PerCoreRPS) })
+			return tw.Flush()
+		}),
+	}
+	cmd.AddCommand(list, show, compare, imp)
 	return cmd
 }
 

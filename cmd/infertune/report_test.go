@@ -75,6 +75,27 @@ func TestReport(t *testing.T) {
 	}
 }
 
+// TestReportImportCompare: a second machine's database merges in (twice, without
+// duplicates) and the two runs compare side by side.
+func TestReportImportCompare(t *testing.T) {
+	db, other := reportDB(t), reportDB(t)
+	for range 2 {
+		ts := newTestState(t, "report", "import", other, "--db", db)
+		if code := ts.run(t); code != 0 {
+			t.Fatalf("import: exit %d: %s", code, ts.stderr)
+		}
+	}
+	ts := newTestState(t, "report", "compare", "1", "2", "--db", db)
+	if code := ts.run(t); code != 0 {
+		t.Fatalf("compare: exit %d: %s", code, ts.stderr)
+	}
+	wantContains(t, "compare", ts.stdout.String(), "capacity req/s", "80", "req/s per core", "40")
+	ts = newTestState(t, "report", "compare", "1", "3", "--db", db)
+	if code := ts.run(t); code != int(exitBadInput) {
+		t.Fatalf("compare with a missing run: exit %d (a second import must not have added run 3)", code)
+	}
+}
+
 func TestReportBadInput(t *testing.T) {
 	db := reportDB(t)
 	foreign := filepath.Join(t.TempDir(), "x.txt")
@@ -90,6 +111,8 @@ func TestReportBadInput(t *testing.T) {
 		{"bad id", []string{"report", "show", "first", "--db", db}, []string{`"first"`, "accepted:"}},
 		{"no id", []string{"report", "show", "--db", db}, []string{"one run ID", "accepted:"}},
 		{"foreign db", []string{"report", "list", "--db", foreign}, []string{"--db", "x.txt", "not an infertune database"}},
+		{"compare one", []string{"report", "compare", "1", "--db", db}, []string{"two or more", "accepted:"}},
+		{"import foreign", []string{"report", "import", foreign, "--db", db}, []string{"x.txt", "accepted:"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ts := newTestState(t, tt.args...)
