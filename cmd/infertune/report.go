@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -245,7 +247,52 @@ func newReportCommand(gs *globalState) *cobra.Command {
 			return tw.Flush()
 		}),
 	}
-	cmd.AddCommand(list, show, compare, imp)
+	export := &cobra.Command{
+		Use:   "export ID --format md|json|csv",
+		Short: "Write one run as markdown, JSON or CSV (one row per trial) to stdout",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return badInputf("report export needs one run ID, got %d arguments; accepted: an ID from infertune report list", len(args))
+			}
+			return nil
+		},
+		RunE: action(func(cmd *cobra.Command, args []string) error {
+			format, _ := cmd.Flags().GetString("format")
+			if format != "md" && format != "json" && format != "csv" {
+				return badInputf("--format %q: accepted: md, json, csv", format)
+			}
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || id < 1 {
+				return badInputf("run ID %q: accepted: a positive whole number from infertune report list", args[0])
+			}
+			lc, err := loadConfig(gs, cmd, nil, nil)
+			if err != nil {
+				return err
+			}
+			st, err := openStore(gs, lc)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			run, err := st.Run(id)
+			if errors.Is(err, store.ErrNotFound) {
+				return badInputf("run %d: not in %s; accepted: an ID from infertune report list", id, lc.DB)
+			} else if err != nil {
+				return withCode(exitInternal, err)
+			}
+			trials, err := st.Trials(id)
+			if err != nil {
+				return withCode(exitInternal, err)
+			}
+			host, err := st.Host(run.HostID)
+			if err != nil {
+				return withCode(exitInternal, err)
+			}
+			return exportRun(gs, format, run, host, trials)
+		}),
+	}
+	export.Flags().String("format", "md", "output `FORMAT`: md, json or csv")
+	cmd.AddCommand(list, show, compare, imp, export)
 	return cmd
 }
 
@@ -275,4 +322,40 @@ func configText(js string) string {
 		return strings.TrimSpace(js)
 	}
 	return fmt.Sprintf("%s batch≤%d delay %v %s×%d", c.Precision, c.MaxBatch, c.MaxQueueDelay, c.Tier, c.Threads)
+}
+
+// exportRun writes one run in format (md, json or csv) to stdout.
+func exportRun(gs *globalState, format string, run store.Run, host store.Host, trials []store.Trial) error {
+	switch format {
+	case "json":
+		return encodeJSON(gs.stdout, "", struct {
+			Run    store.Run     `json:"run"`
+			Host   store.Host    `json:"host"`
+			Trials []store.Trial `json:"trials"`
+		}{run, host, trials})
+	case "csv":
+		w := csv.NewWriter(gs.stdout)
+		_ = w.Write([]string{"trial", "config", "status", "capacity_rps", "p50_ms", "p99_ms", "replicas", "cost_per_hour", "cost_per_million", "verdict", "note"})
+		for _, t := range trials {
+			_ = w.Write([]string{strconv.FormatInt(t.ID, 10), configText(t.Config), t.Status,
+				strconv.FormatFloat(t.CapacityRPS, 'g', -1, 64), strconv.FormatFloat(ms(t.P50), 'g', -1, 64),
+				strconv.FormatFloat(ms(t.P99), 'g', -1, 64), strconv.Itoa(t.Replicas),
+				strconv.FormatFloat(t.CostPerHour, 'g', -1, 64), strconv.FormatFloat(t.CostPerMillion, 'g', -1, 64), t.Verdict, t.Note})
+		}
+		w.Flush()
+		return w.Error()
+	}
+	b := &strings.Builder{}
+	fmt.Fprintf(b, "## infertune run %d: %s, `%s`\n\n", run.ID, run.Workload, run.SLOs)
+	fmt.Fprintf(b, "%s search, status %s, host %s (%d cores).\n\n", run.Strategy, run.Status, host.CPUModel, host.Cores)
+	b.WriteString("| config | status | capacity req/s | p99 ms | $ per M req | verdict |\n| --- | --- | --- | --- | --- | --- |\n")
+	for _, t := range trials {
+		best := ""
+		if t.ID == run.BestTrialID {
+			best = " **(best)**"
+		}
+		fmt.Fprintf(b, "| %s%s | %s | %.4g | %.3g | %.4g | %s |\n", configText(t.Config), best, t.Status, t.CapacityRPS, ms(t.P99), t.CostPerMillion, t.Verdict)
+	}
+	_, err := io.WriteString(gs.stdout, b.String())
+	return err
 }

@@ -96,6 +96,28 @@ func TestReportImportCompare(t *testing.T) {
 	}
 }
 
+func TestReportExport(t *testing.T) {
+	db := reportDB(t)
+	for _, tt := range []struct{ format, want string }{
+		{"md", "| int8 batch≤1 delay 0s simd×2 **(best)** | done | 80 |"},
+		{"csv", "trial,config,status,capacity_rps"},
+		{"json", `"trials": [`},
+	} {
+		t.Run(tt.format, func(t *testing.T) {
+			ts := newTestState(t, "report", "export", "1", "--format", tt.format, "--db", db)
+			if code := ts.run(t); code != 0 {
+				t.Fatalf("exit %d: %s", code, ts.stderr)
+			}
+			wantContains(t, "export", ts.stdout.String(), tt.want)
+		})
+	}
+	ts := newTestState(t, "report", "export", "1", "--format", "html", "--db", db)
+	if code := ts.run(t); code != int(exitBadInput) {
+		t.Fatalf("--format html: exit %d, want 2", code)
+	}
+	wantContains(t, "stderr", ts.stderr.String(), "--format", `"html"`, "md, json, csv")
+}
+
 func TestReportBadInput(t *testing.T) {
 	db := reportDB(t)
 	foreign := filepath.Join(t.TempDir(), "x.txt")
