@@ -60,7 +60,13 @@ func siluMulGeneric(g, u []float32) {
 }
 
 // softmaxGeneric replaces each row of x (rows of cols) with softmax(scale·row).
-func softmaxGeneric(x []float32, cols int, scale float32) {
+func softmaxGeneric(x []float32, cols int, scale float32) { softmaxRows(x, cols, scale, nil) }
+
+// softmaxRows is every path's softmax: per row, the max, then e^(scale·(v-max)) in place
+// and their sum, then the division. expHead, when not nil, does the exponentials of a
+// prefix of the row on vector lanes and returns how many it did and their sum; the
+// scalar loop does the rest.
+func softmaxRows(x []float32, cols int, scale float32, expHead func(row []float32, mx, scale float32) (int, float32)) {
 	for r := 0; r+cols <= len(x); r += cols {
 		row := x[r : r+cols]
 		mx := row[0]
@@ -68,14 +74,18 @@ func softmaxGeneric(x []float32, cols int, scale float32) {
 			mx = max(mx, v)
 		}
 		var sum float32
-		for i, v := range row {
-			e := Exp32((v - mx) * scale)
+		i := 0
+		if expHead != nil {
+			i, sum = expHead(row, mx, scale)
+		}
+		for ; i < cols; i++ {
+			e := Exp32((row[i] - mx) * scale)
 			row[i] = e
 			sum += e
 		}
 		inv := 1 / sum
-		for i := range row {
-			row[i] *= inv
+		for j := range row {
+			row[j] *= inv
 		}
 	}
 }

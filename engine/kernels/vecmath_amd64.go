@@ -70,70 +70,47 @@ func siluMulAVX2(g, u []float32) {
 	siluMulGeneric(g[i:], u[i:])
 }
 
-func softmaxAVX512(x []float32, cols int, scale float32) {
-	for r := 0; r+cols <= len(x); r += cols {
-		row := x[r : r+cols]
-		mx := row[0]
-		for _, v := range row {
-			mx = max(mx, v)
-		}
-		vmx, vs := archsimd.BroadcastFloat32x16(mx), archsimd.BroadcastFloat32x16(scale)
-		acc := archsimd.BroadcastFloat32x16(0)
-		i := 0
-		for ; i+16 <= cols; i += 16 {
-			e := exp16(archsimd.LoadFloat32x16((*[16]float32)(row[i:])).Sub(vmx).Mul(vs))
-			e.Store((*[16]float32)(row[i:]))
-			acc = acc.Add(e)
-		}
-		var lanes [16]float32
-		acc.Store(&lanes)
-		archsimd.ClearAVXUpperBits()
-		var sum float32
-		for _, v := range lanes {
-			sum += v
-		}
-		for ; i < cols; i++ {
-			e := Exp32((row[i] - mx) * scale)
-			row[i] = e
-			sum += e
-		}
-		inv := 1 / sum
-		for j := range row {
-			row[j] *= inv
-		}
+func softmaxAVX512(x []float32, cols int, scale float32) { softmaxRows(x, cols, scale, expHead16) }
+
+func softmaxAVX2(x []float32, cols int, scale float32) { softmaxRows(x, cols, scale, expHead8) }
+
+// expHead16 replaces row's first multiple of 16 elements v with e^(scale·(v-mx)) and
+// returns how many and their sum.
+func expHead16(row []float32, mx, scale float32) (int, float32) {
+	vmx, vs := archsimd.BroadcastFloat32x16(mx), archsimd.BroadcastFloat32x16(scale)
+	acc := archsimd.BroadcastFloat32x16(0)
+	i := 0
+	for ; i+16 <= len(row); i += 16 {
+		e := exp16(archsimd.LoadFloat32x16((*[16]float32)(row[i:])).Sub(vmx).Mul(vs))
+		e.Store((*[16]float32)(row[i:]))
+		acc = acc.Add(e)
 	}
+	var lanes [16]float32
+	acc.Store(&lanes)
+	archsimd.ClearAVXUpperBits()
+	var sum float32
+	for _, v := range lanes {
+		sum += v
+	}
+	return i, sum
 }
 
-func softmaxAVX2(x []float32, cols int, scale float32) {
-	for r := 0; r+cols <= len(x); r += cols {
-		row := x[r : r+cols]
-		mx := row[0]
-		for _, v := range row {
-			mx = max(mx, v)
-		}
-		vmx, vs := archsimd.BroadcastFloat32x8(mx), archsimd.BroadcastFloat32x8(scale)
-		acc := archsimd.BroadcastFloat32x8(0)
-		i := 0
-		for ; i+8 <= cols; i += 8 {
-			e := exp8(archsimd.LoadFloat32x8((*[8]float32)(row[i:])).Sub(vmx).Mul(vs))
-			e.Store((*[8]float32)(row[i:]))
-			acc = acc.Add(e)
-		}
-		var lanes [8]float32
-		acc.Store(&lanes)
-		archsimd.ClearAVXUpperBits()
-		var sum float32
-		for _, v := range lanes {
-			sum += v
-		}
-		for ; i < cols; i++ {
-			e := Exp32((row[i] - mx) * scale)
-			row[i] = e
-			sum += e
-		}
-		inv := 1 / sum
-		for j := range row {
-			row[j] *= inv
-		}
+// expHead8 is expHead16 on eight lanes.
+func expHead8(row []float32, mx, scale float32) (int, float32) {
+	vmx, vs := archsimd.BroadcastFloat32x8(mx), archsimd.BroadcastFloat32x8(scale)
+	acc := archsimd.BroadcastFloat32x8(0)
+	i := 0
+	for ; i+8 <= len(row); i += 8 {
+		e := exp8(archsimd.LoadFloat32x8((*[8]float32)(row[i:])).Sub(vmx).Mul(vs))
+		e.Store((*[8]float32)(row[i:]))
+		acc = acc.Add(e)
 	}
+	var lanes [8]float32
+	acc.Store(&lanes)
+	archsimd.ClearAVXUpperBits()
+	var sum float32
+	for _, v := range lanes {
+		sum += v
+	}
+	return i, sum
 }
