@@ -129,6 +129,50 @@ func (o *oversleeps) margin(gap time.Duration) time.Duration {
 	return o.low
 }
 
+// platformSleeper is what a precise sleeper supplies to marginSleep: the oversleeps that
+// apply to a gap, and a wake-up at a deadline. (An interface rather than two closures:
+// SleepUntil runs once per send and must not allocate.)
+type platformSleeper interface {
+	pick(gap time.Duration) *oversleeps
+	sleepTo(ctx context.Context, wake time.Time, over *oversleeps) error
+}
+
+// marginSleep is the loop of every precise sleeper. Gaps under spinBelow are spun;
+// otherwise it asks s.sleepTo for a wake-up a margin before t (the margin learnt by the
+// oversleeps s.pick returns for the gap), learns how late that wake-up was, and spins the
+// rest. Sleeps are cut to ctxPoll so that ctx is seen.
+func marginSleep(ctx context.Context, t time.Time, s platformSleeper) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		now := time.Now()
+		gap := t.Sub(now)
+		if gap <= spinBelow {
+			spinUntil(t)
+			return nil
+		}
+		over := s.pick(gap)
+		wake := t.Add(-over.margin(gap))
+		if !now.Before(wake) {
+			spinUntil(t)
+			return nil
+		}
+		capped := wake.Sub(now) > ctxPoll
+		if capped {
+			wake = now.Add(ctxPoll)
+		}
+		if err := s.sleepTo(ctx, wake, over); err != nil {
+			return err
+		}
+		over.add(time.Since(wake))
+		if !capped {
+			spinUntil(t)
+			return nil
+		}
+	}
+}
+
 // spinUntil busy-waits for t, reading only the clock.
 func spinUntil(t time.Time) {
 	for time.Now().Before(t) {

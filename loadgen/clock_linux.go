@@ -28,36 +28,20 @@ func newPreciseSleeper(holdP bool) *preciseSleeper {
 }
 
 func (s *preciseSleeper) SleepUntil(ctx context.Context, t time.Time) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		now := time.Now()
-		gap := t.Sub(now)
-		if gap <= spinBelow {
-			spinUntil(t)
-			return nil
-		}
-		over := &s.long
-		if gap < holdPBelow {
-			over = &s.short
-		}
-		wake := t.Add(-over.margin(gap))
-		if !now.Before(wake) {
-			spinUntil(t)
-			return nil
-		}
-		capped := wake.Sub(now) > ctxPoll
-		if capped {
-			wake = now.Add(ctxPoll)
-		}
-		s.sleep(wake, over == &s.short)
-		over.add(time.Since(wake))
-		if !capped {
-			spinUntil(t)
-			return nil
-		}
+	return marginSleep(ctx, t, s)
+}
+
+// pick learns short (P-holding) and long sleeps apart.
+func (s *preciseSleeper) pick(gap time.Duration) *oversleeps {
+	if gap < holdPBelow {
+		return &s.short
 	}
+	return &s.long
+}
+
+func (s *preciseSleeper) sleepTo(_ context.Context, wake time.Time, over *oversleeps) error {
+	s.sleep(wake, over == &s.short)
+	return nil
 }
 
 // sleep blocks the thread until wake. Short sleeps of a holdP sleeper use a raw system

@@ -20,32 +20,11 @@ func newPreciseSleeper(bool) *preciseSleeper {
 }
 
 func (s *preciseSleeper) SleepUntil(ctx context.Context, t time.Time) error {
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		now := time.Now()
-		gap := t.Sub(now)
-		if gap <= spinBelow {
-			spinUntil(t)
-			return nil
-		}
-		wake := t.Add(-s.over.margin(gap))
-		if !now.Before(wake) {
-			spinUntil(t)
-			return nil
-		}
-		capped := wake.Sub(now) > ctxPoll
-		if capped {
-			wake = now.Add(ctxPoll)
-		}
-		if err := s.t.SleepUntil(ctx, wake); err != nil {
-			return err
-		}
-		s.over.add(time.Since(wake))
-		if !capped {
-			spinUntil(t)
-			return nil
-		}
-	}
+	return marginSleep(ctx, t, s)
+}
+
+func (s *preciseSleeper) pick(time.Duration) *oversleeps { return &s.over }
+
+func (s *preciseSleeper) sleepTo(ctx context.Context, wake time.Time, _ *oversleeps) error {
+	return s.t.SleepUntil(ctx, wake)
 }
