@@ -155,7 +155,7 @@ func (e *Engine) Do(ctx context.Context, req *loadgen.Request) (*loadgen.Respons
 		return nil, fmt.Errorf("engine: %w", err)
 	}
 	return &loadgen.Response{
-		Class:     argmax(logits),
+		Class:     model.Argmax(logits),
 		QueueWait: st.QueueWait,
 		Service:   st.Service,
 		BatchSize: st.BatchSize,
@@ -172,13 +172,3 @@ func (e *Engine) Close() error {
 
 // Snapshot returns the batcher's counters.
 func (e *Engine) Snapshot() sched.Metrics { return e.batcher.Snapshot() }
-
-func argmax(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
-}

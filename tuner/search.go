@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -292,19 +293,12 @@ func (s *searcher) pruneByFidelity(t *Trial) bool {
 			t.Pruned = true
 			t.Reason = fmt.Sprintf("%s: measured %.4g", term, got)
 			if term.Value > 0 {
-				t.Miss = abs(got-term.Value) / term.Value
+				t.Miss = math.Abs(got-term.Value) / term.Value
 			}
 			return true
 		}
 	}
 	return false
-}
-
-func abs(x float64) float64 {
-	if x < 0 {
-		return -x
-	}
-	return x
 }
 
 func (s *searcher) rpsSLO() float64 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/infertune/infertune/reports/store"
+	"github.com/infertune/infertune/tuner"
 	"github.com/spf13/cobra"
 )
 
@@ -29,266 +30,88 @@ func newReportCommand(gs *globalState) *cobra.Command {
 		Short: "List the runs in the database (--db)",
 		Args:  noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
-			lc, err := loadConfig(gs, cmd, nil, nil)
-			if err != nil {
-				return err
-			}
-			st, err := openStore(gs, lc)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			runs, err := st.Runs()
-			if err != nil {
-				return withCode(exitInternal, err)
-			}
-			if textDue, err := emitJSON(gs, cmd, runs); !textDue {
-				return err
-			}
-			tw := tabwriter.NewWriter(gs.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "id\tstarted\tstatus\tworkload\tslos\tstrategy\ttrials\tbest $/M req\tcpu")
-			for _, r := range runs {
-				best := "-"
-				if r.BestCostPerMillion > 0 {
-					best = fmt.Sprintf("%.4g", r.BestCostPerMillion)
+			return withStore(gs, cmd, func(_ *loadedConfig, st *store.Store) error {
+				runs, err := st.Runs()
+				if err != nil {
+					return withCode(exitInternal, err)
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.StartedAt.Local().Format(time.DateTime),
-					r.Status, r.Workload, r.SLOs, r.Strategy, r.Trials, best, r.CPUModel)
-			}
-			return tw.Flush()
+				if textDue, err := emitJSON(gs, cmd, runs); !textDue {
+					return err
+				}
+				return writeRunList(gs.stdout, runs)
+			})
 		}),
 	}
 	show := &cobra.Command{
 		Use:   "show ID",
 		Short: "Show one run: its settings, best config and trials",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return badInputf("report show needs one run ID, got %d arguments; accepted: an ID from infertune report list", len(args))
-			}
-			return nil
-		},
+		Args:  argCount(1, false, "report show needs one run ID", "an ID from infertune report list"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil || id < 1 {
-				return badInputf("run ID %q: accepted: a positive whole number from infertune report list", args[0])
-			}
-			lc, err := loadConfig(gs, cmd, nil, nil)
-			if err != nil {
-				return err
-			}
-			st, err := openStore(gs, lc)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			run, err := st.Run(id)
-			if errors.Is(err, store.ErrNotFound) {
-				return badInputf("run %d: not in %s; accepted: an ID from infertune report list", id, lc.DB)
-			}
-			if err != nil {
-				return withCode(exitInternal, err)
-			}
-			trials, err := st.Trials(id)
-			if err != nil {
-				return withCode(exitInternal, err)
-			}
-			host, err := st.Host(run.HostID)
-			if err != nil {
-				return withCode(exitInternal, err)
-			}
-			view := struct {
-				Run    store.Run     `json:"run"`
-				Host   store.Host    `json:"host"`
-				Trials []store.Trial `json:"trials"`
-			}{run, host, trials}
-			if textDue, err := emitJSON(gs, cmd, view); !textDue {
-				return err
-			}
-			w := gs.stdout
-			fmt.Fprintf(w, "run %d: %s, %s, %s search, budget %v, seed %d, %s\n", run.ID, run.Workload, run.SLOs, run.Strategy, run.Budget, run.Seed, run.Status)
-			fmt.Fprintf(w, "host: %s, %d cores, %s, %s\n", host.CPUModel, host.Cores, host.OS, host.GoVersion)
-			fmt.Fprintf(w, "started %s", run.StartedAt.Local().Format(time.DateTime))
-			if !run.EndedAt.IsZero() {
-				fmt.Fprintf(w, ", ended %s", run.EndedAt.Local().Format(time.DateTime))
-			}
-			fmt.Fprintln(w)
-			for _, t := range trials {
-				if t.ID == run.BestTrialID {
-					fmt.Fprintf(w, "best: %s: %.4g req/s, p99 %s, $%.4g per million requests (%d replica(s))\n",
-						configText(t.Config), t.CapacityRPS, fmtDur(t.P99), t.CostPerMillion, t.Replicas)
+			return withStore(gs, cmd, func(lc *loadedConfig, st *store.Store) error {
+				r, err := loadRun(st, lc.DB, args[0])
+				if err != nil {
+					return err
 				}
-			}
-			fmt.Fprintln(w)
-			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "trial\tconfig\tstatus\tcapacity req/s\tp99\t$/M req\tverdict\tnote")
-			for _, t := range trials {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%.4g\t%s\t%.4g\t%s\t%s\n", t.ID, configText(t.Config), t.Status, t.CapacityRPS,
-					fmtDur(t.P99), t.CostPerMillion, t.Verdict, t.Note)
-			}
-			return tw.Flush()
+				if textDue, err := emitJSON(gs, cmd, r); !textDue {
+					return err
+				}
+				return writeRun(gs.stdout, r)
+			})
 		}),
 	}
 	imp := &cobra.Command{
 		Use:   "import OTHER.db",
 		Short: "Merge the runs of another infertune database (from another machine) into --db",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return badInputf("report import needs one database file, got %d arguments; accepted: a path such as other.db", len(args))
-			}
-			return nil
-		},
+		Args:  argCount(1, false, "report import needs one database file", "a path such as other.db"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
-			lc, err := loadConfig(gs, cmd, nil, nil)
-			if err != nil {
-				return err
-			}
-			st, err := openStore(gs, lc)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			stats, err := st.Import(gs.path(args[0]))
-			if err != nil {
-				return badInputf("report import %q: %v; accepted: an infertune database of the same schema", args[0], err)
-			}
-			fmt.Fprintf(gs.stdout, "imported %d runs (%d already here), %d trials, %d probes, %d new hosts, %d fidelity rows\n",
-				stats.Runs, stats.RunsKnown, stats.Trials, stats.Probes, stats.Hosts, stats.Fidelity)
-			return nil
+			return withStore(gs, cmd, func(_ *loadedConfig, st *store.Store) error {
+				stats, err := st.Import(gs.path(args[0]))
+				if err != nil {
+					return badInputf("report import %q: %v; accepted: an infertune database of the same schema", args[0], err)
+				}
+				fmt.Fprintf(gs.stdout, "imported %d runs (%d already here), %d trials, %d probes, %d new hosts, %d fidelity rows\n",
+					stats.Runs, stats.RunsKnown, stats.Trials, stats.Probes, stats.Hosts, stats.Fidelity)
+				return nil
+			})
 		}),
 	}
 	compare := &cobra.Command{
 		Use:   "compare ID ID...",
 		Short: "Set runs side by side: host, best config, capacity, p99, cost, capacity per core",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) < 2 {
-				return badInputf("report compare needs two or more run IDs, got %d; accepted: IDs from infertune report list", len(args))
-			}
-			return nil
-		},
+		Args:  argCount(2, true, "report compare needs two or more run IDs", "IDs from infertune report list"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
-			lc, err := loadConfig(gs, cmd, nil, nil)
-			if err != nil {
-				return err
-			}
-			st, err := openStore(gs, lc)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			type column struct {
-				Run            int64   `json:"run"`
-				Workload       string  `json:"workload"`
-				SLOs           string  `json:"slos"`
-				CPU            string  `json:"cpu"`
-				Cores          int     `json:"cores"`
-				ISA            string  `json:"isa"`
-				Best           string  `json:"best"`
-				CapacityRPS    float64 `json:"capacity_rps"`
-				P99Ms          float64 `json:"p99_ms"`
-				CostPerMillion float64 `json:"cost_per_million"`
-				PerCoreRPS     float64 `json:"capacity_per_core_rps"`
-			}
-			var cols []column
-			for _, a := range args {
-				id, err := strconv.ParseInt(a, 10, 64)
-				if err != nil || id < 1 {
-					return badInputf("run ID %q: accepted: a positive whole number from infertune report list", a)
-				}
-				run, err := st.Run(id)
-				if errors.Is(err, store.ErrNotFound) {
-					return badInputf("run %d: not in %s; accepted: an ID from infertune report list", id, lc.DB)
-				} else if err != nil {
-					return withCode(exitInternal, err)
-				}
-				host, err := st.Host(run.HostID)
-				if err != nil {
-					return withCode(exitInternal, err)
-				}
-				c := column{Run: id, Workload: run.Workload, SLOs: run.SLOs, CPU: host.CPUModel, Cores: host.Cores, ISA: host.ISAFlags, Best: "none"}
-				trials, err := st.Trials(id)
-				if err != nil {
-					return withCode(exitInternal, err)
-				}
-				for _, t := range trials {
-					if t.ID == run.BestTrialID {
-						var cfg struct {
-							Threads int `json:"threads"`
-						}
-						_ = json.Unmarshal([]byte(t.Config), &cfg)
-						c.Best, c.CapacityRPS, c.P99Ms, c.CostPerMillion = configText(t.Config), t.CapacityRPS, ms(t.P99), t.CostPerMillion
-						if cfg.Threads > 0 {
-							c.PerCoreRPS = t.CapacityRPS / float64(cfg.Threads)
-						}
+			return withStore(gs, cmd, func(lc *loadedConfig, st *store.Store) error {
+				var cols []compareColumn
+				for _, a := range args {
+					r, err := loadRun(st, lc.DB, a)
+					if err != nil {
+						return err
 					}
+					cols = append(cols, newCompareColumn(r))
 				}
-				cols = append(cols, c)
-			}
-			if textDue, err := emitJSON(gs, cmd, cols); !textDue {
-				return err
-			}
-			tw := tabwriter.NewWriter(gs.stdout, 0, 0, 2, ' ', 0)
-			row := func(name string, f func(column) string) {
-				fmt.Fprint(tw, name)
-				for _, c := range cols {
-					fmt.Fprint(tw, "\t"+f(c))
+				if textDue, err := emitJSON(gs, cmd, cols); !textDue {
+					return err
 				}
-				fmt.Fprintln(tw)
-			}
-			row("run", func(c column) string { return strconv.FormatInt(c.Run, 10) })
-			row("workload", func(c column) string { return c.Workload })
-			row("slos", func(c column) string { return c.SLOs })
-			row("cpu", func(c column) string { return c.CPU })
-			row("cores", func(c column) string { return strconv.Itoa(c.Cores) })
-			row("best", func(c column) string { return c.Best })
-			row("capacity req/s", func(c column) string { return fmt.Sprintf("%.4g", c.CapacityRPS) })
-			row("p99", func(c column) string { return fmt.Sprintf("%.3gms", c.P99Ms) })
-			row("$ per M req", func(c column) string { return fmt.Sprintf("%.4g", c.CostPerMillion) })
-			row("req/s per core", func(c column) string { return fmt.Sprintf("%.4g", c.PerCoreRPS) })
-			return tw.Flush()
+				return writeCompare(gs.stdout, cols)
+			})
 		}),
 	}
 	export := &cobra.Command{
 		Use:   "export ID --format md|json|csv",
 		Short: "Write one run as markdown, JSON or CSV (one row per trial) to stdout",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return badInputf("report export needs one run ID, got %d arguments; accepted: an ID from infertune report list", len(args))
-			}
-			return nil
-		},
+		Args:  argCount(1, false, "report export needs one run ID", "an ID from infertune report list"),
 		RunE: action(func(cmd *cobra.Command, args []string) error {
 			format, _ := cmd.Flags().GetString("format")
 			if format != "md" && format != "json" && format != "csv" {
 				return badInputf("--format %q: accepted: md, json, csv", format)
 			}
-			id, err := strconv.ParseInt(args[0], 10, 64)
-			if err != nil || id < 1 {
-				return badInputf("run ID %q: accepted: a positive whole number from infertune report list", args[0])
-			}
-			lc, err := loadConfig(gs, cmd, nil, nil)
-			if err != nil {
-				return err
-			}
-			st, err := openStore(gs, lc)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			run, err := st.Run(id)
-			if errors.Is(err, store.ErrNotFound) {
-				return badInputf("run %d: not in %s; accepted: an ID from infertune report list", id, lc.DB)
-			} else if err != nil {
-				return withCode(exitInternal, err)
-			}
-			trials, err := st.Trials(id)
-			if err != nil {
-				return withCode(exitInternal, err)
-			}
-			host, err := st.Host(run.HostID)
-			if err != nil {
-				return withCode(exitInternal, err)
-			}
-			return exportRun(gs, format, run, host, trials)
+			return withStore(gs, cmd, func(lc *loadedConfig, st *store.Store) error {
+				r, err := loadRun(st, lc.DB, args[0])
+				if err != nil {
+					return err
+				}
+				return exportRun(gs.stdout, format, r)
+			})
 		}),
 	}
 	export.Flags().String("format", "md", "output `FORMAT`: md, json or csv")
@@ -296,8 +119,21 @@ func newReportCommand(gs *globalState) *cobra.Command {
 	return cmd
 }
 
-// openStore opens --db for reading the runs; a file that is not an infertune database
-// is bad input.
+// withStore loads the configuration, opens --db, runs f and closes the store.
+func withStore(gs *globalState, cmd *cobra.Command, f func(*loadedConfig, *store.Store) error) error {
+	lc, err := loadConfig(gs, cmd, nil, nil)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(gs, lc)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return f(lc, st)
+}
+
+// openStore opens --db; a file that is not an infertune database is bad input.
 func openStore(gs *globalState, lc *loadedConfig) (*store.Store, error) {
 	st, err := store.Open(gs.path(lc.DB))
 	if err != nil {
@@ -309,53 +145,183 @@ func openStore(gs *globalState, lc *loadedConfig) (*store.Store, error) {
 	return st, nil
 }
 
-// configText writes a stored config (JSON) the way tune prints it.
-func configText(js string) string {
-	var c struct {
-		Precision     string        `json:"precision"`
-		MaxBatch      int           `json:"max_batch"`
-		MaxQueueDelay time.Duration `json:"max_queue_delay"`
-		Threads       int           `json:"threads"`
-		Tier          string        `json:"tier"`
+// argCount checks a subcommand's arguments: exactly n, or at least n when atLeast.
+func argCount(n int, atLeast bool, need, accepted string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		if len(args) == n || (atLeast && len(args) > n) {
+			return nil
+		}
+		return badInputf("%s, got %d arguments; accepted: %s", need, len(args), accepted)
 	}
-	if err := json.Unmarshal([]byte(js), &c); err != nil {
-		return strings.TrimSpace(js)
-	}
-	return fmt.Sprintf("%s batch≤%d delay %v %s×%d", c.Precision, c.MaxBatch, c.MaxQueueDelay, c.Tier, c.Threads)
 }
 
-// exportRun writes one run in format (md, json or csv) to stdout.
-func exportRun(gs *globalState, format string, run store.Run, host store.Host, trials []store.Trial) error {
+// storedRun is a run with its host and trials, as show and export --format json write it.
+type storedRun struct {
+	Run    store.Run     `json:"run"`
+	Host   store.Host    `json:"host"`
+	Trials []store.Trial `json:"trials"`
+}
+
+// best returns the run's best trial, or nil.
+func (r storedRun) best() *store.Trial {
+	for i := range r.Trials {
+		if r.Trials[i].ID == r.Run.BestTrialID {
+			return &r.Trials[i]
+		}
+	}
+	return nil
+}
+
+// loadRun reads the run whose ID is the argument arg; a malformed or unknown ID is bad input.
+func loadRun(st *store.Store, db, arg string) (storedRun, error) {
+	id, err := strconv.ParseInt(arg, 10, 64)
+	if err != nil || id < 1 {
+		return storedRun{}, badInputf("run ID %q: accepted: a positive whole number from infertune report list", arg)
+	}
+	run, err := st.Run(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return storedRun{}, badInputf("run %d: not in %s; accepted: an ID from infertune report list", id, db)
+	}
+	if err != nil {
+		return storedRun{}, withCode(exitInternal, err)
+	}
+	r := storedRun{Run: run}
+	if r.Host, err = st.Host(run.HostID); err != nil {
+		return storedRun{}, withCode(exitInternal, err)
+	}
+	if r.Trials, err = st.Trials(id); err != nil {
+		return storedRun{}, withCode(exitInternal, err)
+	}
+	return r, nil
+}
+
+func writeRunList(w io.Writer, runs []store.RunSummary) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "id\tstarted\tstatus\tworkload\tslos\tstrategy\ttrials\tbest $/M req\tcpu")
+	for _, r := range runs {
+		best := "-"
+		if r.BestCostPerMillion > 0 {
+			best = fmt.Sprintf("%.4g", r.BestCostPerMillion)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.StartedAt.Local().Format(time.DateTime),
+			r.Status, r.Workload, r.SLOs, r.Strategy, r.Trials, best, r.CPUModel)
+	}
+	return tw.Flush()
+}
+
+func writeRun(w io.Writer, r storedRun) error {
+	run, host := r.Run, r.Host
+	fmt.Fprintf(w, "run %d: %s, %s, %s search, budget %v, seed %d, %s\n", run.ID, run.Workload, run.SLOs, run.Strategy, run.Budget, run.Seed, run.Status)
+	fmt.Fprintf(w, "host: %s, %d cores, %s, %s\n", host.CPUModel, host.Cores, host.OS, host.GoVersion)
+	fmt.Fprintf(w, "started %s", run.StartedAt.Local().Format(time.DateTime))
+	if !run.EndedAt.IsZero() {
+		fmt.Fprintf(w, ", ended %s", run.EndedAt.Local().Format(time.DateTime))
+	}
+	fmt.Fprintln(w)
+	if t := r.best(); t != nil {
+		fmt.Fprintf(w, "best: %s: %.4g req/s, p99 %s, $%.4g per million requests (%d replica(s))\n",
+			configText(t.Config), t.CapacityRPS, fmtDur(t.P99), t.CostPerMillion, t.Replicas)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "trial\tconfig\tstatus\tcapacity req/s\tp99\t$/M req\tverdict\tnote")
+	for _, t := range r.Trials {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%.4g\t%s\t%.4g\t%s\t%s\n", t.ID, configText(t.Config), t.Status, t.CapacityRPS,
+			fmtDur(t.P99), t.CostPerMillion, t.Verdict, t.Note)
+	}
+	return tw.Flush()
+}
+
+// compareColumn is one run of report compare.
+type compareColumn struct {
+	Run            int64   `json:"run"`
+	Workload       string  `json:"workload"`
+	SLOs           string  `json:"slos"`
+	CPU            string  `json:"cpu"`
+	Cores          int     `json:"cores"`
+	ISA            string  `json:"isa"`
+	Best           string  `json:"best"`
+	CapacityRPS    float64 `json:"capacity_rps"`
+	P99Ms          float64 `json:"p99_ms"`
+	CostPerMillion float64 `json:"cost_per_million"`
+	PerCoreRPS     float64 `json:"capacity_per_core_rps"`
+}
+
+func newCompareColumn(r storedRun) compareColumn {
+	c := compareColumn{Run: r.Run.ID, Workload: r.Run.Workload, SLOs: r.Run.SLOs, CPU: r.Host.CPUModel,
+		Cores: r.Host.Cores, ISA: r.Host.ISAFlags, Best: "none"}
+	if t := r.best(); t != nil {
+		c.Best, c.CapacityRPS, c.P99Ms, c.CostPerMillion = configText(t.Config), t.CapacityRPS, ms(t.P99), t.CostPerMillion
+		if cfg, ok := storedConfig(t.Config); ok && cfg.Threads > 0 {
+			c.PerCoreRPS = t.CapacityRPS / float64(cfg.Threads)
+		}
+	}
+	return c
+}
+
+func writeCompare(w io.Writer, cols []compareColumn) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(name string, f func(compareColumn) string) {
+		fmt.Fprint(tw, name)
+		for _, c := range cols {
+			fmt.Fprint(tw, "\t"+f(c))
+		}
+		fmt.Fprintln(tw)
+	}
+	row("run", func(c compareColumn) string { return strconv.FormatInt(c.Run, 10) })
+	row("workload", func(c compareColumn) string { return c.Workload })
+	row("slos", func(c compareColumn) string { return c.SLOs })
+	row("cpu", func(c compareColumn) string { return c.CPU })
+	row("cores", func(c compareColumn) string { return strconv.Itoa(c.Cores) })
+	row("best", func(c compareColumn) string { return c.Best })
+	row("capacity req/s", func(c compareColumn) string { return fmt.Sprintf("%.4g", c.CapacityRPS) })
+	row("p99", func(c compareColumn) string { return fmt.Sprintf("%.3gms", c.P99Ms) })
+	row("$ per M req", func(c compareColumn) string { return fmt.Sprintf("%.4g", c.CostPerMillion) })
+	row("req/s per core", func(c compareColumn) string { return fmt.Sprintf("%.4g", c.PerCoreRPS) })
+	return tw.Flush()
+}
+
+// exportRun writes one run in format: md, json, or csv (one row per trial).
+func exportRun(w io.Writer, format string, r storedRun) error {
 	switch format {
 	case "json":
-		return encodeJSON(gs.stdout, "", struct {
-			Run    store.Run     `json:"run"`
-			Host   store.Host    `json:"host"`
-			Trials []store.Trial `json:"trials"`
-		}{run, host, trials})
+		return encodeJSON(w, "", r)
 	case "csv":
-		w := csv.NewWriter(gs.stdout)
-		_ = w.Write([]string{"trial", "config", "status", "capacity_rps", "p50_ms", "p99_ms", "replicas", "cost_per_hour", "cost_per_million", "verdict", "note"})
-		for _, t := range trials {
-			_ = w.Write([]string{strconv.FormatInt(t.ID, 10), configText(t.Config), t.Status,
-				strconv.FormatFloat(t.CapacityRPS, 'g', -1, 64), strconv.FormatFloat(ms(t.P50), 'g', -1, 64),
-				strconv.FormatFloat(ms(t.P99), 'g', -1, 64), strconv.Itoa(t.Replicas),
-				strconv.FormatFloat(t.CostPerHour, 'g', -1, 64), strconv.FormatFloat(t.CostPerMillion, 'g', -1, 64), t.Verdict, t.Note})
+		cw := csv.NewWriter(w)
+		_ = cw.Write([]string{"trial", "config", "status", "capacity_rps", "p50_ms", "p99_ms", "replicas", "cost_per_hour", "cost_per_million", "verdict", "note"})
+		num := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+		for _, t := range r.Trials {
+			_ = cw.Write([]string{strconv.FormatInt(t.ID, 10), configText(t.Config), t.Status, num(t.CapacityRPS),
+				num(ms(t.P50)), num(ms(t.P99)), strconv.Itoa(t.Replicas), num(t.CostPerHour), num(t.CostPerMillion), t.Verdict, t.Note})
 		}
-		w.Flush()
-		return w.Error()
+		cw.Flush()
+		return cw.Error()
 	}
 	b := &strings.Builder{}
-	fmt.Fprintf(b, "## infertune run %d: %s, `%s`\n\n", run.ID, run.Workload, run.SLOs)
-	fmt.Fprintf(b, "%s search, status %s, host %s (%d cores).\n\n", run.Strategy, run.Status, host.CPUModel, host.Cores)
+	fmt.Fprintf(b, "## infertune run %d: %s, `%s`\n\n", r.Run.ID, r.Run.Workload, r.Run.SLOs)
+	fmt.Fprintf(b, "%s search, status %s, host %s (%d cores).\n\n", r.Run.Strategy, r.Run.Status, r.Host.CPUModel, r.Host.Cores)
 	b.WriteString("| config | status | capacity req/s | p99 ms | $ per M req | verdict |\n| --- | --- | --- | --- | --- | --- |\n")
-	for _, t := range trials {
+	for _, t := range r.Trials {
 		best := ""
-		if t.ID == run.BestTrialID {
+		if t.ID == r.Run.BestTrialID {
 			best = " **(best)**"
 		}
 		fmt.Fprintf(b, "| %s%s | %s | %.4g | %.3g | %.4g | %s |\n", configText(t.Config), best, t.Status, t.CapacityRPS, ms(t.P99), t.CostPerMillion, t.Verdict)
 	}
-	_, err := io.WriteString(gs.stdout, b.String())
+	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// storedConfig reads a trial's stored config (the JSON of a tuner.Config).
+func storedConfig(js string) (tuner.Config, bool) {
+	var c tuner.Config
+	return c, json.Unmarshal([]byte(js), &c) == nil
+}
+
+// configText writes a stored config the way tune prints it.
+func configText(js string) string {
+	if c, ok := storedConfig(js); ok {
+		return c.String()
+	}
+	return strings.TrimSpace(js)
 }

@@ -123,8 +123,6 @@ type tunePlan struct {
 	hardware profiles.Hardware
 	seed     uint64
 	factory  *engineFactory
-	resume   int64
-	spaceRaw []string
 }
 
 // plan resolves the settings; stored, when not nil, is the space of a run being resumed,
@@ -136,7 +134,7 @@ func (c tuneConfig) plan(stored *tuner.Space) (tunePlan, error) {
 		errs = append(errs, &fieldError{Key: p + key, Value: value, Problem: fmt.Sprintf(format, args...)})
 	}
 	var pl tunePlan
-	pl.seed, pl.resume, pl.spaceRaw = c.Seed, c.Resume, c.Space
+	pl.seed = c.Seed
 	w, err := profiles.LookupWorkload(c.Workload)
 	if err != nil {
 		bad("workload", c.Workload, "unknown workload; accepted: %s", strings.Join(workloadNames(), ", "))
@@ -242,7 +240,6 @@ func (c tuneConfig) plan(stored *tuner.Space) (tunePlan, error) {
 		Baseline: tuner.Config{Precision: "fp32", MaxBatch: 1, Threads: runtime.NumCPU(), Tier: best},
 	}
 	pl.opts.Capacity.MaxRate = loadgen.MaxRate
-	_ = c.FidelityInputs
 	return pl, nil
 }
 
@@ -407,8 +404,8 @@ func tunerTrial(t store.Trial, targets []tuner.Target) (tuner.Trial, bool) {
 	if t.Status != store.StatusDone && t.Status != store.StatusPruned {
 		return tuner.Trial{}, false
 	}
-	var c tuner.Config
-	if err := json.Unmarshal([]byte(t.Config), &c); err != nil {
+	c, ok := storedConfig(t.Config)
+	if !ok {
 		return tuner.Trial{}, false
 	}
 	tt := tuner.Trial{Config: c, Capacity: t.CapacityRPS, P50: t.P50, P99: t.P99, Pruned: t.Status == store.StatusPruned,

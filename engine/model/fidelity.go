@@ -76,7 +76,7 @@ func Fidelity(ref, cand *Runner, eval []Input) (Agreement, error) {
 		}
 		for j := range b {
 			p, q := ro[j*c:(j+1)*c], co[j*c:(j+1)*c]
-			if argmax(p) == argmax(q) {
+			if Argmax(p) == Argmax(q) {
 				agree++
 			}
 			kld += klDivergence(p, q)
@@ -87,7 +87,8 @@ func Fidelity(ref, cand *Runner, eval []Input) (Agreement, error) {
 	return a, nil
 }
 
-func argmax(x []float32) int {
+// Argmax returns the index of the largest of x (the first on ties): a classifier's class.
+func Argmax(x []float32) int {
 	best := 0
 	for i, v := range x {
 		if v > x[best] {
