@@ -97,13 +97,17 @@ func FindCapacity(ctx context.Context, target loadgen.Target, o CapacityOptions)
 		if o.OnProbe != nil {
 			o.OnProbe(po)
 		}
-		if po.Verdict == Pass && rate > c.RPS {
-			c.RPS = rate
-			c.Best = &c.Probes[len(c.Probes)-1]
-		}
 		return po.Verdict == Pass, nil
 	}
-	defer func() { c.Elapsed = time.Since(start) }()
+	// However the search ends, the capacity is its highest passing probe.
+	defer func() {
+		c.Elapsed = time.Since(start)
+		for i := range c.Probes {
+			if p := &c.Probes[i]; p.Verdict == Pass && p.Rate > c.RPS {
+				c.RPS, c.Best = p.Rate, p
+			}
+		}
+	}()
 
 	lo, hi := 0.0, 0.0
 	// When the start already fails, ramp down instead, to MinRate at the lowest.
@@ -160,12 +164,6 @@ func FindCapacity(ctx context.Context, target loadgen.Target, o CapacityOptions)
 		}
 	}
 	c.FailRPS = hi
-	// Keep Best pointing into the final slice.
-	for i := range c.Probes {
-		if c.Probes[i].Verdict == Pass && c.Probes[i].Rate == c.RPS {
-			c.Best = &c.Probes[i]
-		}
-	}
 	return c, nil
 }
 
