@@ -230,6 +230,14 @@ func (c benchConfig) workloadRun() (workloadRun, error) {
 // payloadPool is how many distinct requests a probe cycles through.
 const payloadPool = 4096
 
+// cycle returns a request builder that hands out copies of pool's requests in turn.
+func cycle(pool []loadgen.Request) func(seq int64) *loadgen.Request {
+	return func(seq int64) *loadgen.Request {
+		req := pool[seq%int64(len(pool))]
+		return &req
+	}
+}
+
 // payloads draws the requests of a probe from the workload, seeded.
 func (r workloadRun) payloads(spec model.Spec) []loadgen.Request {
 	return workloadPayloads(r.workload, spec, r.inputTokens, r.probe.Seed)
@@ -326,11 +334,7 @@ func runBenchWorkload(gs *globalState, cmd *cobra.Command, lc *loadedConfig, r w
 		}
 	}
 
-	pool := r.payloads(spec)
-	r.probe.Request = func(seq int64) *loadgen.Request {
-		req := pool[seq%int64(len(pool))]
-		return &req
-	}
+	r.probe.Request = cycle(r.payloads(spec))
 	pr.start(fmt.Sprintf("%s: %s on %s, %s, batch ≤%d, delay %v: warm-up %v, window %v",
 		r.workload.Name, model.PrecisionName(ec.Precision), eng.Kernels(), r.probe.Arrival, ec.Batching.MaxBatch,
 		ec.Batching.MaxQueueDelay, r.probe.Warmup, r.probe.Duration))

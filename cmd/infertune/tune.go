@@ -224,11 +224,7 @@ func (c tuneConfig) plan(stored *tuner.Space) (tunePlan, error) {
 	probe.Warmup = warmup
 	probe.Duration = window
 	probe.Grace = 2 * time.Second
-	pool := workloadPayloads(w, factory.spec, 0, c.Seed)
-	probe.Request = func(seq int64) *loadgen.Request {
-		req := pool[seq%int64(len(pool))]
-		return &req
-	}
+	probe.Request = cycle(workloadPayloads(w, factory.spec, 0, c.Seed))
 	pl.opts = tuner.Options{
 		Workload: w.Name,
 		Terms:    pl.terms,
