@@ -140,13 +140,9 @@ func (c benchConfig) workloadRun() (workloadRun, error) {
 	}
 	durIn := func(key, v string, def time.Duration, positive bool) time.Duration {
 		s := str(v, def.String())
-		dd, err := time.ParseDuration(s)
-		if err != nil || dd < 0 || (positive && dd == 0) || dd > loadgen.MaxDuration {
-			lo := "from 0"
-			if positive {
-				lo = "above 0"
-			}
-			bad(key, s, "accepted: a duration %s to %v, such as 2ms or 20s", lo, loadgen.MaxDuration)
+		dd, err := parseDurationIn(s, 0, loadgen.MaxDuration, positive)
+		if err != nil {
+			bad(key, s, "%v", err)
 		}
 		return dd
 	}

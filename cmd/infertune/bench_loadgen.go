@@ -112,17 +112,9 @@ func (c benchLoadgenConfig) options(path func(string) string) (loadgenRun, error
 		{"grace", c.Grace, &r.opt.Grace, false},
 		{"timeout", c.Timeout, &r.opt.Timeout, false},
 	} {
-		accepted := fmt.Sprintf("accepted: a duration from 0 to %v, such as 0s, 500ms or 2s", loadgen.MaxDuration)
-		if d.positive {
-			accepted = fmt.Sprintf("accepted: a duration above 0, at most %v, such as 300ms or 10s", loadgen.MaxDuration)
-		}
-		v, err := time.ParseDuration(strings.TrimSpace(d.value))
-		switch {
-		case err != nil:
-			bad(d.key, d.value, "not a duration; %s", accepted)
-		case v < 0 || (d.positive && v == 0) || v > loadgen.MaxDuration:
-			bad(d.key, d.value, "out of range; %s", accepted)
-		default:
+		if v, err := parseDurationIn(d.value, 0, loadgen.MaxDuration, d.positive); err != nil {
+			bad(d.key, d.value, "%v", err)
+		} else {
 			*d.dst = v
 		}
 	}

@@ -154,17 +154,17 @@ func (c tuneConfig) plan(stored *tuner.Space) (tunePlan, error) {
 	default:
 		bad("strategy", c.Strategy, "accepted: smart, grid")
 	}
-	budget, err := time.ParseDuration(strings.TrimSpace(c.Budget))
-	if err != nil || budget <= 0 || budget > 7*24*time.Hour {
-		bad("budget", c.Budget, "accepted: a duration above 0, at most 168h, such as 3m or 1h")
+	budget, err := parseDurationIn(c.Budget, 0, 7*24*time.Hour, true)
+	if err != nil {
+		bad("budget", c.Budget, "%v", err)
 	}
-	window, err := time.ParseDuration(strings.TrimSpace(c.ProbeWindow))
-	if err != nil || window < time.Second || window > time.Hour {
-		bad("probe_window", c.ProbeWindow, "accepted: a duration from 1s to 1h, such as 15s")
+	window, err := parseDurationIn(c.ProbeWindow, time.Second, time.Hour, true)
+	if err != nil {
+		bad("probe_window", c.ProbeWindow, "%v", err)
 	}
-	warmup, err := time.ParseDuration(strings.TrimSpace(c.ProbeWarmup))
-	if err != nil || warmup < 0 || warmup > time.Minute {
-		bad("probe_warmup", c.ProbeWarmup, "accepted: a duration from 0 to 1m, such as 500ms")
+	warmup, err := parseDurationIn(c.ProbeWarmup, 0, time.Minute, false)
+	if err != nil {
+		bad("probe_warmup", c.ProbeWarmup, "%v", err)
 	}
 	hw, err := profiles.LookupHardware(c.Hardware)
 	if err != nil {

@@ -139,6 +139,23 @@ func parsePositiveDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
+// parseDurationIn reads a duration in [lo, hi], or in (0, hi] when lo is 0 and positive
+// is set; the error says which range is accepted.
+func parseDurationIn(s string, lo, hi time.Duration, positive bool) (time.Duration, error) {
+	accepted := fmt.Sprintf("accepted: a duration from %v to %v, such as %v", lo, hi, max(lo, time.Second))
+	if positive && lo == 0 {
+		accepted = fmt.Sprintf("accepted: a duration above 0, at most %v, such as 300ms or 10s", hi)
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("not a duration; %s", accepted)
+	case d < lo || (positive && d == 0) || d > hi:
+		return 0, fmt.Errorf("out of range; %s", accepted)
+	}
+	return d, nil
+}
+
 // joinInts writes 1,2,4.
 func joinInts(ns []int) string {
 	s := make([]string, len(ns))
