@@ -59,8 +59,9 @@ type Runner struct {
 	// Per-head attention buffers.
 	qh, kh, vt, s, oh []float32
 	pooled            []float32
-	scaled            []float32 // activations times a Linear's InScale
-	rope              []float32 // cos, sin pairs per position and frequency
+	scaled            []float32     // activations times a Linear's InScale
+	rope              []float32     // cos, sin pairs per position and frequency
+	kView, vView      tensor.Matrix // attention's per-head keys and values, as matrices
 }
 
 // NewRunner returns a runner of m on k.
@@ -122,9 +123,11 @@ func grow(buf *[]float32, n int) []float32 {
 	return *buf
 }
 
-// matrixF32 views a row-major float32 slice as a rows×cols F32 matrix.
-func matrixF32(data []float32, rows, cols int) *tensor.Matrix {
-	return &tensor.Matrix{DType: tensor.F32, Rows: rows, Cols: cols, Data: tensor.F32Bytes(data[:rows*cols])}
+// viewF32 points m at a row-major float32 slice as a rows×cols F32 matrix. Attention
+// reuses two such views for every head instead of allocating one per call.
+func viewF32(m *tensor.Matrix, data []float32, rows, cols int) *tensor.Matrix {
+	*m = tensor.Matrix{DType: tensor.F32, Rows: rows, Cols: cols, Data: tensor.F32Bytes(data[:rows*cols])}
+	return m
 }
 
 // encoder runs the llama-style encoder over the batch, flattened to T tokens.
@@ -207,10 +210,10 @@ func (r *Runner) attention(batch []Input, q, k, v, att []float32) {
 				}
 			}
 			// sc[i][j] = Σ_c qh[i][c]·kh[j][c]
-			r.k.MatMul(sc, matrixF32(kh, L, hd), qh, L)
+			r.k.MatMul(sc, viewF32(&r.kView, kh, L, hd), qh, L)
 			r.k.Softmax(sc, L, scale)
 			// oh[i][c] = Σ_j sc[i][j]·v[j][c]
-			r.k.MatMul(oh, matrixF32(vt, hd, L), sc, L)
+			r.k.MatMul(oh, viewF32(&r.vView, vt, hd, L), sc, L)
 			for p := range L {
 				row := (t0 + p) * d
 				copy(att[row+h*hd:row+(h+1)*hd], oh[p*hd:(p+1)*hd])
