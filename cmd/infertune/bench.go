@@ -14,7 +14,6 @@ import (
 	"github.com/infertune/infertune/engine/kernels"
 	"github.com/infertune/infertune/engine/model"
 	"github.com/infertune/infertune/engine/sched"
-	"github.com/infertune/infertune/internal/host"
 	"github.com/infertune/infertune/loadgen"
 	"github.com/infertune/infertune/profiles"
 	"github.com/spf13/cobra"
@@ -350,24 +349,7 @@ func runBenchWorkload(gs *globalState, cmd *cobra.Command, lc *loadedConfig, r w
 		MeanBatch: res.Batch, ServiceMsMean: ms(res.Service), Fidelity: fid,
 		loadgenReport: probeReport(res, "engine", "precise"),
 	}
-	fp := host.Detect()
-	rep.Host = benchHost{ID: fp.ID(), Fingerprint: fp}
-	textDue, err := emitJSON(gs, cmd, rep)
-	if err != nil {
-		return err
-	}
-	if textDue {
-		if err := writeBenchText(gs.stdout, rep, res); err != nil {
-			return fmt.Errorf("bench: write: %w", err)
-		}
-	}
-	switch {
-	case res.Stop == loadgen.StopCanceled:
-		return withCode(exitInterrupted, fmt.Errorf("interrupted after %.1fs of the window", res.Window.Seconds()))
-	case !res.Valid:
-		return withCode(exitInconclusive, fmt.Errorf("invalid probe: %s", res.InvalidReason))
-	}
-	return nil
+	return finishProbe(gs, cmd, "bench", rep, res, func(w io.Writer) error { return writeBenchText(w, rep, res) })
 }
 
 func writeBenchText(w io.Writer, rep benchReport, res *loadgen.Result) error {

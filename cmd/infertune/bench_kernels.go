@@ -365,6 +365,12 @@ type benchHost struct {
 	host.Fingerprint
 }
 
+// thisHost returns the host section for this machine.
+func thisHost() benchHost {
+	fp := host.Detect()
+	return benchHost{ID: fp.ID(), Fingerprint: fp}
+}
+
 func runBenchKernels(gs *globalState, cmd *cobra.Command, lc *loadedConfig, opt roofline.Options) error {
 	total := len(opt.DTypes) * len(opt.Tiers) * len(opt.Threads) * len(opt.Ops)
 	pr := &progress{w: gs.stderr, tty: gs.stderrTTY, quiet: lc.Quiet, total: total}
@@ -378,8 +384,7 @@ func runBenchKernels(gs *globalState, cmd *cobra.Command, lc *loadedConfig, opt 
 		}
 		return fmt.Errorf("bench kernels: %w", runErr)
 	}
-	fp := host.Detect()
-	rep.Host = benchHost{ID: fp.ID(), Fingerprint: fp}
+	rep.Host = thisHost()
 
 	textDue, err := emitJSON(gs, cmd, rep)
 	if err != nil {

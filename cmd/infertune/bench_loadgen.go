@@ -9,7 +9,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/infertune/infertune/internal/host"
 	"github.com/infertune/infertune/loadgen"
 	"github.com/spf13/cobra"
 )
@@ -264,10 +263,12 @@ func newLoadgenReport(r loadgenRun, res *loadgen.Result) loadgenReport {
 	return probeReport(res, r.targetName(), r.clockName)
 }
 
-// probeReport is the JSON view of a probe's result, shared by the bench commands.
+// probeReport is the JSON view of a probe's result and of this host, shared by the bench
+// commands.
 func probeReport(res *loadgen.Result, target, clock string) loadgenReport {
 	l := res.Latency
 	return loadgenReport{
+		Host:    thisHost(),
 		Arrival: res.Arrival, Target: target, Clock: clock,
 		WindowS: res.Window.Seconds(), Stop: string(res.Stop),
 		Sent: res.Sent, OK: res.OK, Errors: res.Errors, Rejects: res.Rejects,
@@ -301,15 +302,19 @@ func runBenchLoadgen(gs *globalState, cmd *cobra.Command, lc *loadedConfig, r lo
 		return withCode(exitBadInput, err)
 	}
 	rep := newLoadgenReport(r, res)
-	fp := host.Detect()
-	rep.Host = benchHost{ID: fp.ID(), Fingerprint: fp}
+	return finishProbe(gs, cmd, "bench loadgen", rep, res, func(w io.Writer) error { return writeLoadgenText(w, rep, res) })
+}
+
+// finishProbe writes a probe's report (JSON where --json asks, text otherwise) and turns
+// the probe's end into the exit code: 130 when interrupted, 3 when invalid.
+func finishProbe(gs *globalState, cmd *cobra.Command, what string, rep any, res *loadgen.Result, text func(io.Writer) error) error {
 	textDue, err := emitJSON(gs, cmd, rep)
 	if err != nil {
 		return err
 	}
 	if textDue {
-		if err := writeLoadgenText(gs.stdout, rep, res); err != nil {
-			return fmt.Errorf("bench loadgen: write: %w", err)
+		if err := text(gs.stdout); err != nil {
+			return fmt.Errorf("%s: write: %w", what, err)
 		}
 	}
 	switch {
@@ -440,8 +445,7 @@ func runCheckQueueing(gs *globalState, cmd *cobra.Command, lc *loadedConfig, r l
 		Servers int        `json:"servers"`
 		Rows    []queueRow `json:"rows"`
 	}{Model: model, Service: r.service.String(), Servers: r.servers, Rows: rows}
-	fp := host.Detect()
-	out.Host = benchHost{ID: fp.ID(), Fingerprint: fp}
+	out.Host = thisHost()
 	for i := range out.Rows { // JSON has no NaN
 		if math.IsNaN(out.Rows[i].Ratio) {
 			out.Rows[i].Ratio = 0
