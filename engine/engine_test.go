@@ -60,7 +60,7 @@ func TestEngineServesTheModel(t *testing.T) {
 						t.Error(err)
 						return
 					}
-					if want := argmax(out); resp.Class != want && !nearTie(out, resp.Class, want) {
+					if want := model.Argmax(out); resp.Class != want && !nearTie(out, resp.Class, want) {
 						t.Errorf("request %d: class %d, want %d (%v)", i, resp.Class, want, out)
 					}
 					if resp.BatchSize < 1 || resp.BatchSize > 4 || resp.Service <= 0 {
@@ -77,16 +77,6 @@ func TestEngineServesTheModel(t *testing.T) {
 			}
 		})
 	}
-}
-
-func argmax(x []float32) int {
-	b := 0
-	for i, v := range x {
-		if v > x[b] {
-			b = i
-		}
-	}
-	return b
 }
 
 // nearTie accepts a different class only when the two logits are within rounding of
