@@ -61,13 +61,21 @@ func packF32Panels(xp []float32, x []float32, n, k, cols int) {
 }
 
 // scatterTile stores the rows×cols tile c into y (n×m) at weight row i0 and token t0,
-// skipping padding.
+// skipping padding. It transposes (the tile is by weight row, y by token), and runs once
+// per tile, so its loop runs without bounds checks: both ends are checked once up front.
 func scatterTile(y []float32, m, n, i0, t0, rows, cols int, c []float32) {
-	rows = min(rows, m-i0)
-	for j := range min(cols, n-t0) {
-		out := y[(t0+j)*m+i0 : (t0+j)*m+i0+rows]
-		for i := range out {
-			out[i] = c[i*cols+j]
+	rows, tokens := min(rows, m-i0), min(cols, n-t0)
+	if rows <= 0 || tokens <= 0 {
+		return
+	}
+	_ = y[(t0+tokens-1)*m+i0+rows-1]
+	_ = c[(rows-1)*cols+tokens-1]
+	stride := 4 * uintptr(cols)
+	for j := range tokens {
+		out := unsafe.Pointer(&y[(t0+j)*m+i0])
+		in := unsafe.Pointer(&c[j])
+		for i := range uintptr(rows) {
+			*(*float32)(unsafe.Add(out, 4*i)) = *(*float32)(unsafe.Add(in, i*stride))
 		}
 	}
 }

@@ -29,6 +29,8 @@ type impl struct {
 	// siluMul and softmax are the activation functions (vecmath.go).
 	siluMul func(g, u []float32)
 	softmax func(x []float32, cols int, scale float32)
+	// mulCols scales columns (vecmath.go).
+	mulCols func(dst, x, s []float32)
 }
 
 func genericImpl() *impl {
@@ -45,6 +47,7 @@ func genericImpl() *impl {
 		matMul:  rowsMatMul,
 		siluMul: siluMulGeneric,
 		softmax: softmaxGeneric,
+		mulCols: mulColsGeneric,
 	}
 }
 

@@ -60,23 +60,39 @@ func siluMulGeneric(g, u []float32) {
 }
 
 // softmaxGeneric replaces each row of x (rows of cols) with softmax(scale·row).
-func softmaxGeneric(x []float32, cols int, scale float32) { softmaxRows(x, cols, scale, nil) }
+func softmaxGeneric(x []float32, cols int, scale float32) { softmaxRows(x, cols, scale, rowHeads{}) }
+
+// rowHeads are a vector path's loops over a prefix of a row (a multiple of its width); each
+// returns how many elements it did, and the scalar loops of softmaxRows do the rest. A nil
+// field leaves the whole row to the scalar loop.
+type rowHeads struct {
+	// max returns the largest of the prefix.
+	max func(row []float32) (int, float32)
+	// exp replaces the prefix's v with e^(scale·(v-mx)) and returns their sum.
+	exp func(row []float32, mx, scale float32) (int, float32)
+	// mul multiplies the prefix by s.
+	mul func(row []float32, s float32) int
+}
 
 // softmaxRows is every path's softmax: per row, the max, then e^(scale·(v-max)) in place
-// and their sum, then the division. expHead, when not nil, does the exponentials of a
-// prefix of the row on vector lanes and returns how many it did and their sum; the
-// scalar loop does the rest.
-func softmaxRows(x []float32, cols int, scale float32, expHead func(row []float32, mx, scale float32) (int, float32)) {
+// and their sum, then the division, each on h's vector loops where given.
+func softmaxRows(x []float32, cols int, scale float32, h rowHeads) {
 	for r := 0; r+cols <= len(x); r += cols {
 		row := x[r : r+cols]
-		mx := row[0]
-		for _, v := range row {
+		i, mx := 0, row[0]
+		if h.max != nil {
+			i, mx = h.max(row)
+			if i == 0 {
+				mx = row[0]
+			}
+		}
+		for _, v := range row[i:] {
 			mx = max(mx, v)
 		}
 		var sum float32
-		i := 0
-		if expHead != nil {
-			i, sum = expHead(row, mx, scale)
+		i = 0
+		if h.exp != nil {
+			i, sum = h.exp(row, mx, scale)
 		}
 		for ; i < cols; i++ {
 			e := Exp32((row[i] - mx) * scale)
@@ -84,10 +100,39 @@ func softmaxRows(x []float32, cols int, scale float32, expHead func(row []float3
 			sum += e
 		}
 		inv := 1 / sum
-		for j := range row {
-			row[j] *= inv
+		i = 0
+		if h.mul != nil {
+			i = h.mul(row, inv)
+		}
+		for j := range row[i:] {
+			row[i+j] *= inv
 		}
 	}
+}
+
+// mulColsGeneric sets each row r of dst to x's row r times s element by element, from
+// column c on (rows of len(s)).
+func mulColsGeneric(dst, x, s []float32) { mulColsFrom(dst, x, s, 0) }
+
+// mulColsFrom is mulColsGeneric from column c on, the tail of the vector paths.
+func mulColsFrom(dst, x, s []float32, c int) {
+	n := len(s)
+	for r := 0; r+n <= len(x); r += n {
+		xr, dr := x[r+c:r+n], dst[r+c:r+n]
+		for j, v := range s[c:] {
+			dr[j] = xr[j] * v
+		}
+	}
+}
+
+// MulCols sets dst to x with column c of every row multiplied by s[c]: dst[r·n+c] =
+// x[r·n+c]·s[c], n = len(s), for the len(x)/n rows of x. dst may be x. It runs on the
+// calling goroutine.
+func (k *Kernels) MulCols(dst, x, s []float32) {
+	if len(s) == 0 || len(x)%len(s) != 0 || len(dst) < len(x) {
+		panic(fmt.Sprintf("kernels: mul-cols: %d elements are not rows of %d, or dst has %d", len(x), len(s), len(dst)))
+	}
+	k.impl.mulCols(dst[:len(x)], x, s)
 }
 
 // SiLUMul sets g[i] = silu(g[i])·u[i] (SwiGLU's gate), silu(x) = x/(1+e^-x), on the

@@ -2,7 +2,10 @@
 
 package kernels
 
-import "simd/archsimd"
+import (
+	"simd/archsimd"
+	"slices"
+)
 
 // exp16 is Exp32 on sixteen lanes, its argument clamped to [expMin, expMax].
 func exp16(x archsimd.Float32x16) archsimd.Float32x16 {
@@ -70,9 +73,70 @@ func siluMulAVX2(g, u []float32) {
 	siluMulGeneric(g[i:], u[i:])
 }
 
-func softmaxAVX512(x []float32, cols int, scale float32) { softmaxRows(x, cols, scale, expHead16) }
+func softmaxAVX512(x []float32, cols int, scale float32) {
+	softmaxRows(x, cols, scale, rowHeads{max: maxHead16, exp: expHead16, mul: mulHead16})
+}
 
-func softmaxAVX2(x []float32, cols int, scale float32) { softmaxRows(x, cols, scale, expHead8) }
+func softmaxAVX2(x []float32, cols int, scale float32) {
+	softmaxRows(x, cols, scale, rowHeads{max: maxHead8, exp: expHead8, mul: mulHead8})
+}
+
+// maxHead16 returns how many of row's first elements it read (a multiple of 16) and their
+// largest.
+func maxHead16(row []float32) (int, float32) {
+	if len(row) < 16 {
+		return 0, 0
+	}
+	acc := archsimd.LoadFloat32x16((*[16]float32)(row))
+	i := 16
+	for ; i+16 <= len(row); i += 16 {
+		acc = acc.Max(archsimd.LoadFloat32x16((*[16]float32)(row[i:])))
+	}
+	var lanes [16]float32
+	acc.Store(&lanes)
+	archsimd.ClearAVXUpperBits()
+	return i, slices.Max(lanes[:])
+}
+
+// maxHead8 is maxHead16 on eight lanes.
+func maxHead8(row []float32) (int, float32) {
+	if len(row) < 8 {
+		return 0, 0
+	}
+	acc := archsimd.LoadFloat32x8((*[8]float32)(row))
+	i := 8
+	for ; i+8 <= len(row); i += 8 {
+		acc = acc.Max(archsimd.LoadFloat32x8((*[8]float32)(row[i:])))
+	}
+	var lanes [8]float32
+	acc.Store(&lanes)
+	archsimd.ClearAVXUpperBits()
+	return i, slices.Max(lanes[:])
+}
+
+// mulHead16 multiplies row's first multiple of 16 elements by s and returns how many.
+func mulHead16(row []float32, s float32) int {
+	vs := archsimd.BroadcastFloat32x16(s)
+	i := 0
+	for ; i+16 <= len(row); i += 16 {
+		p := (*[16]float32)(row[i:])
+		archsimd.LoadFloat32x16(p).Mul(vs).Store(p)
+	}
+	archsimd.ClearAVXUpperBits()
+	return i
+}
+
+// mulHead8 is mulHead16 on eight lanes.
+func mulHead8(row []float32, s float32) int {
+	vs := archsimd.BroadcastFloat32x8(s)
+	i := 0
+	for ; i+8 <= len(row); i += 8 {
+		p := (*[8]float32)(row[i:])
+		archsimd.LoadFloat32x8(p).Mul(vs).Store(p)
+	}
+	archsimd.ClearAVXUpperBits()
+	return i
+}
 
 // expHead16 replaces row's first multiple of 16 elements v with e^(scale·(v-mx)) and
 // returns how many and their sum.
@@ -113,4 +177,38 @@ func expHead8(row []float32, mx, scale float32) (int, float32) {
 		sum += v
 	}
 	return i, sum
+}
+
+// mulColsAVX512 is mulColsGeneric sixteen columns at a time.
+func mulColsAVX512(dst, x, s []float32) {
+	n := len(s)
+	n16 := n &^ 15
+	for r := 0; r+n <= len(x); r += n {
+		xr, dr := x[r:r+n], dst[r:r+n]
+		for c := 0; c < n16; c += 16 {
+			v := archsimd.LoadFloat32x16((*[16]float32)(xr[c:]))
+			v.Mul(archsimd.LoadFloat32x16((*[16]float32)(s[c:]))).Store((*[16]float32)(dr[c:]))
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+	if n16 < n {
+		mulColsFrom(dst, x, s, n16)
+	}
+}
+
+// mulColsAVX2 is mulColsAVX512 on eight lanes.
+func mulColsAVX2(dst, x, s []float32) {
+	n := len(s)
+	n8 := n &^ 7
+	for r := 0; r+n <= len(x); r += n {
+		xr, dr := x[r:r+n], dst[r:r+n]
+		for c := 0; c < n8; c += 8 {
+			v := archsimd.LoadFloat32x8((*[8]float32)(xr[c:]))
+			v.Mul(archsimd.LoadFloat32x8((*[8]float32)(s[c:]))).Store((*[8]float32)(dr[c:]))
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+	if n8 < n {
+		mulColsFrom(dst, x, s, n8)
+	}
 }

@@ -87,3 +87,36 @@ func TestActivationsMatchGeneric(t *testing.T) {
 		}
 	}
 }
+
+// TestMulColsMatchesGeneric holds every path's MulCols against plain multiplication, for
+// row lengths around the vector widths, in place and into another slice; a guard value past
+// the rows must survive.
+func TestMulColsMatchesGeneric(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, v := range variants() {
+		k := newKernels(t, v.cfg)
+		for _, n := range []int{1, 7, 8, 9, 15, 16, 17, 33, 288, 300} {
+			t.Run(fmt.Sprintf("%s/n=%d", v.name, n), func(t *testing.T) {
+				const rows = 3
+				x, s := randVec(r, rows*n), randVec(r, n)
+				want := make([]float32, rows*n)
+				for i := range want {
+					want[i] = x[i] * s[i%n]
+				}
+				dst := make([]float32, rows*n+1)
+				dst[rows*n] = 42
+				k.MulCols(dst, x, s)
+				if dst[rows*n] != 42 {
+					t.Fatalf("guard past the rows overwritten: %v", dst[rows*n])
+				}
+				if !slices.Equal(dst[:rows*n], want) {
+					t.Fatalf("into dst: %v, want %v", dst[:rows*n], want)
+				}
+				k.MulCols(x, x, s)
+				if !slices.Equal(x, want) {
+					t.Fatalf("in place: %v, want %v", x, want)
+				}
+			})
+		}
+	}
+}

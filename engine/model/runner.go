@@ -102,14 +102,8 @@ func (r *Runner) Run(batch []Input, out []float32) error {
 // linear computes y = l.W·(l.InScale ⊙ x) for n rows of x.
 func (r *Runner) linear(y []float32, l Linear, x []float32, n int) {
 	if l.InScale != nil {
-		cols := l.W.Cols
-		xs := grow(&r.scaled, n*cols)
-		for t := range n {
-			xr, sr := x[t*cols:(t+1)*cols], xs[t*cols:(t+1)*cols]
-			for c, s := range l.InScale {
-				sr[c] = xr[c] * s
-			}
-		}
+		xs := grow(&r.scaled, n*l.W.Cols)
+		r.k.MulCols(xs, x[:n*l.W.Cols], l.InScale)
 		x = xs
 	}
 	r.k.MatMul(y, l.W, x, n)
