@@ -24,10 +24,11 @@ type Config struct {
 	// Tier and Threads run the kernels; Threads 0 means every CPU.
 	Tier    kernels.Tier
 	Threads int
-	// Nice, when positive (1..19), raises the niceness of every thread that computes (the
-	// kernels' workers and the batcher's), so that an in-process load generator runs first
-	// whenever the engine fills every CPU: without it, probes at capacity on a machine the
-	// engine saturates start their sends late and come out invalid.
+	// Nice, when positive, lowers the priority of every thread that computes (the kernels'
+	// workers and the batcher's): 1..19 is a niceness, kernels.NiceIdle the idle
+	// scheduling class. An in-process load generator then runs first whenever the engine
+	// fills every CPU: without it, probes at capacity on a machine the engine saturates
+	// start their sends late and come out invalid.
 	Nice int
 	// Batching is the dynamic batcher's policy.
 	Batching sched.DynamicConfig
@@ -47,8 +48,8 @@ func (c Config) Validate() error {
 	if !c.Precision.Valid() {
 		errs = append(errs, fmt.Errorf("precision %d: accepted: fp32, fp16, bf16, int8, int4", c.Precision))
 	}
-	if c.Nice < 0 || c.Nice > 19 {
-		errs = append(errs, fmt.Errorf("nice %d: accepted: 0 (unchanged) to 19", c.Nice))
+	if c.Nice < 0 || c.Nice > kernels.NiceIdle {
+		errs = append(errs, fmt.Errorf("nice %d: accepted: 0 (unchanged) to 19, or %d (idle class)", c.Nice, kernels.NiceIdle))
 	}
 	if c.Threads < 0 {
 		errs = append(errs, fmt.Errorf("threads %d: accepted: 0 (every CPU) or more", c.Threads))

@@ -102,8 +102,14 @@ const (
 	StopTraceEnd  StopReason = "trace-end" // a trace ran out of offsets
 )
 
-// LateLimit is the largest fraction of late sends a valid probe may have.
-const LateLimit = 0.01
+// LateLimit is the largest fraction of late sends a valid probe may have. A probe is
+// invalid only when it has more, and at least LateMinCount of them: in a short or slow
+// probe one stray late send (a thread the machine woke late once) would be over the
+// fraction on its own, and says nothing of a generator that cannot keep up.
+const (
+	LateLimit    = 0.01
+	LateMinCount = 2
+)
 
 // Result is what a probe measured.
 type Result struct {
@@ -445,7 +451,7 @@ func (p *probe) result() *Result {
 	switch {
 	case r.Sent == 0:
 		r.InvalidReason = "no sends in the measurement window"
-	case r.LateFraction > LateLimit:
+	case r.LateFraction > LateLimit && r.Late >= LateMinCount:
 		r.InvalidReason = fmt.Sprintf("generator saturated: %.2f%% of sends started over %v late (limit %.0f%%)",
 			100*r.LateFraction, LateAfter, 100*LateLimit)
 	}

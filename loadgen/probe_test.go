@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -352,6 +353,51 @@ func TestLateSendsInvalidate(t *testing.T) {
 			t.Fatalf("lag p50 %v, want 2ms", res.Lag.P50)
 		}
 	})
+}
+
+// TestOneLateSendIsNotSaturation: in a probe of ten sends, one late send is 10% of them
+// but counts only as late; a second makes the probe invalid.
+func TestOneLateSendIsNotSaturation(t *testing.T) {
+	for _, c := range []struct {
+		late  int64
+		valid bool
+	}{{1, true}, {2, false}} {
+		synctest.Test(t, func(t *testing.T) {
+			o := synctestOptions(loadgen.Constant(10))
+			o.Warmup, o.Duration = 0, time.Second
+			left := &atomic.Int64{}
+			left.Store(c.late)
+			o.Clock = lateFirstClock{left}
+			res := mustRun(t, t.Context(), &recording{}, o)
+			if res.Sent != 10 || res.Late != c.late || res.Valid != c.valid {
+				t.Fatalf("%d late sends: sent %d late %d valid %v (%q), want valid %v",
+					c.late, res.Sent, res.Late, res.Valid, res.InvalidReason, c.valid)
+			}
+		})
+	}
+}
+
+// lateFirstClock's sleepers wake 2 ms late while left is positive, then on time.
+type lateFirstClock struct{ left *atomic.Int64 }
+
+func (lateFirstClock) Now() time.Time { return time.Now() }
+func (c lateFirstClock) Sleeper(bool) loadgen.Sleeper {
+	return lateFirstSleeper(c)
+}
+
+type lateFirstSleeper struct{ left *atomic.Int64 }
+
+func (s lateFirstSleeper) SleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if s.left.Add(-1) >= 0 {
+		d += 2 * time.Millisecond
+	}
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 type lateClock struct{ by time.Duration }

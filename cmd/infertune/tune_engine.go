@@ -14,9 +14,10 @@ import (
 	"github.com/infertune/infertune/tuner"
 )
 
-// engineNice is the niceness of the engine's compute threads when the load generator runs
-// in the same process (bench, tune): the generator's sends must not wait for a CPU.
-const engineNice = 10
+// engineNice is the priority of the engine's compute threads when the load generator runs
+// in the same process (bench, tune): the idle class, so the generator's sends never wait
+// for a CPU the engine holds.
+const engineNice = kernels.NiceIdle
 
 // engineFactory builds the engine of each config the tuner asks for. Models are generated
 // once and converted once per precision, then shared by the engines (they are read-only).

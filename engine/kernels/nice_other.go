@@ -2,5 +2,5 @@
 
 package kernels
 
-// LowerThreadPriority does nothing here: per-thread niceness is a Linux feature.
+// LowerThreadPriority does nothing here: per-thread priority is a Linux feature.
 func LowerThreadPriority(nice int) error { return nil }
