@@ -33,6 +33,10 @@ type CapacityOptions struct {
 	// verdict treats requests as independent, but a queue's latencies are correlated over
 	// its relaxation time (long near saturation): a short quiet stretch must not pass.
 	MinPassWindow time.Duration
+	// MaxWindow is the longest a probe's window may be lengthened to so that a low rate
+	// still gathers the requests a verdict needs (0: four times Probe.Duration). Below the
+	// rate at which MaxWindow holds them, no probe can pass, and the search does not go.
+	MaxWindow time.Duration
 	// OnProbe, when set, is called after each probe.
 	OnProbe func(ProbeOutcome)
 }
@@ -62,6 +66,9 @@ type Capacity struct {
 	// FailRPS is the lowest rate that failed above RPS (0 if the ramp hit MaxRate).
 	FailRPS float64
 	Probes  []ProbeOutcome
+	// MinRate is the lowest rate the search would probe: the larger of the asked MinRate
+	// and the rate at which MaxWindow holds the requests a pass needs.
+	MinRate float64
 	// Elapsed is the wall time of the probes.
 	Elapsed time.Duration
 }
@@ -115,6 +122,8 @@ func FindCapacity(ctx context.Context, target loadgen.Target, o CapacityOptions)
 	if minRate <= 0 {
 		minRate = o.Start / 16
 	}
+	minRate = max(minRate, o.verifiableRate())
+	c.MinRate = minRate
 	if pass, err := probe(o.Start); err != nil || ctx.Err() != nil {
 		return c, errors.Join(err, ctx.Err())
 	} else if !pass {
@@ -167,6 +176,33 @@ func FindCapacity(ctx context.Context, target loadgen.Target, o CapacityOptions)
 	return c, nil
 }
 
+// maxWindow returns MaxWindow or its default.
+func (o CapacityOptions) maxWindow() time.Duration {
+	if o.MaxWindow > 0 {
+		return max(o.MaxWindow, o.Probe.Duration)
+	}
+	return 4 * o.Probe.Duration
+}
+
+// needed returns how many requests a probe gathers for term t before it may pass: twice
+// what the verdict needs with no request over the bound, so that a few may be over (a p99
+// term needs 459 at least, so 918).
+func (o CapacityOptions) needed(t Term) int64 {
+	return 2 * max(SamplesToPass(t.Percentile, 0), o.MinSamples)
+}
+
+// verifiableRate returns the lowest rate at which the longest window holds the requests
+// every term needs to pass at all (half of needed).
+func (o CapacityOptions) verifiableRate() float64 {
+	r := 0.0
+	if w := o.maxWindow().Seconds(); w > 0 {
+		for _, t := range o.Terms {
+			r = max(r, float64(o.needed(t))/2/w)
+		}
+	}
+	return r
+}
+
 // runProbe runs one Poisson probe at rate, stopping as soon as every term is decided.
 func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rate float64) (ProbeOutcome, error) {
 	a, err := loadgen.Poisson(rate)
@@ -175,12 +211,10 @@ func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rat
 	}
 	opt := o.Probe
 	opt.Arrival = a
-	// The window must hold enough requests for a pass: twice what a term needs with no
-	// request over its bound, so a few may be over (a p99 term needs 459 at least).
+	// The window must hold enough requests for a pass (needed), up to the longest window.
 	for _, t := range o.Terms {
-		need := 2 * max(SamplesToPass(t.Percentile, 0), o.MinSamples)
-		if d := time.Duration(float64(need) / rate * float64(time.Second)); d > opt.Duration {
-			opt.Duration = d
+		if d := time.Duration(float64(o.needed(t)) / rate * float64(time.Second)); d > opt.Duration {
+			opt.Duration = min(d, o.maxWindow())
 		}
 	}
 	maxN := int64(math.Ceil(rate * opt.Duration.Seconds()))

@@ -3,6 +3,7 @@ package tuner_test
 import (
 	"fmt"
 	"math"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -61,4 +62,46 @@ func TestCapacityMM1(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestCapacityStopsAtVerifiableRate: against a target whose every request takes longer
+// than the bound, the ramp down stops at the lowest rate at which the longest window (4 ×
+// 5 s) holds the 459 requests a p99 pass needs, 22.95 req/s, instead of probing ever
+// lower rates with ever longer windows; every probe's window stays within 20 s.
+func TestCapacityStopsAtVerifiableRate(t *testing.T) {
+	if raceEnabled {
+		t.Skip("capacity searches run without -race in make test (the detector makes them take minutes)")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		target, err := loadgen.NewSleep(loadgen.Dist{Kind: loadgen.Deterministic, Mean: 30 * time.Millisecond}, 64, 7, loadgen.TimerClock{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		terms, err := tuner.ParseSLO("p99<=20ms")
+		if err != nil {
+			t.Fatal(err)
+		}
+		probe := loadgen.DefaultOptions(loadgen.Arrival{})
+		probe.Clock = loadgen.TimerClock{}
+		probe.Warmup, probe.Duration, probe.Grace = time.Second, 5*time.Second, time.Second
+		o := tuner.DefaultCapacityOptions(terms, probe)
+		o.Start = 200 // start/16 is below the verifiable rate
+		got, err := tuner.FindCapacity(t.Context(), target, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.RPS != 0 || math.Abs(got.MinRate-22.95) > 0.01 {
+			t.Fatalf("capacity %v, min rate %v; want 0 and 22.95", got.RPS, got.MinRate)
+		}
+		var rates []float64
+		for _, p := range got.Probes {
+			rates = append(rates, p.Rate)
+			if p.Rate < got.MinRate || p.Result.Window > 20*time.Second {
+				t.Errorf("probe at %.4g req/s ran %v: below the min rate or past the longest window", p.Rate, p.Result.Window)
+			}
+		}
+		if want := []float64{200, 100, 50, 25}; !slices.Equal(rates, want) {
+			t.Errorf("probed %v, want %v", rates, want)
+		}
+	})
 }

@@ -226,6 +226,10 @@ func (s *searcher) measure(ctx context.Context, c Config, predicted float64) (Tr
 	}
 	if t.Capacity <= 0 {
 		t.Reason, t.Miss = missAtLowest(capRes, s.o.Terms)
+		if lowest := capRes.lowest(); lowest != nil && lowest.Rate < capRes.MinRate*co.Growth {
+			t.Reason += fmt.Sprintf("; capacity below %.3g req/s, the least rate at which the longest probe (%v) holds the requests a verdict needs",
+				capRes.MinRate, co.maxWindow())
+		}
 		return t, nil
 	}
 	cost, err := CostOf(tgt, t.Capacity, s.rpsSLO())
@@ -239,14 +243,9 @@ func (s *searcher) measure(ctx context.Context, c Config, predicted float64) (Tr
 
 // missAtLowest says how far the lowest-rate probe missed its first failing term.
 func missAtLowest(c Capacity, terms []Term) (string, float64) {
-	if len(c.Probes) == 0 {
+	p := c.lowest()
+	if p == nil {
 		return "no probe ran", 0
-	}
-	p := c.Probes[0]
-	for _, q := range c.Probes {
-		if q.Rate < p.Rate {
-			p = q
-		}
 	}
 	if !p.Result.Valid {
 		return p.Reason, 0
@@ -259,6 +258,17 @@ func missAtLowest(c Capacity, terms []Term) (string, float64) {
 		return fmt.Sprintf("%s: p%v was %v at %.3g req/s", t, t.Percentile, got, p.Rate), float64(got)/float64(t.Bound) - 1
 	}
 	return p.Reason, 0
+}
+
+// lowest returns the probe at the lowest rate (nil when none ran).
+func (c Capacity) lowest() *ProbeOutcome {
+	var p *ProbeOutcome
+	for i := range c.Probes {
+		if q := &c.Probes[i]; p == nil || q.Rate < p.Rate {
+			p = q
+		}
+	}
+	return p
 }
 
 func percentileOf(r *loadgen.Result, p float64) time.Duration {

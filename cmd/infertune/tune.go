@@ -103,7 +103,7 @@ short before any config met them; 130 interrupted (resume with --resume ID).`,
 	f.StringArray("space", nil, "space override `DIM=VALUES`, repeated: precision=fp32,int8 max_batch=1..32 max_queue_delay=0,2ms threads=1,2 tier=generic,simd")
 	f.String("strategy", def.Strategy, "search `STRATEGY`: smart or grid")
 	f.String("budget", def.Budget, "wall-time cap of the search, a `DURATION`; the best so far is reported")
-	f.String("probe-window", def.ProbeWindow, "longest probe, a `DURATION` (a probe ends once its verdict is known)")
+	f.String("probe-window", def.ProbeWindow, "probe window, a `DURATION`: a probe ends once its verdict is known, and is lengthened up to 4× at rates too low to gather the requests a verdict needs")
 	f.String("probe-warmup", def.ProbeWarmup, "unrecorded lead-in of each probe, a `DURATION`")
 	f.Int64("resume", 0, "continue the interrupted run `ID`")
 	f.Uint64("seed", def.Seed, "`N` seeds the weights, requests and arrivals")
@@ -307,7 +307,7 @@ func runTune(gs *globalState, cmd *cobra.Command, lc *loadedConfig) error {
 	bus := &tuner.Bus{}
 	pl.opts.Bus = bus
 	w := &storeWriter{st: st, runID: runID, trialIDs: map[string]int64{}}
-	pr := &tunePrinter{w: gs.stderr, quiet: lc.Quiet}
+	pr := &tunePrinter{w: gs.stderr, quiet: lc.Quiet, tty: gs.stderrTTY, width: gs.stderrWidth}
 	storeEvents, printEvents := bus.Subscribe(64), bus.Subscribe(64)
 	var wg sync.WaitGroup
 	wg.Go(func() { w.consume(storeEvents) })
