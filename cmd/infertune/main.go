@@ -21,15 +21,21 @@ func main() {
 	if err != nil {
 		wd = "."
 	}
+	tty := term.IsTerminal(int(os.Stderr.Fd()))
+	width := 0
+	if tty {
+		width, _, _ = term.GetSize(int(os.Stderr.Fd()))
+	}
 	run(&globalState{
-		ctx:       ctx,
-		args:      os.Args[1:],
-		stdin:     os.Stdin,
-		stdout:    os.Stdout,
-		stderr:    os.Stderr,
-		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
-		lookupEnv: os.LookupEnv,
-		workDir:   wd,
+		ctx:         ctx,
+		args:        os.Args[1:],
+		stdin:       os.Stdin,
+		stdout:      os.Stdout,
+		stderr:      os.Stderr,
+		stderrTTY:   tty,
+		stderrWidth: width,
+		lookupEnv:   os.LookupEnv,
+		workDir:     wd,
 		exit: func(code int) {
 			stop()
 			os.Exit(code)

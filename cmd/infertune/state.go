@@ -21,6 +21,8 @@ type globalState struct {
 	// stderrTTY reports that stderr is a terminal, so progress may redraw one status line
 	// instead of printing a line per step.
 	stderrTTY bool
+	// stderrWidth is the terminal's width in columns when stderrTTY (0: unknown).
+	stderrWidth int
 	// lookupEnv reads an environment variable, like os.LookupEnv.
 	lookupEnv func(key string) (string, bool)
 	// workDir is the directory that relative paths (--config, --json, --db) resolve against.

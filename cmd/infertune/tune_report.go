@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/infertune/infertune/internal/host"
 	"github.com/infertune/infertune/tuner"
@@ -193,11 +194,24 @@ func tuneJUnit(rep tuneReport) string {
 	return xml.Header + string(out) + "\n"
 }
 
-// tunePrinter prints a line per trial and probe on stderr.
+// tunePrinter prints the search's progress on stderr: plain lines (one per trial and per
+// probe) when stderr is not a terminal, and on a terminal a compact display: one line per
+// finished trial, and one status line, redrawn in place, for the trial in progress (its
+// probes so far, the latest one, and the time used of the budget).
 type tunePrinter struct {
 	mu    sync.Mutex
 	w     io.Writer
 	quiet bool
+	tty   bool
+	width int // the terminal's columns; status lines are cut to fit (tty only)
+
+	// The compact display's state.
+	start  time.Time
+	budget time.Duration
+	index  string // "[i/N]" of the trial in progress ("" between trials)
+	config string // its config
+	probes int    // its probes so far
+	drawn  bool   // a status line is on screen
 }
 
 func (p *tunePrinter) consume(events <-chan tuner.Event) {
@@ -207,44 +221,117 @@ func (p *tunePrinter) consume(events <-chan tuner.Event) {
 		}
 		p.print(e)
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.clearStatus()
 }
 
 func (p *tunePrinter) print(e tuner.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.tty {
+		p.printCompact(e)
+		return
+	}
 	switch e := e.(type) {
 	case tuner.RunStarted:
-		var slos []string
-		for _, t := range e.Terms {
-			slos = append(slos, t.String())
-		}
-		fmt.Fprintf(p.w, "tune %s: %s, %s search over %d configs, budget %v\n", e.Workload, strings.Join(slos, ","), e.Strategy, e.Configs, e.Budget)
+		fmt.Fprintln(p.w, runLine(e))
 	case tuner.TrialStarted:
-		pred := ""
-		if e.Predicted > 0 {
-			pred = fmt.Sprintf(" (predicted %.4g req/s)", e.Predicted)
-		}
-		fmt.Fprintf(p.w, "[%d/%d] %s%s\n", e.Index, e.Total, e.Config, pred)
+		fmt.Fprintf(p.w, "[%d/%d] %s%s\n", e.Index, e.Total, e.Config, predicted(e))
 	case tuner.ProbeDone:
-		r := e.Probe.Result
-		fmt.Fprintf(p.w, "  %.4g req/s: %s, p99 %s over %d requests", e.Probe.Rate, e.Probe.Verdict, fmtDur(r.Latency.P99), r.OK+r.Failed())
+		fmt.Fprintf(p.w, "  %s", probeLine(e.Probe))
 		if e.Probe.Reason != "" && e.Probe.Verdict != tuner.Pass {
 			fmt.Fprintf(p.w, " (%s)", e.Probe.Reason)
 		}
 		fmt.Fprintln(p.w)
 	case tuner.TrialDone:
-		t := e.Trial
-		switch {
-		case t.Resumed:
-			fmt.Fprintf(p.w, "  %s: measured by the interrupted run\n", t.Config)
-		case t.Pruned:
-			fmt.Fprintf(p.w, "  %s: pruned, %s\n", t.Config, t.Reason)
-		case t.Meets:
-			fmt.Fprintf(p.w, "  capacity %.4g req/s, $%.4g per million requests\n", t.Capacity, t.Cost.PerMillion)
-		default:
-			fmt.Fprintf(p.w, "  misses: %s\n", t.Reason)
-		}
+		fmt.Fprintf(p.w, "  %s\n", trialOutcome(e.Trial))
 	case tuner.BestChanged:
-		fmt.Fprintf(p.w, "  best so far: %s, $%.4g per million requests\n", e.Trial.Config, e.Trial.Cost.PerMillion)
+		fmt.Fprintf(p.w, "  %s\n", bestLine(e.Trial))
 	}
+}
+
+// printCompact is print on a terminal.
+func (p *tunePrinter) printCompact(e tuner.Event) {
+	switch e := e.(type) {
+	case tuner.RunStarted:
+		p.start, p.budget = time.Now(), e.Budget
+		fmt.Fprintln(p.w, runLine(e))
+	case tuner.TrialStarted:
+		p.index, p.config, p.probes = fmt.Sprintf("[%d/%d]", e.Index, e.Total), e.Config.String(), 0
+		p.status("starting" + predicted(e))
+	case tuner.ProbeDone:
+		p.probes++
+		p.status(fmt.Sprintf("probe %d, %s", p.probes, probeLine(e.Probe)))
+	case tuner.TrialDone:
+		p.clearStatus()
+		if e.Trial.Pruned || e.Trial.Resumed || p.index == "" {
+			fmt.Fprintf(p.w, "  %s\n", trialOutcome(e.Trial)) // never started here
+			return
+		}
+		fmt.Fprintf(p.w, "%s %s: %s\n", p.index, p.config, trialOutcome(e.Trial))
+		p.index = ""
+	case tuner.BestChanged:
+		p.clearStatus()
+		fmt.Fprintf(p.w, "  %s\n", bestLine(e.Trial))
+	}
+}
+
+// status redraws the status line: the trial's index, the time used of the budget, the
+// trial's config and what, cut to the terminal's width.
+func (p *tunePrinter) status(what string) {
+	used := time.Since(p.start).Round(time.Second)
+	line := fmt.Sprintf("%s %v/%v %s: %s", p.index, used, p.budget, p.config, what)
+	if w := p.width; w > 1 {
+		if r := []rune(line); len(r) > w-1 {
+			line = string(r[:w-2]) + "…"
+		}
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s", line)
+	p.drawn = true
+}
+
+// clearStatus erases the status line, if one is drawn.
+func (p *tunePrinter) clearStatus() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.drawn = false
+	}
+}
+
+func runLine(e tuner.RunStarted) string {
+	var slos []string
+	for _, t := range e.Terms {
+		slos = append(slos, t.String())
+	}
+	return fmt.Sprintf("tune %s: %s, %s search over %d configs, budget %v", e.Workload, strings.Join(slos, ","), e.Strategy, e.Configs, e.Budget)
+}
+
+func predicted(e tuner.TrialStarted) string {
+	if e.Predicted > 0 {
+		return fmt.Sprintf(" (predicted %.4g req/s)", e.Predicted)
+	}
+	return ""
+}
+
+func probeLine(o tuner.ProbeOutcome) string {
+	r := o.Result
+	return fmt.Sprintf("%.4g req/s: %s, p99 %s over %d requests", o.Rate, o.Verdict, fmtDur(r.Latency.P99), r.OK+r.Failed())
+}
+
+func trialOutcome(t tuner.Trial) string {
+	switch {
+	case t.Resumed:
+		return fmt.Sprintf("%s: measured by the interrupted run", t.Config)
+	case t.Pruned:
+		return fmt.Sprintf("%s: pruned, %s", t.Config, t.Reason)
+	case t.Meets:
+		return fmt.Sprintf("meets: capacity %.4g req/s, $%.4g per million requests", t.Capacity, t.Cost.PerMillion)
+	default:
+		return fmt.Sprintf("misses: %s", t.Reason)
+	}
+}
+
+func bestLine(t tuner.Trial) string {
+	return fmt.Sprintf("best so far: %s, $%.4g per million requests", t.Config, t.Cost.PerMillion)
 }
