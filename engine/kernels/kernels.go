@@ -125,6 +125,27 @@ func (k *Kernels) Close() {
 	}
 }
 
+// Serial returns a Kernels of the same tier and ISA path that runs every operation on the
+// calling goroutine alone (one thread, no workers). Work split by Parallel gives one to
+// each worker, so that each runs its own operations beside the others.
+func (k *Kernels) Serial() *Kernels {
+	cfg := k.cfg
+	cfg.Threads, cfg.Nice = 1, 0
+	return &Kernels{cfg: cfg, impl: k.impl, pool: newPool(1, 0), scratch: make([]workspace, 1)}
+}
+
+// Parallel calls fn(i, worker) for every i in [0, n), spread over the pool's threads, and
+// returns when all calls are done. worker (0 to Threads-1) names the thread that runs the
+// call, for per-worker state: fn may use a Serial Kernels of its own per worker, never k,
+// which is busy until Parallel returns. It suits many independent small operations (the
+// heads of attention), where splitting each operation over the threads would cost a
+// hand-off per operation.
+func (k *Kernels) Parallel(n int, fn func(i, worker int)) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.pool.run(n, fn)
+}
+
 // Tier returns the tier in use.
 func (k *Kernels) Tier() Tier { return k.cfg.Tier }
 

@@ -1,9 +1,12 @@
 package kernels
 
 import (
+	"math/rand/v2"
 	"runtime"
 	"sync/atomic"
 	"testing"
+
+	"github.com/infertune/infertune/engine/tensor"
 )
 
 func TestPoolRunsEveryChunkOnce(t *testing.T) {
@@ -51,6 +54,42 @@ func TestPoolHomeRanges(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("worker 1 claimed %v, want %v", got, want)
+		}
+	}
+}
+
+// TestParallelAndSerial: Parallel calls every index once, on workers in range, and a
+// Serial Kernels per worker computes there what the pooled Kernels computes.
+func TestParallelAndSerial(t *testing.T) {
+	k := newKernels(t, Config{Tier: Generic, Threads: 3})
+	serial := []*Kernels{k.Serial(), k.Serial(), k.Serial()}
+	r := rand.New(rand.NewPCG(3, 3))
+	w := randMatrix(t, r, tensor.Q8_0, 40, 64)
+	const n = 5
+	x := randVec(r, n*64)
+	want := make([]float32, n*40)
+	k.MatMul(want, w, x, n)
+	got := make([][]float32, 24)
+	var bad atomic.Bool
+	k.Parallel(len(got), func(i, worker int) {
+		if worker < 0 || worker >= 3 || got[i] != nil {
+			bad.Store(true)
+			return
+		}
+		got[i] = make([]float32, n*40)
+		serial[worker].MatMul(got[i], w, x, n)
+	})
+	if bad.Load() {
+		t.Fatal("a worker index out of range, or an index run twice")
+	}
+	for i, g := range got {
+		if g == nil {
+			t.Fatalf("index %d never ran", i)
+		}
+		for j := range g {
+			if g[j] != want[j] {
+				t.Fatalf("index %d: serial MatMul [%d] = %v, pooled %v", i, j, g[j], want[j])
+			}
 		}
 	}
 }

@@ -56,12 +56,12 @@ type Runner struct {
 
 	// Flattened token (or row) buffers, grown to the largest batch seen.
 	x, xn, q, kk, v, att, tmp, g, u []float32
-	// Per-head attention buffers.
-	qh, kh, vt, s, oh []float32
-	pooled            []float32
-	scaled            []float32     // activations times a Linear's InScale
-	rope              []float32     // cos, sin pairs per position and frequency
-	kView, vView      tensor.Matrix // attention's per-head keys and values, as matrices
+	pooled                          []float32
+	scaled                          []float32 // activations times a Linear's InScale
+	rope                            []float32 // cos, sin pairs per position and frequency
+	// Attention: one headWork per kernel thread, and each request's first token.
+	heads  []headWork
+	starts []int
 }
 
 // NewRunner returns a runner of m on k.
@@ -182,38 +182,62 @@ func (r *Runner) encoder(batch []Input, out []float32) {
 }
 
 // attention runs bidirectional multi-head attention per request: RoPE on q and k by
-// position in the request, then softmax(q·kᵀ/√hd)·v per head, into att (T×dim).
+// position in the request, then softmax(q·kᵀ/√hd)·v per head, into att (T×dim). The
+// (request, head) pairs are independent and small, so they are spread over the kernels'
+// threads whole, each worker on its own serial kernels and buffers, rather than each of
+// their matrix products over every thread (a hand-off per product).
 func (r *Runner) attention(batch []Input, q, k, v, att []float32) {
+	heads := r.m.Spec.Heads
+	if len(r.heads) == 0 {
+		r.heads = make([]headWork, r.k.Threads())
+		for w := range r.heads {
+			r.heads[w].k = r.k.Serial()
+		}
+	}
+	r.starts = r.starts[:0]
+	t0 := 0
+	for _, in := range batch {
+		r.starts = append(r.starts, t0)
+		t0 += len(in.Tokens)
+	}
+	r.k.Parallel(len(batch)*heads, func(i, w int) {
+		b := i / heads
+		r.head(&r.heads[w], len(batch[b].Tokens), r.starts[b], i%heads, q, k, v, att)
+	})
+}
+
+// headWork is one worker's attention state: its serial kernels and per-head buffers.
+type headWork struct {
+	k                 *kernels.Kernels
+	qh, kh, vt, s, oh []float32
+	kView, vView      tensor.Matrix // the head's keys and values, as matrices
+}
+
+// head runs head h of one request of L tokens starting at token t0.
+func (r *Runner) head(hw *headWork, L, t0, h int, q, k, v, att []float32) {
 	s := r.m.Spec
 	d, hd := s.Dim, s.HeadDim()
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	t0 := 0
-	for _, in := range batch {
-		L := len(in.Tokens)
-		qh, kh := grow(&r.qh, L*hd), grow(&r.kh, L*hd)
-		vt, sc, oh := grow(&r.vt, hd*L), grow(&r.s, L*L), grow(&r.oh, L*hd)
-		for h := range s.Heads {
-			for p := range L {
-				row := (t0 + p) * d
-				copy(qh[p*hd:(p+1)*hd], q[row+h*hd:row+(h+1)*hd])
-				copy(kh[p*hd:(p+1)*hd], k[row+h*hd:row+(h+1)*hd])
-				rope(qh[p*hd:(p+1)*hd], r.rope[p*hd:(p+1)*hd])
-				rope(kh[p*hd:(p+1)*hd], r.rope[p*hd:(p+1)*hd])
-				for j := range hd {
-					vt[j*L+p] = v[row+h*hd+j]
-				}
-			}
-			// sc[i][j] = Σ_c qh[i][c]·kh[j][c]
-			r.k.MatMul(sc, viewF32(&r.kView, kh, L, hd), qh, L)
-			r.k.Softmax(sc, L, scale)
-			// oh[i][c] = Σ_j sc[i][j]·v[j][c]
-			r.k.MatMul(oh, viewF32(&r.vView, vt, hd, L), sc, L)
-			for p := range L {
-				row := (t0 + p) * d
-				copy(att[row+h*hd:row+(h+1)*hd], oh[p*hd:(p+1)*hd])
-			}
+	qh, kh := grow(&hw.qh, L*hd), grow(&hw.kh, L*hd)
+	vt, sc, oh := grow(&hw.vt, hd*L), grow(&hw.s, L*L), grow(&hw.oh, L*hd)
+	for p := range L {
+		row := (t0 + p) * d
+		copy(qh[p*hd:(p+1)*hd], q[row+h*hd:row+(h+1)*hd])
+		copy(kh[p*hd:(p+1)*hd], k[row+h*hd:row+(h+1)*hd])
+		rope(qh[p*hd:(p+1)*hd], r.rope[p*hd:(p+1)*hd])
+		rope(kh[p*hd:(p+1)*hd], r.rope[p*hd:(p+1)*hd])
+		for j := range hd {
+			vt[j*L+p] = v[row+h*hd+j]
 		}
-		t0 += L
+	}
+	// sc[i][j] = Σ_c qh[i][c]·kh[j][c]
+	hw.k.MatMul(sc, viewF32(&hw.kView, kh, L, hd), qh, L)
+	hw.k.Softmax(sc, L, scale)
+	// oh[i][c] = Σ_j sc[i][j]·v[j][c]
+	hw.k.MatMul(oh, viewF32(&hw.vView, vt, hd, L), sc, L)
+	for p := range L {
+		row := (t0 + p) * d
+		copy(att[row+h*hd:row+(h+1)*hd], oh[p*hd:(p+1)*hd])
 	}
 }
 
