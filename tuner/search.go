@@ -82,6 +82,9 @@ type Trial struct {
 	ProbeTime time.Duration
 	// Resumed marks a trial taken from Options.Done.
 	Resumed bool
+	// Partial marks a trial whose capacity search the budget ended after a probe had
+	// passed: Capacity is the highest rate that passed, a lower bound.
+	Partial bool
 }
 
 // Result is the outcome of a search.
@@ -128,7 +131,7 @@ func Search(ctx context.Context, factory Factory, o Options) (Result, error) {
 	}
 	defer cancel()
 	o.Bus.Publish(RunStarted{Workload: o.Workload, Terms: o.Terms, Strategy: o.Strategy, Configs: len(configs), Budget: o.Budget})
-	s := &searcher{o: o, factory: factory}
+	s := &searcher{o: o, factory: factory, parent: ctx}
 	var err error
 	if o.Strategy == StrategyGrid {
 		err = s.grid(budgetCtx, configs)
@@ -152,6 +155,7 @@ type searcher struct {
 	trials  []Trial
 	best    *Trial
 	probeT  time.Duration
+	parent  context.Context // the search's context without the budget
 }
 
 func (s *searcher) grid(ctx context.Context, configs []Config) error {
@@ -161,7 +165,10 @@ func (s *searcher) grid(ctx context.Context, configs []Config) error {
 		}
 		s.o.Bus.Publish(TrialStarted{Index: i + 1, Total: len(configs), Config: c})
 		t, err := s.measure(ctx, c, 0)
-		if err != nil {
+		if err != nil || t.Partial {
+			if t.Partial {
+				s.finish(t)
+			}
 			return err
 		}
 		s.finish(t)
@@ -212,8 +219,20 @@ func (s *searcher) measure(ctx context.Context, c Config, predicted float64) (Tr
 	t.ProbeTime = capRes.Elapsed
 	s.probeT += capRes.Elapsed
 	if err != nil {
+		// The budget ended the search: what passed so far still counts, as a lower bound
+		// (an interruption leaves the trial to be measured again on resume).
+		if capRes.RPS > 0 && s.parent.Err() == nil && ctx.Err() != nil {
+			t.Partial = true
+			return s.meets(t, capRes, co, tgt)
+		}
 		return t, err
 	}
+	return s.meets(t, capRes, co, tgt)
+}
+
+// meets fills t in from its capacity search: the capacity, the binding term, and the cost
+// when some rate passed, or how far it missed.
+func (s *searcher) meets(t Trial, capRes Capacity, co CapacityOptions, tgt Target) (Trial, error) {
 	t.Capacity = capRes.RPS
 	if capRes.Best != nil {
 		t.P50 = capRes.Best.Result.Latency.P50
@@ -226,9 +245,9 @@ func (s *searcher) measure(ctx context.Context, c Config, predicted float64) (Tr
 	}
 	if t.Capacity <= 0 {
 		t.Reason, t.Miss = missAtLowest(capRes, s.o.Terms)
-		if lowest := capRes.lowest(); lowest != nil && lowest.Rate < capRes.MinRate*co.Growth {
-			t.Reason += fmt.Sprintf("; capacity below %.3g req/s, the least rate at which the longest probe (%v) holds the requests a verdict needs",
-				capRes.MinRate, co.maxWindow())
+		if lowest := capRes.lowest(); lowest != nil && lowest.Rate/co.Growth < capRes.MinRate {
+			t.Reason += fmt.Sprintf("; capacity below %.3g req/s (no lower rate tried: below %.3g req/s the longest probe, %v, holds too few requests for a verdict)",
+				lowest.Rate, capRes.MinRate, co.maxWindow())
 		}
 		return t, nil
 	}
@@ -238,6 +257,9 @@ func (s *searcher) measure(ctx context.Context, c Config, predicted float64) (Tr
 	}
 	t.Cost = cost
 	t.Meets = true
+	if t.Partial {
+		t.Reason = fmt.Sprintf("the budget ended its search: capacity at least %.4g req/s", t.Capacity)
+	}
 	return t, nil
 }
 
