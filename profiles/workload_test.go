@@ -37,7 +37,7 @@ func TestEmbeddedWorkloads(t *testing.T) {
 	wantClassify := Defaults{Precision: "int8", Threads: 0, MaxBatch: 8, MaxQueueDelay: 2 * time.Millisecond, MaxQueue: 1024,
 		RequestsPerSec: 40, Arrival: ArrivalPoisson, Concurrency: 8, Duration: 20 * time.Second, Warmup: 2 * time.Second}
 	if c.Model != (ModelRef{ArchEncoder, "s15m"}) || c.Input.Features != 0 || c.Input.Tokens == nil ||
-		*c.Input.Tokens != (TokenLengths{Min: 16, Max: 256, Mean: 64}) || c.Defaults != wantClassify ||
+		*c.Input.Tokens != (TokenLengths{Min: 8, Max: 128, Mean: 32}) || c.Defaults != wantClassify ||
 		c.Description != "Sentence classification with the s15m encoder (8 classes), request/response." {
 		t.Errorf("classify = %+v, tokens %+v", c, c.Input.Tokens)
 	}
@@ -60,7 +60,7 @@ func TestWorkloadsAreCopies(t *testing.T) {
 	ws[0].Raw[0] = 'X'
 	ws[0].Input.Tokens.Max = 1
 	again := Workloads()
-	if again[0].Name != "classify" || again[0].Raw[0] != '#' || again[0].Input.Tokens.Max != 256 {
+	if again[0].Name != "classify" || again[0].Raw[0] != '#' || again[0].Input.Tokens.Max != 128 {
 		t.Errorf("a caller's change reached the shipped workloads: %+v", again[0])
 	}
 }

@@ -100,6 +100,7 @@ func (s *searcher) smart(ctx context.Context, configs []Config) error {
 	// Fidelity and profiling.
 	type candidate struct {
 		c    Config
+		tgt  Target
 		pred float64
 		cost Cost
 	}
@@ -133,7 +134,7 @@ func (s *searcher) smart(ctx context.Context, configs []Config) error {
 		if !ok {
 			return fmt.Errorf("search: no priced target with %d threads", c.Threads)
 		}
-		cand := candidate{c: c, pred: pred}
+		cand := candidate{c: c, tgt: tgt, pred: pred}
 		if pred > 0 {
 			cand.cost, _ = CostOf(tgt, pred, s.rpsSLO())
 		} else {
@@ -143,15 +144,36 @@ func (s *searcher) smart(ctx context.Context, configs []Config) error {
 	}
 	sort.SliceStable(cands, func(i, j int) bool { return cands[i].cost.PerMillion < cands[j].cost.PerMillion })
 
+	// Predictions are calibrated by the verified configs: each measured capacity over its
+	// prediction, the median of them scaling every prediction left. The simulation runs on
+	// service times timed back to back, and a server that idles between requests serves
+	// them slower (colder caches and clocks: a fifth slower here), so uncalibrated
+	// predictions run high, and every config left would look cheap enough to verify.
+	var ratios []float64
+	if base := s.trials[0]; base.Capacity > 0 && !base.Partial {
+		if curve := curves[profileKey{base.Config.Precision, base.Config.Tier, base.Config.Threads}]; curve != nil {
+			if pred := predictCapacity(base.Config, *curve, s.o.Terms); pred > 0 {
+				ratios = append(ratios, base.Capacity/pred)
+			}
+		}
+	}
 	for i, cand := range cands {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if s.best != nil && s.best.Cost.PerMillion*(1+smartMargin) < cand.cost.PerMillion {
+		pred, cost := cand.pred, cand.cost
+		if k := median(ratios); k > 0 && pred > 0 {
+			pred *= k
+			cost, _ = CostOf(cand.tgt, pred, s.rpsSLO())
+		}
+		if s.best != nil && s.best.Cost.PerMillion*(1+smartMargin) < cost.PerMillion {
 			break // every config left is predicted to cost more than the best verified
 		}
-		s.o.Bus.Publish(TrialStarted{Index: 2 + i, Total: total, Config: cand.c, Predicted: cand.pred})
-		t, err := s.measure(ctx, cand.c, cand.pred)
+		s.o.Bus.Publish(TrialStarted{Index: 2 + i, Total: total, Config: cand.c, Predicted: pred})
+		t, err := s.measure(ctx, cand.c, pred)
+		if t.Capacity > 0 && !t.Partial && !t.Resumed && cand.pred > 0 {
+			ratios = append(ratios, t.Capacity/cand.pred)
+		}
 		if err != nil || t.Partial {
 			if t.Partial {
 				s.finish(t)
@@ -161,6 +183,19 @@ func (s *searcher) smart(ctx context.Context, configs []Config) error {
 		s.finish(t)
 	}
 	return nil
+}
+
+// median returns the median of xs (0 when empty).
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
 }
 
 // profile measures S(b) for key at every max_batch of the space: a closed loop of b

@@ -88,7 +88,7 @@ func TestProfilesShow(t *testing.T) {
 		if got["name"] != "classify" || got["source"] != "workloads/classify.yaml" ||
 			d["max_queue_delay"] != "2ms" || d["duration"] != "20s" || d["warmup"] != "2s" ||
 			d["rate"] != 40.0 || d["max_batch"] != 8.0 || d["precision"] != "int8" || d["arrival"] != "poisson" ||
-			tokens["min"] != 16.0 || tokens["max"] != 256.0 || tokens["mean"] != 64.0 {
+			tokens["min"] != 8.0 || tokens["max"] != 128.0 || tokens["mean"] != 32.0 {
 			t.Errorf("show --json:\n%s", ts.stdout)
 		}
 		if _, ok := in["features"]; ok {

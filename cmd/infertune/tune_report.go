@@ -52,10 +52,12 @@ type trialReport struct {
 	Meets          bool         `json:"meets"`
 	Pruned         bool         `json:"pruned"`
 	Baseline       bool         `json:"baseline"`
-	Reason         string       `json:"reason"`
-	MissPct        float64      `json:"miss_pct,omitempty"`
-	Probes         int          `json:"probes"`
-	ProbeS         float64      `json:"probe_s"`
+	// Partial: the budget ended the trial's search; the capacity is a lower bound.
+	Partial bool    `json:"partial,omitempty"`
+	Reason  string  `json:"reason"`
+	MissPct float64 `json:"miss_pct,omitempty"`
+	Probes  int     `json:"probes"`
+	ProbeS  float64 `json:"probe_s"`
 }
 
 func newTrialReport(t *tuner.Trial) *trialReport {
@@ -64,7 +66,7 @@ func newTrialReport(t *tuner.Trial) *trialReport {
 	}
 	return &trialReport{Config: t.Config, Target: t.Target.Name, CapacityRPS: t.Capacity, PredictedRPS: t.Predicted,
 		P50Ms: ms(t.P50), P99Ms: ms(t.P99), Replicas: t.Cost.Replicas, CostPerHour: t.Cost.PerHour,
-		CostPerMillion: t.Cost.PerMillion, Meets: t.Meets, Pruned: t.Pruned, Baseline: t.Baseline, Reason: t.Reason,
+		CostPerMillion: t.Cost.PerMillion, Meets: t.Meets, Pruned: t.Pruned, Baseline: t.Baseline, Partial: t.Partial, Reason: t.Reason,
 		MissPct: 100 * t.Miss, Probes: t.Probes, ProbeS: t.ProbeTime.Seconds()}
 }
 
