@@ -28,9 +28,10 @@ RACE = $(eval RACE := $(if $(filter 1,$(shell $(GO) env CGO_ENABLED)),-race,))$(
 build:
 	$(SIMD) $(GO) build -o $(BIN) ./cmd/infertune
 
+# A short tune of the default workload (classify) on the embedded defaults: it prints the
+# best config and writes every measurement to infertune.db.
 run: build
-	$(BIN) doctor
-	$(BIN) bench kernels --quick
+	$(BIN) tune --slo p99=50ms --budget 3m
 
 # The whole suite twice: with the simd tier, then generic only; go vet in both modes.
 test: vet
