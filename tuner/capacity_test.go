@@ -3,6 +3,7 @@ package tuner_test
 import (
 	"fmt"
 	"math"
+	"os"
 	"slices"
 	"testing"
 	"testing/synctest"
@@ -104,4 +105,41 @@ func TestCapacityStopsAtVerifiableRate(t *testing.T) {
 			t.Errorf("probed %v, want %v", rates, want)
 		}
 	})
+}
+
+// TestCapacityMM1RealTime is TestCapacityMM1 on the real clock: the sleep target holds
+// each request for an exponential time on the precise clock, and the load generator paces
+// real sends, so the figure includes every microsecond of the generator's and the
+// machine's own lateness. It takes about two minutes and runs only when asked
+// (INFERTUNE_REALTIME=1), on a quiet machine.
+func TestCapacityMM1RealTime(t *testing.T) {
+	if os.Getenv("INFERTUNE_REALTIME") != "1" || raceEnabled {
+		t.Skip("set INFERTUNE_REALTIME=1 (and no -race) to run the real-time capacity search")
+	}
+	const mu, bound = 1000.0, 20 * time.Millisecond
+	target, err := loadgen.NewSleep(loadgen.Dist{Kind: loadgen.Exponential, Mean: time.Duration(1e9 / mu)}, 1, 7, loadgen.PreciseClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	terms, err := tuner.ParseSLO("p99<=" + bound.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := loadgen.DefaultOptions(loadgen.Arrival{})
+	probe.Warmup, probe.Duration, probe.Grace = time.Second, 10*time.Second, 2*time.Second
+	o := tuner.DefaultCapacityOptions(terms, probe)
+	o.Start = 100
+	got, err := tuner.FindCapacity(t.Context(), target, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := mu - math.Log(100)/bound.Seconds()
+	for _, p := range got.Probes {
+		t.Logf("%.1f req/s: %s, p99 %v, late %.2f%%", p.Rate, p.Verdict, p.Result.Latency.P99, 100*p.Result.LateFraction)
+	}
+	t.Logf("μ %.0f/s, p99 ≤ %v: capacity %.1f/s (theory %.1f, %+.1f%%), %d probes in %v", mu, bound, got.RPS, want,
+		100*(got.RPS/want-1), len(got.Probes), got.Elapsed.Round(time.Second))
+	if math.Abs(got.RPS-want)/want > 0.10 {
+		t.Errorf("capacity %.1f/s, theory %.1f/s: off by more than 10%%", got.RPS, want)
+	}
 }
