@@ -35,6 +35,31 @@
 // Every request that reaches a batch reports Stats: its queue wait, its batch's run time and
 // its batch's size. Snapshot returns the batcher's counters.
 //
+// # Generation: continuous and static batching
+//
+// For LLM generation, Continuous is an iteration-level batcher (Orca's scheduling over
+// vLLM's paged KV cache), configured by GenConfig (max_seqs, max_batched_tokens, the KV
+// block size and count, max_queue), and Static is the naive baseline it is measured
+// against. Both hand the model one iteration at a time as GenSteps (a sequence's prefill
+// chunk or decode token, its positions and its KV block table) and get the next token of
+// every sequence that reached its last known token. KVPool holds the cache's blocks: a
+// free list, and a block table per sequence, returned when the sequence ends.
+//
+//   - Continuous: each iteration schedules the running sequences' decodes first, then
+//     their prefill chunks left, then admits waiting sequences while max_seqs and
+//     max_batched_tokens allow; a long prompt is prefilled over several iterations; a
+//     sequence leaves the batch the iteration it finishes. When a running sequence needs a
+//     block and none is free, the most recently admitted sequence not yet in the iteration
+//     is preempted: its blocks return to the pool and it waits at the head of the queue to
+//     be recomputed (prompt and output so far) when admitted again.
+//   - Static: waits for max_seqs requests (or StaticWait after the oldest), takes those
+//     whose full length fits the cache, and runs them until the longest finishes; no
+//     request joins a running batch, and each is answered when its batch ends.
+//   - Requests that cannot run (an empty prompt, more positions than the context, more
+//     blocks than the cache) are refused at once with ErrRequest; a full queue rejects
+//     with ErrQueueFull; a caller that gives up is dropped at the next iteration, and its
+//     blocks return.
+//
 // Time is read from package time directly (time.Now, time.NewTimer), so tests run the
 // batcher in virtual time under testing/synctest. The batcher waits only on channels; its
 // mutex guards short critical sections.
