@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"reflect"
 	"regexp"
 	"slices"
@@ -19,6 +20,10 @@ import (
 // durationText is a duration as written in a profile, such as "2ms"; the decoded value
 // type parses it, so that an error can quote the key and the text.
 type durationText string
+
+// sizeText is a size in bytes as written in a profile, such as "64MiB"; parseSize reads it,
+// so that an error can quote the key and the text.
+type sizeText string
 
 // wholeNumber is a whole number in a profile. yaml's own decoding into an int drops the
 // fraction of a number such as 8.5; this type rejects it and accepts 8.0 or 1e3.
@@ -296,6 +301,8 @@ func typeWord(goType string) string {
 		return "text"
 	case "profiles.durationText":
 		return "a duration with a unit, such as 2ms or 20s"
+	case "profiles.sizeText":
+		return "a size with a unit, such as 64MiB"
 	}
 	return "a value of another kind (" + goType + ")"
 }
@@ -313,6 +320,71 @@ func parseDuration(key string, text durationText, errs *[]error) time.Duration {
 		return 0
 	}
 	return d
+}
+
+// sizeUnits are the units of a size and their bytes: binary (KiB = 1024 bytes) and decimal
+// (KB = 1000 bytes).
+var sizeUnits = map[string]int64{
+	"B":   1,
+	"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30,
+	"KB": 1e3, "MB": 1e6, "GB": 1e9,
+}
+
+// sizeUnitNames lists the units of a size, smallest first, binary before decimal.
+func sizeUnitNames() []string { return []string{"B", "KiB", "MiB", "GiB", "KB", "MB", "GB"} }
+
+// sizeRE is a size: a decimal number, optional spaces, a unit.
+var sizeRE = regexp.MustCompile(`^([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)) *([A-Za-z]+)$`)
+
+// ParseSize reads a size in bytes written as a decimal number and a unit: B, KiB, MiB, GiB
+// (powers of 1024) or KB, MB, GB (powers of 1000), as in 64MiB, 1.5GiB or 512 KB. The size
+// must come to a whole number of bytes that fits an int64; it may be 0 or negative, which
+// callers that want a positive size check. The error quotes s and says what is accepted.
+func ParseSize(s string) (int64, error) {
+	n, problem := readSize(s)
+	if problem != "" {
+		return 0, fmt.Errorf("size %q: %s", s, problem)
+	}
+	return n, nil
+}
+
+// readSize parses a size as ParseSize does; on failure it returns the problem, saying what
+// is accepted.
+func readSize(s string) (int64, string) {
+	accepted := "accepted: a number with a unit (" + strings.Join(sizeUnitNames(), ", ") + "), such as 64MiB"
+	m := sizeRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, "not a size; " + accepted
+	}
+	unit, ok := sizeUnits[m[2]]
+	if !ok {
+		return 0, fmt.Sprintf("unknown unit %s; %s", m[2], accepted)
+	}
+	r, ok := new(big.Rat).SetString(m[1])
+	if !ok {
+		return 0, "not a size; " + accepted
+	}
+	r.Mul(r, new(big.Rat).SetInt64(unit))
+	switch {
+	case !r.IsInt():
+		return 0, "not a whole number of bytes; " + accepted
+	case !r.Num().IsInt64():
+		return 0, fmt.Sprintf("too large; %s, up to %d bytes", accepted, int64(math.MaxInt64))
+	}
+	return r.Num().Int64(), ""
+}
+
+// parseSize reads a size key of a profile; "" (the key missing) is 0.
+func parseSize(key string, text sizeText, errs *[]error) int64 {
+	if strings.TrimSpace(string(text)) == "" {
+		return 0
+	}
+	n, problem := readSize(string(text))
+	if problem != "" {
+		*errs = append(*errs, &FieldError{Key: key, Value: string(text), Problem: problem})
+		return 0
+	}
+	return n
 }
 
 // unjoin flattens errors.Join trees into their leaves.

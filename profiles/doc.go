@@ -2,8 +2,10 @@
 // YAML and decoded into typed, validated values.
 //
 // It owns the workload profiles (workloads/*.yaml): a model (architecture and preset), the
-// shape of its requests (token lengths or feature counts) and the defaults a run starts
-// from (precision, batching, queue bounds, arrival process, window); and the hardware
+// shape of its requests (token lengths for an encoder, feature counts for an MLP, prompt
+// and output lengths for a generating decoder) and the defaults a run starts from
+// (precision, batching, queue bounds, arrival process, window; for a decoder, continuous or
+// static batching and the paged KV cache's block size and byte budget); and the hardware
 // profiles (hardware/*.yaml), which price the targets a tune runs on, with the price's
 // source. SLO presets are to follow in the same form: one file per profile, named after
 // it, decoded strictly by the same code.

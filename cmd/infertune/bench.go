@@ -74,7 +74,7 @@ The subcommands measure the kernels and the load generator alone.`,
 	}
 	f := cmd.Flags()
 	def := defaultBenchConfig()
-	f.String("workload", def.Workload, "workload `NAME`: "+strings.Join(workloadNames(), ", "))
+	f.String("workload", def.Workload, "workload `NAME`: "+strings.Join(servedNames(), ", "))
 	f.String("precision", "", "`PRECISION` of the weights: fp32, fp16, bf16, int8, int4 (default: the workload's)")
 	f.String("threads", "", "inference threads `N`, 0 for every CPU (default: the workload's)")
 	f.String("tier", "", "kernel `TIER`: generic or simd (default: the best available)")
@@ -111,9 +111,9 @@ func (c benchConfig) workloadRun() (workloadRun, error) {
 	bad := func(key, value, format string, args ...any) {
 		errs = append(errs, &fieldError{Key: p + key, Value: value, Problem: fmt.Sprintf(format, args...)})
 	}
-	w, err := profiles.LookupWorkload(c.Workload)
-	if err != nil {
-		return workloadRun{}, &fieldError{Key: p + "workload", Value: c.Workload, Problem: "unknown workload; accepted: " + strings.Join(workloadNames(), ", ")}
+	w, problem := lookupServed(c.Workload)
+	if problem != "" {
+		return workloadRun{}, &fieldError{Key: p + "workload", Value: c.Workload, Problem: problem}
 	}
 	d := w.Defaults
 	r := workloadRun{workload: w, inputTokens: c.InputTokens, fidelityInputs: c.FidelityInputs}

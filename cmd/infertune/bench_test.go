@@ -65,6 +65,7 @@ func TestBenchWorkloadBadInput(t *testing.T) {
 		want []string
 	}{
 		{"workload", []string{"--workload", "chess"}, []string{"--workload", `"chess"`, "classify", "fraud"}},
+		{"generation workload", []string{"--workload", "chat"}, []string{"--workload", `"chat"`, "generation", "accepted: classify, classify-tiny, fraud"}},
 		{"precision", []string{"--precision", "int3"}, []string{"--precision", `"int3"`, "int4"}},
 		{"max batch", []string{"--max-batch", "0"}, []string{"--max-batch", `"0"`, "accepted:"}},
 		{"max queue", []string{"--max-queue", "lots"}, []string{"--max-queue", `"lots"`, "accepted:"}},

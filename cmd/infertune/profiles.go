@@ -106,6 +106,31 @@ func workloadNames() []string {
 	return names
 }
 
+// lookupServed returns the workload named, for bench and tune, or the problem with the
+// name: unknown, or a generation workload, which the engine does not serve under load yet.
+func lookupServed(name string) (profiles.Workload, string) {
+	w, err := profiles.LookupWorkload(name)
+	if err != nil {
+		return w, "unknown workload; accepted: " + strings.Join(servedNames(), ", ")
+	}
+	if w.Model.Arch == profiles.ArchDecoder {
+		return w, fmt.Sprintf("a generation workload (arch %s): bench and tune do not serve generation yet; accepted: %s",
+			w.Model.Arch, strings.Join(servedNames(), ", "))
+	}
+	return w, ""
+}
+
+// servedNames lists the workloads bench and tune serve.
+func servedNames() []string {
+	var names []string
+	for _, w := range profiles.Workloads() {
+		if w.Model.Arch != profiles.ArchDecoder {
+			names = append(names, w.Name)
+		}
+	}
+	return names
+}
+
 // writeWorkloadList writes one line per workload: name, arch, preset, description.
 func writeWorkloadList(w io.Writer, ws []profiles.Workload) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -132,10 +157,13 @@ type workloadModelJSON struct {
 	Preset string `json:"preset"`
 }
 
-// workloadInputJSON holds tokens for an encoder, features for an MLP.
+// workloadInputJSON holds tokens for an encoder, features for an MLP, prompt and output
+// lengths for a decoder.
 type workloadInputJSON struct {
 	Tokens   *workloadTokensJSON `json:"tokens,omitempty"`
 	Features int                 `json:"features,omitempty"`
+	Prompt   *workloadTokensJSON `json:"prompt,omitempty"`
+	Output   *workloadTokensJSON `json:"output,omitempty"`
 }
 
 type workloadTokensJSON struct {
@@ -144,12 +172,21 @@ type workloadTokensJSON struct {
 	Mean float64 `json:"mean"`
 }
 
+// workloadDefaultsJSON holds every default; the batching keys of the other kind of model
+// are left out (max_batch and max_queue_delay for a decoder, the generation keys else).
 type workloadDefaultsJSON struct {
 	Precision     string `json:"precision"`
 	Threads       int    `json:"threads"`
-	MaxBatch      int    `json:"max_batch"`
-	MaxQueueDelay string `json:"max_queue_delay"`
-	MaxQueue      int    `json:"max_queue"`
+	MaxBatch      int    `json:"max_batch,omitempty"`
+	MaxQueueDelay string `json:"max_queue_delay,omitempty"`
+	// Generation (decoder) only.
+	Batching         string `json:"batching,omitempty"`
+	MaxSeqs          int    `json:"max_seqs,omitempty"`
+	MaxBatchedTokens int    `json:"max_batched_tokens,omitempty"`
+	KVBlockSize      int    `json:"kv_block_size,omitempty"`
+	KVBudget         string `json:"kv_budget,omitempty"`
+	KVBudgetBytes    int64  `json:"kv_budget_bytes,omitempty"`
+	MaxQueue         int    `json:"max_queue"`
 	// Rate is in requests per second.
 	Rate        float64 `json:"rate"`
 	Arrival     string  `json:"arrival"`
@@ -179,8 +216,18 @@ func newWorkloadJSON(w profiles.Workload) workloadJSON {
 			Warmup:        d.Warmup.String(),
 		},
 	}
-	if t := w.Input.Tokens; t != nil {
-		j.Input.Tokens = &workloadTokensJSON{Min: t.Min, Max: t.Max, Mean: t.Mean}
+	lengths := func(t *profiles.TokenLengths) *workloadTokensJSON {
+		if t == nil {
+			return nil
+		}
+		return &workloadTokensJSON{Min: t.Min, Max: t.Max, Mean: t.Mean}
+	}
+	j.Input.Tokens, j.Input.Prompt, j.Input.Output = lengths(w.Input.Tokens), lengths(w.Input.Prompt), lengths(w.Input.Output)
+	if w.Model.Arch == profiles.ArchDecoder {
+		jd := &j.Defaults
+		jd.MaxQueueDelay = ""
+		jd.Batching, jd.MaxSeqs, jd.MaxBatchedTokens = d.Batching, d.MaxSeqs, d.MaxBatchedTokens
+		jd.KVBlockSize, jd.KVBudget, jd.KVBudgetBytes = d.KVBlockSize, d.KVBudgetText, d.KVBudgetBytes
 	}
 	return j
 }

@@ -17,11 +17,12 @@ func TestProfilesList(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", code, ts.stderr)
 	}
 	lines := strings.Split(strings.TrimRight(ts.stdout.String(), "\n"), "\n")
-	if len(lines) != 4 {
-		t.Fatalf("want a header and 3 rows, got:\n%s", ts.stdout)
+	if len(lines) != 5 {
+		t.Fatalf("want a header and 4 rows, got:\n%s", ts.stdout)
 	}
 	for i, want := range [][]string{
 		{"name", "arch", "preset", "description"},
+		{"chat", "decoder", "s15m", "Chat generation with the s15m decoder, continuous batching."},
 		{"classify", "encoder", "s15m", "Sentence classification with the s15m encoder (8 classes), request/response."},
 		{"classify-tiny", "encoder", "tiny", "Classification with the tiny encoder (8 classes), for tests and quick demos."},
 		{"fraud", "mlp", "mlp", "Tabular fraud scoring with a 256→1024→1024→2 MLP, request/response."},
@@ -47,8 +48,8 @@ func TestProfilesList(t *testing.T) {
 	for _, v := range views {
 		names = append(names, v.Name)
 	}
-	if !slices.Equal(names, []string{"classify", "classify-tiny", "fraud"}) {
-		t.Errorf("names %v, want [classify fraud]", names)
+	if !slices.Equal(names, []string{"chat", "classify", "classify-tiny", "fraud"}) {
+		t.Errorf("names %v, want [chat classify classify-tiny fraud]", names)
 	}
 	if len(views) == 2 && (views[0].Defaults.MaxQueueDelay != "2ms" || views[1].Input.Features != 256) {
 		t.Errorf("list JSON = %+v", views)
@@ -131,9 +132,9 @@ func TestProfilesBadInput(t *testing.T) {
 		want []string
 	}{
 		{"unknown name", []string{"profiles", "show", "nope"},
-			[]string{`infertune: unknown workload "nope"; accepted: classify, classify-tiny, fraud`}},
+			[]string{`infertune: unknown workload "nope"; accepted: chat, classify, classify-tiny, fraud`}},
 		{"missing name", []string{"profiles", "show"},
-			[]string{"infertune profiles show needs a workload NAME; accepted: classify, classify-tiny, fraud"}},
+			[]string{"infertune profiles show needs a workload NAME; accepted: chat, classify, classify-tiny, fraud"}},
 		{"two names", []string{"profiles", "show", "classify", "fraud"},
 			[]string{`unexpected argument "fraud": infertune profiles show takes one workload NAME`}},
 		{"argument to list", []string{"profiles", "list", "classify"},

@@ -98,7 +98,7 @@ short before any config met them; 130 interrupted (resume with --resume ID).`,
 	}
 	def := defaultTuneConfig()
 	f := cmd.Flags()
-	f.String("workload", def.Workload, "workload `NAME`: "+strings.Join(workloadNames(), ", "))
+	f.String("workload", def.Workload, "workload `NAME`: "+strings.Join(servedNames(), ", "))
 	f.StringSlice("slo", nil, "SLO `TERMS`, comma-separated or repeated, such as p99=50ms,rps>=200")
 	f.StringArray("space", nil, "space override `DIM=VALUES`, repeated: precision=fp32,int8 max_batch=1..32 max_queue_delay=0,2ms threads=1,2 tier=generic,simd")
 	f.String("strategy", def.Strategy, "search `STRATEGY`: smart or grid")
@@ -135,14 +135,15 @@ func (c tuneConfig) plan(stored *tuner.Space) (tunePlan, error) {
 	}
 	var pl tunePlan
 	pl.seed = c.Seed
-	w, err := profiles.LookupWorkload(c.Workload)
-	if err != nil {
-		bad("workload", c.Workload, "unknown workload; accepted: %s", strings.Join(workloadNames(), ", "))
+	w, problem := lookupServed(c.Workload)
+	if problem != "" {
+		bad("workload", c.Workload, "%s", problem)
 	}
 	pl.workload = w
 	if len(splitList(c.SLO)) == 0 && c.Resume == 0 {
 		bad("slo", "", "missing; accepted: SLO terms such as p99=50ms, p99<=50ms,rps>=200, fidelity>=0.97")
 	} else if len(c.SLO) > 0 {
+		var err error
 		if pl.terms, err = tuner.ParseSLO(c.SLO...); err != nil {
 			for _, e := range unjoin(err) {
 				errs = append(errs, &fieldError{Key: p + "slo", Problem: e.Error()})

@@ -198,6 +198,7 @@ func TestTuneBadInput(t *testing.T) {
 		{"space dim", tuneArgs(db, "--slo", "p99=5ms", "--space", "colour=red"), []string{"--space", "colour", "precision"}},
 		{"space value", tuneArgs(db, "--slo", "p99=5ms", "--space", "precision=fp8"), []string{"--space", "fp8", "int8"}},
 		{"workload", tuneArgs(db, "--slo", "p99=5ms", "--workload", "chess"), []string{"--workload", `"chess"`, "classify"}},
+		{"generation workload", tuneArgs(db, "--slo", "p99=5ms", "--workload", "chat"), []string{"--workload", `"chat"`, "generation", "accepted: classify, classify-tiny, fraud"}},
 		{"hardware", tuneArgs(db, "--slo", "p99=5ms", "--hardware", "mainframe"), []string{"--hardware", `"mainframe"`, "local-cpu"}},
 		{"foreign db", tuneArgs(foreign, "--slo", "p99=5ms"), []string{"--db", "notes.txt", "not an infertune database"}},
 		{"resume unknown", []string{"tune", "--db", db, "--resume", "99"}, []string{"--resume 99", "accepted:"}},
