@@ -56,3 +56,48 @@ func benchForward(b *testing.B, r *model.Runner, batch []model.Input, units int,
 	}
 	b.ReportMetric(float64(units*b.N)/b.Elapsed().Seconds(), unit)
 }
+
+// BenchmarkDecode measures the s15m decoder's iterations on the best tier, one thread: a
+// 64-token prefill (the last token's logits), and a decode iteration of 8 sequences with
+// 64 tokens cached each (one token and its logits per sequence). Compare runs with
+// benchstat over -count 6 or more.
+func BenchmarkDecode(b *testing.B) {
+	m := fixture(b, s15mDecoder)
+	k := newKernels(b, kernels.BestTier(), 1)
+	const ctx, seqs, blockSize = 64, 8, 16
+	perSeq := ctx/blockSize + 1
+	for _, p := range []model.Precision{tensor.F32, tensor.Q8_0, tensor.Q4_0} {
+		r := model.NewRunner(convert(b, m, p), k)
+		b.Run(fmt.Sprintf("precision=%s/phase=prefill/tokens=%d/threads=1", model.PrecisionName(p), ctx), func(b *testing.B) {
+			kv := newKV(b, m, perSeq, blockSize)
+			step := []model.Step{{Tokens: tokens(ctx, m.Spec.Vocab, 1), Blocks: span(0, perSeq)}}
+			benchDecode(b, r, kv, step, ctx)
+		})
+		b.Run(fmt.Sprintf("precision=%s/phase=decode/seqs=%d/ctx=%d/threads=1", model.PrecisionName(p), seqs, ctx), func(b *testing.B) {
+			kv := newKV(b, m, seqs*perSeq, blockSize)
+			steps := make([]model.Step, seqs)
+			for s := range steps {
+				table := span(s*perSeq, perSeq)
+				decode(b, r, kv, model.Step{Tokens: tokens(ctx, m.Spec.Vocab, uint64(s)), Blocks: table})
+				// Each iteration writes position ctx again: the same work every time.
+				steps[s] = model.Step{Tokens: []int32{int32(s)}, Pos: ctx, Blocks: table}
+			}
+			benchDecode(b, r, kv, steps, seqs)
+		})
+	}
+}
+
+// benchDecode runs one iteration of steps in a loop and reports tokens per second.
+func benchDecode(b *testing.B, r *model.Runner, kv *model.KVStore, steps []model.Step, tokensPerIter int) {
+	logits := make([]float32, model.LogitsLen(r.Model().Spec, steps))
+	if err := r.Decode(steps, kv, logits); err != nil { // size the runner's buffers outside the loop
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := r.Decode(steps, kv, logits); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(tokensPerIter*b.N)/b.Elapsed().Seconds(), "tokens/s")
+}

@@ -2,9 +2,17 @@
 // weights, conversion to a precision, batched forward passes and fidelity.
 //
 // Architectures: Encoder (llama-style blocks over a token sequence, mean-pooled into a
-// class head) and MLP (tabular scoring). A batch of requests runs as one flattened
-// matrix of tokens (or rows) through every weight matmul, one MatMul per weight per
-// batch; attention runs per request.
+// class head), Decoder (the same blocks, causal, with a classifier tied to the token
+// embeddings giving next-token logits) and MLP (tabular scoring). A batch of requests runs
+// as one flattened matrix of tokens (or rows) through every weight matmul, one MatMul per
+// weight per batch; attention runs per request.
+//
+// The decoder runs by iterations (Runner.Decode): each holds a Step per sequence, a
+// prefill chunk or a decode token, batched as in Orca (token-wise operations over all
+// steps' tokens at once, attention per sequence). Keys and values live in a paged
+// KVStore of fixed-size blocks; each step names its sequence's blocks, so which sequence
+// owns which block is the caller's (a scheduler's) to decide. Greedy and Sample pick the
+// next token from the logits.
 //
 // Precision applies to the weights of every matmul (the attention projections, the
 // feed-forward weights, the class head and the MLP layers): fp32, fp16, bf16, int8

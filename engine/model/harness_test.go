@@ -17,6 +17,9 @@ var (
 	tinyModel = sync.OnceValues(func() (*model.Model, error) { return presetModel("tiny", model.Encoder, 1) })
 	mlpModel  = sync.OnceValues(func() (*model.Model, error) { return presetModel("mlp", model.MLP, 1) })
 	s15mModel = sync.OnceValues(func() (*model.Model, error) { return presetModel("s15m", model.Encoder, 1) })
+
+	tinyDecoder = sync.OnceValues(func() (*model.Model, error) { return presetModel("tiny", model.Decoder, 1) })
+	s15mDecoder = sync.OnceValues(func() (*model.Model, error) { return presetModel("s15m", model.Decoder, 1) })
 )
 
 func presetModel(name string, arch model.Arch, seed uint64) (*model.Model, error) {
@@ -156,4 +159,76 @@ func relErr[T, U float32 | float64](got []T, want []U) float64 {
 		return diff
 	}
 	return diff / scale
+}
+
+// newKV returns a KV store of blocks blocks of blockSize positions for m, or fails the test.
+func newKV(tb testing.TB, m *model.Model, blocks, blockSize int) *model.KVStore {
+	tb.Helper()
+	kv, err := model.NewKVStore(m.Spec, blocks, blockSize)
+	if err != nil {
+		tb.Fatalf("kv store: %v", err)
+	}
+	return kv
+}
+
+// span returns the block table first, first+1, ..., first+n-1.
+func span(first, n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = first + i
+	}
+	return out
+}
+
+// decode runs one Decode iteration into a guarded buffer and returns the logits. It fails
+// the test when Decode errors, writes outside its logits or returns a non-finite logit.
+func decode(tb testing.TB, r *model.Runner, kv *model.KVStore, steps ...model.Step) []float32 {
+	tb.Helper()
+	n := model.LogitsLen(r.Model().Spec, steps)
+	buf := make([]float32, guardLen+n+guardLen)
+	for i := range buf {
+		buf[i] = guard
+	}
+	out := buf[guardLen : guardLen+n]
+	if err := r.Decode(steps, kv, out); err != nil {
+		tb.Fatalf("decode: %v", err)
+	}
+	for i, v := range buf {
+		if (i < guardLen || i >= guardLen+n) && v != guard {
+			tb.Fatalf("decode wrote %v at guard %d (logits are [%d, %d))", v, i, guardLen, guardLen+n)
+		}
+	}
+	for i, v := range out {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			tb.Fatalf("logit %d is %v", i, v)
+		}
+	}
+	return out
+}
+
+// prefill runs toks through r as one sequence with block table blocks, in chunks of the
+// given sizes (one iteration each; the last chunk takes what is left), and returns the
+// logits of every position.
+func prefill(tb testing.TB, r *model.Runner, kv *model.KVStore, blocks []int, toks []int32, chunks ...int) []float32 {
+	tb.Helper()
+	var out []float32
+	pos := 0
+	for i := 0; pos < len(toks); i++ {
+		n := len(toks) - pos
+		if i < len(chunks) {
+			n = min(n, chunks[i])
+		}
+		out = append(out, decode(tb, r, kv, model.Step{Tokens: toks[pos : pos+n], Pos: pos, Blocks: blocks, AllLogits: true})...)
+		pos += n
+	}
+	return out
+}
+
+// greedyTokens returns the argmax of each row of vocab logits.
+func greedyTokens(logits []float32, vocab int) []int32 {
+	out := make([]int32, len(logits)/vocab)
+	for i := range out {
+		out[i] = model.Greedy(logits[i*vocab : (i+1)*vocab])
+	}
+	return out
 }

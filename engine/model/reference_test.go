@@ -88,7 +88,7 @@ func newRefModel(tb testing.TB, m *model.Model) *refModel {
 	tb.Helper()
 	r := &refModel{spec: m.Spec}
 	switch m.Spec.Arch {
-	case model.Encoder:
+	case model.Encoder, model.Decoder:
 		r.embed = widen(m.Embed)
 		for _, l := range m.Layers {
 			r.layers = append(r.layers, refLayer{
@@ -100,6 +100,12 @@ func newRefModel(tb testing.TB, m *model.Model) *refModel {
 		}
 		r.finalNorm = widen(m.FinalNorm)
 		r.head = newRefLinear(tb, m.Head)
+		if m.Spec.Arch == model.Decoder && m.Head.W.DType == tensor.F32 && m.Head.InScale == nil {
+			// The tied classifier by its definition, logits = FinalNorm(x)·Embedᵀ, rather
+			// than through whatever the model holds as its head. A converted model's head is
+			// a rounding of Embed, which the reference reads as it is.
+			r.head = refLinear{rows: m.Spec.Vocab, cols: m.Spec.Dim, w: widen(m.Embed)}
+		}
 	case model.MLP:
 		for i, d := range m.Dense {
 			r.dense = append(r.dense, newRefLinear(tb, d))
@@ -109,10 +115,15 @@ func newRefModel(tb testing.TB, m *model.Model) *refModel {
 	return r
 }
 
-// forward returns the outputs of one input.
+// forward returns the outputs of one input: for a decoder, the next-token logits of its
+// last position.
 func (r *refModel) forward(in model.Input) []float64 {
-	if r.spec.Arch == model.MLP {
+	switch r.spec.Arch {
+	case model.MLP:
 		return r.mlp(in.Features)
+	case model.Decoder:
+		all := r.decoder(in.Tokens)
+		return all[len(all)-1]
 	}
 	return r.encoder(in.Tokens)
 }
@@ -133,6 +144,35 @@ func (r *refModel) mlp(features []float32) []float64 {
 }
 
 func (r *refModel) encoder(toks []int32) []float64 {
+	d, L := r.spec.Dim, len(toks)
+	x := r.blocks(toks, false)
+	pooled := make([]float64, d)
+	for p := range L {
+		xn := refRMSNorm(x[p], r.finalNorm)
+		for j := range pooled {
+			pooled[j] += xn[j]
+		}
+	}
+	for j := range pooled {
+		pooled[j] /= float64(L)
+	}
+	return r.head.apply(pooled)
+}
+
+// decoder returns the next-token logits of every position of toks: the tied classifier
+// on each position's final state, after blocks whose attention is causal.
+func (r *refModel) decoder(toks []int32) [][]float64 {
+	x := r.blocks(toks, true)
+	out := make([][]float64, len(toks))
+	for p := range x {
+		out[p] = r.head.apply(refRMSNorm(x[p], r.finalNorm))
+	}
+	return out
+}
+
+// blocks returns the residual stream of every position after the last block. With
+// causal set, position i attends to positions 0 to i only; otherwise to all of them.
+func (r *refModel) blocks(toks []int32, causal bool) [][]float64 {
 	s := r.spec
 	d, hd, L := s.Dim, s.HeadDim(), len(toks)
 	x := make([][]float64, L)
@@ -157,9 +197,13 @@ func (r *refModel) encoder(toks []int32) []float64 {
 		for h := range s.Heads {
 			lo, hi := h*hd, (h+1)*hd
 			for i := range L {
-				score := make([]float64, L)
+				seen := L
+				if causal {
+					seen = i + 1
+				}
+				score := make([]float64, seen)
 				mx := math.Inf(-1)
-				for j := range L {
+				for j := range seen {
 					var dot float64
 					for c := lo; c < hi; c++ {
 						dot += q[i][c] * k[j][c]
@@ -172,7 +216,7 @@ func (r *refModel) encoder(toks []int32) []float64 {
 					score[j] = math.Exp(score[j] - mx)
 					sum += score[j]
 				}
-				for j := range L {
+				for j := range seen {
 					for c := lo; c < hi; c++ {
 						att[i][c] += score[j] / sum * v[j][c]
 					}
@@ -195,17 +239,7 @@ func (r *refModel) encoder(toks []int32) []float64 {
 			}
 		}
 	}
-	pooled := make([]float64, d)
-	for p := range L {
-		xn := refRMSNorm(x[p], r.finalNorm)
-		for j := range pooled {
-			pooled[j] += xn[j]
-		}
-	}
-	for j := range pooled {
-		pooled[j] /= float64(L)
-	}
-	return r.head.apply(pooled)
+	return x
 }
 
 // refRMSNorm returns x/√(mean(x²)+eps) ⊙ w.
@@ -286,6 +320,52 @@ func TestReferenceSelfCheck(t *testing.T) {
 		want := ref.head.apply(refRMSNorm(x, ref.finalNorm))
 		if e := relErr(got, want); e > 1e-12 {
 			t.Errorf("one-token reference differs from the attention-free path by %.3g: %v vs %v", e, got, want)
+		}
+	})
+	t.Run("decoder one token", func(t *testing.T) {
+		// A decoder's first position sees itself alone, so it is the encoder's one-token
+		// path with the tied classifier in place of the pooled head.
+		m := fixture(t, tinyDecoder)
+		ref := newRefModel(t, m)
+		id := int32(7)
+		got := ref.decoder([]int32{id, 3, 9})[0]
+		x := ref.blocks([]int32{id}, false)[0]
+		xn := refRMSNorm(x, ref.finalNorm)
+		d := m.Spec.Dim
+		want := make([]float64, m.Spec.Vocab)
+		for v := range want {
+			for j, e := range m.Embed[v*d : (v+1)*d] {
+				want[v] += xn[j] * float64(e)
+			}
+		}
+		if e := relErr(got, want); e > 1e-12 {
+			t.Errorf("first position differs from the one-token path by %.3g", e)
+		}
+	})
+	t.Run("decoder causal", func(t *testing.T) {
+		// Position p's logits depend on tokens 0..p only: a prefix gives the same rows, and
+		// changing a later token changes no earlier row (but does change its own).
+		m := fixture(t, tinyDecoder)
+		ref := newRefModel(t, m)
+		toks := tokens(12, m.Spec.Vocab, 5)
+		all := ref.decoder(toks)
+		for _, p := range []int{0, 5, 11} {
+			pre := ref.decoder(toks[:p+1])
+			if e := relErr(pre[p], all[p]); e > 1e-12 {
+				t.Errorf("position %d: prefix of %d tokens gives %.3g different logits", p, p+1, e)
+			}
+		}
+		changed := append([]int32(nil), toks...)
+		changed[8] = (changed[8] + 1) % int32(m.Spec.Vocab)
+		other := ref.decoder(changed)
+		for p := range toks {
+			e := relErr(other[p], all[p])
+			if p < 8 && e != 0 {
+				t.Errorf("changing token 8 moved position %d's logits by %.3g", p, e)
+			}
+			if p >= 8 && e == 0 {
+				t.Errorf("changing token 8 left position %d's logits unchanged", p)
+			}
 		}
 	})
 }
@@ -398,5 +478,71 @@ func TestForwardMatchesReferenceS15M(t *testing.T) {
 		if e := relErr(got, want); e > 1e-4 {
 			t.Errorf("input %d (%d tokens): logits %v, reference %v: error %.3g", i, len(in.Tokens), got, want, e)
 		}
+	}
+}
+
+// TestDecoderMatchesReference runs prompts through Decode (the logits of every position),
+// whole and in chunks over several iterations, against the float64 reference's causal
+// decoder, with the tolerances of TestForwardMatchesReference for the same reasons: fp32
+// on the generic tier, one thread, within 1e-5 of the largest |logit| of the case
+// (measured: 2.1e-7 whole, 2.0e-7 chunked); int8 and int4
+// against the reference on their own dequantized weights within 5e-2 (activation rounding
+// to Q8_0). The tied head's logits are large (a token's own embedding dominates its
+// state), so the scale is that of the whole vocabulary's logits.
+func TestDecoderMatchesReference(t *testing.T) {
+	tiny := fixture(t, tinyDecoder)
+	k := newKernels(t, kernels.Generic, 1)
+	for _, tc := range []struct {
+		name    string
+		p       model.Precision
+		lengths []int
+		chunks  []int // prefill chunk sizes, nil for whole prompts
+		tol     float64
+	}{
+		{"tiny/fp32", tensor.F32, []int{1, 2, 17, 64, 128}, nil, 1e-5},
+		{"tiny/fp32/chunked", tensor.F32, []int{2, 64, 128}, []int{1, 16, 7, 33}, 1e-5},
+		{"tiny/int8", tensor.Q8_0, []int{1, 33, 128}, nil, 5e-2},
+		{"tiny/int4", tensor.Q4_0, []int{1, 33, 128}, nil, 5e-2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := convert(t, tiny, tc.p)
+			ref := newRefModel(t, m)
+			r := model.NewRunner(m, k)
+			var got []float32
+			var want []float64
+			for i, n := range tc.lengths {
+				toks := tokens(n, m.Spec.Vocab, uint64(300+i))
+				kv := newKV(t, m, (n+15)/16, 16)
+				got = append(got, prefill(t, r, kv, span(0, kv.Blocks), toks, tc.chunks...)...)
+				for _, row := range ref.decoder(toks) {
+					want = append(want, row...)
+				}
+			}
+			e := relErr(got, want)
+			t.Logf("error %.2e of the logits' scale", e)
+			if e > tc.tol {
+				t.Errorf("logits differ from the reference by %.3g of their scale, want <= %.3g", e, tc.tol)
+			}
+		})
+	}
+}
+
+// TestDecoderMatchesReferenceS15M checks s15m's head size (48) and six layers on a short
+// prompt, on the best tier with two threads (FMA and another summation order: 1e-4).
+func TestDecoderMatchesReferenceS15M(t *testing.T) {
+	if testing.Short() {
+		t.Skip("s15m in -short")
+	}
+	m := fixture(t, s15mDecoder)
+	ref := newRefModel(t, m)
+	r := model.NewRunner(m, newKernels(t, kernels.BestTier(), 2))
+	toks := tokens(9, m.Spec.Vocab, 7)
+	got := prefill(t, r, newKV(t, m, 1, 16), []int{0}, toks)
+	var want []float64
+	for _, row := range ref.decoder(toks) {
+		want = append(want, row...)
+	}
+	if e := relErr(got, want); e > 1e-4 {
+		t.Errorf("logits differ from the reference by %.3g of their scale", e)
 	}
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/infertune/infertune/engine/tensor"
 )
 
-// Input is one request: Tokens for an encoder, Features for an MLP.
+// Input is one request: Tokens for an encoder (or a decoder's prompt), Features for an MLP.
 type Input struct {
 	Tokens   []int32
 	Features []float32
@@ -18,11 +18,12 @@ type Input struct {
 // ErrInput marks a request the model refuses (wrapped with the reason).
 var ErrInput = errors.New("invalid input")
 
-// CheckInput reports whether the model can run in: an encoder input must hold 1 to
-// Context tokens, each in [0, Vocab); an MLP input exactly Widths[0] finite features.
+// CheckInput reports whether the model can run in: an encoder input (or a decoder's
+// prompt) must hold 1 to Context tokens, each in [0, Vocab); an MLP input exactly
+// Widths[0] finite features.
 func (s Spec) CheckInput(in Input) error {
 	switch s.Arch {
-	case Encoder:
+	case Encoder, Decoder:
 		n := len(in.Tokens)
 		if n == 0 {
 			return fmt.Errorf("%w: no tokens; accepted: 1 to %d token ids", ErrInput, s.Context)
@@ -56,18 +57,20 @@ type Runner struct {
 
 	// Flattened token (or row) buffers, grown to the largest batch seen.
 	x, xn, q, kk, v, att, tmp, g, u []float32
-	pooled                          []float32
+	rows                            []float32 // what the classifier reads: pooled vectors, or the decoder's returned tokens
 	scaled                          []float32 // activations times a Linear's InScale
 	rope                            []float32 // cos, sin pairs per position and frequency
-	// Attention: one headWork per kernel thread, and each request's first token.
+	// Attention: one headWork per kernel thread, and each request's (or step's) first token.
 	heads  []headWork
 	starts []int
+	// Decode: the block table check's stamps.
+	blocks blockCheck
 }
 
 // NewRunner returns a runner of m on k.
 func NewRunner(m *Model, k *kernels.Kernels) *Runner {
 	r := &Runner{m: m, k: k}
-	if m.Spec.Arch == Encoder {
+	if m.Spec.Arch.transformer() {
 		r.rope = ropeTable(m.Spec.Context, m.Spec.HeadDim())
 	}
 	return r
@@ -77,9 +80,13 @@ func NewRunner(m *Model, k *kernels.Kernels) *Runner {
 func (r *Runner) Model() *Model { return r.m }
 
 // Run runs a batch: out receives len(batch)×Classes outputs (class logits, or the MLP's
-// last layer). Every input is checked first; nothing runs when one is invalid.
+// last layer). Every input is checked first; nothing runs when one is invalid. A decoder
+// runs by Decode instead.
 func (r *Runner) Run(batch []Input, out []float32) error {
 	s := r.m.Spec
+	if s.Arch == Decoder {
+		return fmt.Errorf("run: the %s model is a decoder, which runs by Decode", s.Name)
+	}
 	if len(out) != len(batch)*s.Classes {
 		return fmt.Errorf("run: out has %d floats, want %d×%d", len(out), len(batch), s.Classes)
 	}
@@ -124,33 +131,36 @@ func viewF32(m *tensor.Matrix, data []float32, rows, cols int) *tensor.Matrix {
 	return m
 }
 
-// encoder runs the llama-style encoder over the batch, flattened to T tokens.
-func (r *Runner) encoder(batch []Input, out []float32) {
+// embed copies the embeddings of toks into the token rows of x from row t on and returns
+// the row after them.
+func (r *Runner) embed(x []float32, t int, toks []int32) int {
+	d := r.m.Spec.Dim
+	for _, id := range toks {
+		copy(x[t*d:(t+1)*d], r.m.Embed[int(id)*d:(int(id)+1)*d])
+		t++
+	}
+	return t
+}
+
+// transformer runs every block over the T token rows of r.x, in place: x += attention, then
+// x += SwiGLU feed-forward, each after its RMSNorm. Every token-wise operation runs once
+// over all T tokens (one MatMul per weight); attend(layer, q, k, v, att) computes layer's
+// attention, whose grouping of tokens into sequences is the caller's, from the projected
+// q, k and v (T×dim each, before RoPE) into att (T×dim).
+func (r *Runner) transformer(T int, attend func(layer int, q, k, v, att []float32)) {
 	s := r.m.Spec
 	d, hid := s.Dim, s.Hidden
-	T := 0
-	for _, in := range batch {
-		T += len(in.Tokens)
-	}
-	x := grow(&r.x, T*d)
+	x := r.x[:T*d]
 	xn := grow(&r.xn, T*d)
 	q, k, v := grow(&r.q, T*d), grow(&r.kk, T*d), grow(&r.v, T*d)
 	att, tmp := grow(&r.att, T*d), grow(&r.tmp, T*d)
 	g, u := grow(&r.g, T*hid), grow(&r.u, T*hid)
-
-	t := 0
-	for _, in := range batch {
-		for _, id := range in.Tokens {
-			copy(x[t*d:(t+1)*d], r.m.Embed[int(id)*d:(int(id)+1)*d])
-			t++
-		}
-	}
-	for _, l := range r.m.Layers {
+	for li, l := range r.m.Layers {
 		rmsNorm(xn, x, l.AttnNorm, T, d)
 		r.linear(q, l.Wq, xn, T)
 		r.linear(k, l.Wk, xn, T)
 		r.linear(v, l.Wv, xn, T)
-		r.attention(batch, q, k, v, att)
+		attend(li, q, k, v, att)
 		r.linear(tmp, l.Wo, att, T)
 		addInPlace(x, tmp)
 
@@ -161,8 +171,24 @@ func (r *Runner) encoder(batch []Input, out []float32) {
 		r.linear(tmp, l.W2, g, T)
 		addInPlace(x, tmp)
 	}
+}
+
+// encoder runs the llama-style encoder over the batch, flattened to T tokens.
+func (r *Runner) encoder(batch []Input, out []float32) {
+	d := r.m.Spec.Dim
+	T := 0
+	for _, in := range batch {
+		T += len(in.Tokens)
+	}
+	x := grow(&r.x, T*d)
+	t := 0
+	for _, in := range batch {
+		t = r.embed(x, t, in.Tokens)
+	}
+	r.transformer(T, func(_ int, q, k, v, att []float32) { r.attention(batch, q, k, v, att) })
+	xn := r.xn[:T*d]
 	rmsNorm(xn, x, r.m.FinalNorm, T, d)
-	pooled := grow(&r.pooled, len(batch)*d)
+	pooled := grow(&r.rows, len(batch)*d)
 	clear(pooled)
 	t = 0
 	for b, in := range batch {
@@ -188,12 +214,7 @@ func (r *Runner) encoder(batch []Input, out []float32) {
 // their matrix products over every thread (a hand-off per product).
 func (r *Runner) attention(batch []Input, q, k, v, att []float32) {
 	heads := r.m.Spec.Heads
-	if len(r.heads) == 0 {
-		r.heads = make([]headWork, r.k.Threads())
-		for w := range r.heads {
-			r.heads[w].k = r.k.Serial()
-		}
-	}
+	r.headWorkers()
 	r.starts = r.starts[:0]
 	t0 := 0
 	for _, in := range batch {
@@ -206,6 +227,16 @@ func (r *Runner) attention(batch []Input, q, k, v, att []float32) {
 	})
 }
 
+// headWorkers makes one headWork per kernel thread, on first use.
+func (r *Runner) headWorkers() {
+	if len(r.heads) == 0 {
+		r.heads = make([]headWork, r.k.Threads())
+		for w := range r.heads {
+			r.heads[w].k = r.k.Serial()
+		}
+	}
+}
+
 // headWork is one worker's attention state: its serial kernels and per-head buffers.
 type headWork struct {
 	k                 *kernels.Kernels
@@ -213,13 +244,39 @@ type headWork struct {
 	kView, vView      tensor.Matrix // the head's keys and values, as matrices
 }
 
+// buffers sizes the head's queries (n×hd), keys (L×hd) and transposed values (hd×L).
+func (hw *headWork) buffers(n, L, hd int) (qh, kh, vt []float32) {
+	return grow(&hw.qh, n*hd), grow(&hw.kh, L*hd), grow(&hw.vt, hd*L)
+}
+
+// attend computes one head's attention from the buffers set up by buffers: for each of
+// the n queries, softmax(q·kᵀ/√hd) over the L keys, times the values, into the returned
+// n×hd rows. With causal set the queries are the last n of the L positions and query i
+// sees keys 0 to L-n+i only; otherwise every query sees every key.
+func (hw *headWork) attend(n, L, hd int, causal bool) []float32 {
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	sc, oh := grow(&hw.s, n*L), grow(&hw.oh, n*hd)
+	// sc[i][j] = Σ_c qh[i][c]·kh[j][c]
+	hw.k.MatMul(sc, viewF32(&hw.kView, hw.kh, L, hd), hw.qh, n)
+	if causal {
+		for i := range n {
+			row, seen := sc[i*L:(i+1)*L], L-n+i+1
+			hw.k.Softmax(row[:seen], seen, scale)
+			clear(row[seen:])
+		}
+	} else {
+		hw.k.Softmax(sc, L, scale)
+	}
+	// oh[i][c] = Σ_j sc[i][j]·v[j][c]
+	hw.k.MatMul(oh, viewF32(&hw.vView, hw.vt, hd, L), sc, n)
+	return oh
+}
+
 // head runs head h of one request of L tokens starting at token t0.
 func (r *Runner) head(hw *headWork, L, t0, h int, q, k, v, att []float32) {
 	s := r.m.Spec
 	d, hd := s.Dim, s.HeadDim()
-	scale := float32(1 / math.Sqrt(float64(hd)))
-	qh, kh := grow(&hw.qh, L*hd), grow(&hw.kh, L*hd)
-	vt, sc, oh := grow(&hw.vt, hd*L), grow(&hw.s, L*L), grow(&hw.oh, L*hd)
+	qh, kh, vt := hw.buffers(L, L, hd)
 	for p := range L {
 		row := (t0 + p) * d
 		copy(qh[p*hd:(p+1)*hd], q[row+h*hd:row+(h+1)*hd])
@@ -230,11 +287,7 @@ func (r *Runner) head(hw *headWork, L, t0, h int, q, k, v, att []float32) {
 			vt[j*L+p] = v[row+h*hd+j]
 		}
 	}
-	// sc[i][j] = Σ_c qh[i][c]·kh[j][c]
-	hw.k.MatMul(sc, viewF32(&hw.kView, kh, L, hd), qh, L)
-	hw.k.Softmax(sc, L, scale)
-	// oh[i][c] = Σ_j sc[i][j]·v[j][c]
-	hw.k.MatMul(oh, viewF32(&hw.vView, vt, hd, L), sc, L)
+	oh := hw.attend(L, L, hd, false)
 	for p := range L {
 		row := (t0 + p) * d
 		copy(att[row+h*hd:row+(h+1)*hd], oh[p*hd:(p+1)*hd])

@@ -18,6 +18,9 @@ const (
 	Encoder Arch = iota + 1
 	// MLP is a multilayer perceptron over a row of features.
 	MLP
+	// Decoder is a llama-style causal decoder whose tied classifier gives next-token
+	// logits; it runs by Runner.Decode over a KVStore.
+	Decoder
 )
 
 func (a Arch) String() string {
@@ -26,29 +29,36 @@ func (a Arch) String() string {
 		return "encoder"
 	case MLP:
 		return "mlp"
+	case Decoder:
+		return "decoder"
 	}
 	return fmt.Sprintf("Arch(%d)", int(a))
 }
 
-// ParseArch reads "encoder" or "mlp".
+// transformer reports whether a is built of llama-style blocks (Encoder or Decoder).
+func (a Arch) transformer() bool { return a == Encoder || a == Decoder }
+
+// ParseArch reads "decoder", "encoder" or "mlp".
 func ParseArch(s string) (Arch, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "decoder":
+		return Decoder, nil
 	case "encoder":
 		return Encoder, nil
 	case "mlp":
 		return MLP, nil
 	}
-	return 0, fmt.Errorf("architecture %q: accepted: encoder, mlp", s)
+	return 0, fmt.Errorf("architecture %q: accepted: decoder, encoder, mlp", s)
 }
 
 // Spec is the shape of a model.
 type Spec struct {
 	Name string
 	Arch Arch
-	// Transformer shape (Encoder).
+	// Transformer shape (Encoder, Decoder).
 	Dim, Hidden, Layers, Heads, Vocab, Context int
-	// Classes is the number of outputs: classes of the encoder's head, or the MLP's last
-	// layer width.
+	// Classes is the number of outputs: classes of the encoder's head, Vocab for the
+	// decoder (next-token logits), or the MLP's last layer width.
 	Classes int
 	// Widths are the MLP's layer widths, input first (256, 1024, 1024, 2).
 	Widths []int
@@ -65,6 +75,9 @@ const (
 	EncoderClasses = 8
 )
 
+// presets holds one shape per name. The transformer shapes are stored as encoders; Preset
+// turns them into decoders on request (Arch Decoder, Classes Vocab), so both
+// architectures share one table.
 var presets = map[string]Spec{
 	"tiny":  {Name: "tiny", Arch: Encoder, Dim: 64, Hidden: 192, Layers: 2, Heads: 4, Vocab: 512, Context: 128, Classes: EncoderClasses},
 	"s15m":  {Name: "s15m", Arch: Encoder, Dim: 288, Hidden: 768, Layers: 6, Heads: 6, Vocab: 32000, Context: 256, Classes: EncoderClasses},
@@ -83,23 +96,37 @@ func PresetNames() []string {
 	return names
 }
 
-// Preset returns the named shape for arch: tiny, s15m, s42m, s110m (encoder) or mlp.
+// Preset returns the named shape for arch: tiny, s15m, s42m, s110m (encoder or decoder)
+// or mlp. The encoder and the decoder of one name share every transformer dimension; the
+// encoder has EncoderClasses outputs, the decoder Vocab (its next-token logits).
 func Preset(name string, arch Arch) (Spec, error) {
 	s, ok := presets[name]
 	if !ok {
 		return Spec{}, fmt.Errorf("model preset %q: accepted: %s", name, strings.Join(PresetNames(), ", "))
 	}
-	if s.Arch != arch {
+	if !presetFits(s, arch) {
 		var fit []string
 		for _, n := range PresetNames() {
-			if presets[n].Arch == arch {
+			if presetFits(presets[n], arch) {
 				fit = append(fit, n)
 			}
 		}
-		return Spec{}, fmt.Errorf("model preset %q is an %s; accepted for %s: %s", name, s.Arch, arch, strings.Join(fit, ", "))
+		kind := "an " + s.Arch.String()
+		if s.Arch.transformer() {
+			kind = "a transformer shape (encoder or decoder)"
+		}
+		return Spec{}, fmt.Errorf("model preset %q is %s; accepted for %s: %s", name, kind, arch, strings.Join(fit, ", "))
+	}
+	if arch == Decoder {
+		s.Arch, s.Classes = Decoder, s.Vocab
 	}
 	s.Widths = slices.Clone(s.Widths)
 	return s, nil
+}
+
+// presetFits reports whether the stored preset s serves arch.
+func presetFits(s Spec, arch Arch) bool {
+	return s.Arch == arch || (s.Arch == Encoder && arch == Decoder)
 }
 
 // Validate reports whether the shape can be built: every matmul's inner dimension must
@@ -112,7 +139,7 @@ func (s Spec) Validate() error {
 		}
 	}
 	switch s.Arch {
-	case Encoder:
+	case Encoder, Decoder:
 		blocks("dim", s.Dim)
 		blocks("hidden", s.Hidden)
 		if s.Heads < 1 || s.Dim%s.Heads != 0 || s.HeadDim()%2 != 0 {
@@ -120,6 +147,9 @@ func (s Spec) Validate() error {
 		}
 		if s.Layers < 1 || s.Vocab < 1 || s.Context < 1 || s.Classes < 1 {
 			errs = append(errs, fmt.Errorf("model %s: layers, vocab, context and classes must be positive", s.Name))
+		}
+		if s.Arch == Decoder && s.Classes != s.Vocab {
+			errs = append(errs, fmt.Errorf("model %s: a decoder's classes %d must equal its vocabulary %d (next-token logits)", s.Name, s.Classes, s.Vocab))
 		}
 	case MLP:
 		if len(s.Widths) < 2 {

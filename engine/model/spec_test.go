@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -72,6 +73,31 @@ func TestPresets(t *testing.T) {
 		}
 	})
 
+	t.Run("decoders", func(t *testing.T) {
+		// Every transformer shape is also a decoder: the same dimensions, Vocab outputs.
+		for _, name := range []string{"tiny", "s15m", "s42m", "s110m"} {
+			enc, err := model.Preset(name, model.Encoder)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec, err := model.Preset(name, model.Decoder)
+			if err != nil {
+				t.Fatalf("Preset(%q, decoder): %v", name, err)
+			}
+			want := enc
+			want.Arch, want.Classes = model.Decoder, enc.Vocab
+			if !reflect.DeepEqual(dec, want) {
+				t.Errorf("Preset(%q, decoder) = %+v, want %+v", name, dec, want)
+			}
+			if err := dec.Validate(); err != nil {
+				t.Errorf("Validate: %v", err)
+			}
+			if again, _ := model.Preset(name, model.Encoder); !reflect.DeepEqual(again, enc) || again.Classes != model.EncoderClasses {
+				t.Errorf("asking for the decoder changed the encoder preset: %+v", again)
+			}
+		}
+	})
+
 	t.Run("widths are a copy", func(t *testing.T) {
 		a, _ := model.Preset("mlp", model.MLP)
 		a.Widths[0] = 7
@@ -93,6 +119,8 @@ func TestPresetErrors(t *testing.T) {
 		{"", model.MLP, []string{`""`, "accepted"}},
 		{"mlp", model.Encoder, []string{`"mlp"`, "encoder", "s110m, s15m, s42m, tiny"}},
 		{"tiny", model.MLP, []string{`"tiny"`, "accepted for mlp: mlp"}},
+		{"mlp", model.Decoder, []string{`"mlp"`, "accepted for decoder: s110m, s15m, s42m, tiny"}},
+		{"nope", model.Decoder, []string{`"nope"`, "mlp, s110m, s15m, s42m, tiny"}},
 	} {
 		t.Run(tc.name+"/"+tc.arch.String(), func(t *testing.T) {
 			_, err := model.Preset(tc.name, tc.arch)
@@ -133,6 +161,8 @@ func TestValidateRejects(t *testing.T) {
 		{"mlp width not blocks", with(mlp, func(s *model.Spec) { s.Widths[1] = 1000 }), []string{"width 1 1000"}},
 		{"mlp classes", with(mlp, func(s *model.Spec) { s.Classes = 3 }), []string{"last width 2", "classes 3"}},
 		{"no arch", model.Spec{Name: "x"}, []string{"unknown architecture"}},
+		{"decoder classes", with(tiny, func(s *model.Spec) { s.Arch = model.Decoder }), []string{"classes 8", "vocabulary 512"}},
+		{"decoder dim", with(tiny, func(s *model.Spec) { s.Arch, s.Classes, s.Dim = model.Decoder, s.Vocab, 48 }), []string{"dim 48"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.spec.Validate()
@@ -158,13 +188,17 @@ func TestParse(t *testing.T) {
 		want model.Arch
 		ok   bool
 	}{
-		{"encoder", model.Encoder, true}, {" MLP ", model.MLP, true}, {"decoder", 0, false},
+		{"encoder", model.Encoder, true}, {" MLP ", model.MLP, true}, {"Decoder", model.Decoder, true},
+		{"gpt", 0, false}, {"", 0, false},
 	} {
 		got, err := model.ParseArch(tc.in)
 		if (err == nil) != tc.ok || got != tc.want {
 			t.Errorf("ParseArch(%q) = %v, %v", tc.in, got, err)
 		}
-		if err != nil && !strings.Contains(err.Error(), "encoder, mlp") {
+		if err == nil && got.String() != strings.ToLower(strings.TrimSpace(tc.in)) {
+			t.Errorf("ParseArch(%q).String() = %q", tc.in, got)
+		}
+		if err != nil && !strings.Contains(err.Error(), "decoder, encoder, mlp") {
 			t.Errorf("ParseArch(%q) error %q does not list what is accepted", tc.in, err)
 		}
 	}

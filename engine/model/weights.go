@@ -50,11 +50,15 @@ type Model struct {
 	Precision Precision
 	Seed      uint64
 
-	// Encoder.
+	// Encoder and Decoder.
 	Embed     []float32 // Vocab×Dim, fp32 in every precision
 	Layers    []Layer
 	FinalNorm []float32
-	Head      Linear // Classes×Dim
+	// Head is the classifier, Classes×Dim: the encoder's own class head, or the decoder's
+	// tied one, Embed as a Vocab×Dim matrix (in the fp32 model Generate builds, a view of
+	// Embed's memory; Convert converts it like every other Linear, while Embed itself
+	// stays fp32 for the token lookups).
+	Head Linear
 
 	// MLP: Dense[i] is Widths[i+1]×Widths[i], Bias[i] its Widths[i+1] biases.
 	Dense []Linear
@@ -69,8 +73,10 @@ func Generate(spec Spec, seed uint64) (*Model, error) {
 	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0xda3e39cb94b95bdb))}
 	m := &Model{Spec: spec, Precision: tensor.F32, Seed: seed}
 	switch spec.Arch {
-	case Encoder:
-		m.Embed = g.gaussianStd(spec.Vocab*spec.Dim, EmbedStd)
+	case Encoder, Decoder:
+		// 64-byte aligned: the decoder's tied head reads it as a matrix.
+		m.Embed = tensor.AsF32(tensor.AlignedBytes(4 * spec.Vocab * spec.Dim))
+		g.fillStd(m.Embed, EmbedStd)
 		resid := WeightStd / math.Sqrt(2*float64(spec.Layers))
 		for range spec.Layers {
 			d, h := spec.Dim, spec.Hidden
@@ -81,7 +87,11 @@ func Generate(spec Spec, seed uint64) (*Model, error) {
 			})
 		}
 		m.FinalNorm = ones(spec.Dim)
-		m.Head = g.matrix(spec.Classes, spec.Dim)
+		if spec.Arch == Decoder {
+			m.Head = Linear{W: &tensor.Matrix{DType: tensor.F32, Rows: spec.Vocab, Cols: spec.Dim, Data: tensor.F32Bytes(m.Embed)}}
+		} else {
+			m.Head = g.matrix(spec.Classes, spec.Dim)
+		}
 	case MLP:
 		for i := 0; i+1 < len(spec.Widths); i++ {
 			m.Dense = append(m.Dense, g.matrix(spec.Widths[i+1], spec.Widths[i]))
@@ -97,10 +107,14 @@ func (g *gen) gaussian(n int) []float32 { return g.gaussianStd(n, WeightStd) }
 
 func (g *gen) gaussianStd(n int, std float64) []float32 {
 	out := make([]float32, n)
+	g.fillStd(out, std)
+	return out
+}
+
+func (g *gen) fillStd(out []float32, std float64) {
 	for i := range out {
 		out[i] = float32(g.r.NormFloat64() * std)
 	}
-	return out
 }
 
 // matrix draws a rows×cols fp32 matrix with OutlierCols outlier input columns.
@@ -127,6 +141,8 @@ func ones(n int) []float32 {
 
 // Convert returns m with the weights of every matmul in precision p, from m's own
 // weights (fp32 for a faithful conversion). Embeddings, norms and biases are shared with m.
+// A decoder's tied head is converted like the other matmuls (so a quantized decoder reads
+// a quantized classifier), while the embeddings it was tied to stay fp32 for the lookups.
 //
 // For the quantized precisions (int8, int4) the conversion first migrates outlier input
 // columns out of the weights, as SmoothQuant does: a column whose largest |w| is more than

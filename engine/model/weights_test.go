@@ -292,3 +292,84 @@ func TestConvertRejectsUnknownPrecision(t *testing.T) {
 		t.Errorf("Convert(99) = %v, want an error", c.Precision)
 	}
 }
+
+// TestGenerateDecoder checks the decoder's weights: the encoder's embeddings and blocks
+// of the same seed, value for value, and a tied classifier, a Vocab×Dim fp32 view of the
+// embeddings (no copy, no class head of its own).
+func TestGenerateDecoder(t *testing.T) {
+	dec := fixture(t, tinyDecoder)
+	enc := fixture(t, tinyModel)
+	s := dec.Spec
+	if !slices.Equal(dec.Embed, enc.Embed) {
+		t.Errorf("decoder embeddings differ from the encoder's of the same seed")
+	}
+	strip := func(m *model.Model) *model.Model {
+		c := *m
+		c.Head = model.Linear{}
+		return &c
+	}
+	if !bytes.Equal(modelBytes(t, strip(dec)), modelBytes(t, strip(enc))) {
+		t.Errorf("decoder blocks differ from the encoder's of the same seed")
+	}
+	h := dec.Head
+	if h.W == nil || h.W.DType != tensor.F32 || h.W.Rows != s.Vocab || h.W.Cols != s.Dim || h.InScale != nil {
+		t.Fatalf("head %+v, want fp32 %d×%d without InScale", h.W, s.Vocab, s.Dim)
+	}
+	if err := h.W.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if &tensor.AsF32(h.W.Data)[0] != &dec.Embed[0] || len(h.W.Data) != 4*len(dec.Embed) {
+		t.Errorf("the head is not a view of the embeddings")
+	}
+	other, err := presetModel("tiny", model.Decoder, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(other.Embed, dec.Embed) {
+		t.Errorf("seeds 1 and 2 give the same embeddings")
+	}
+}
+
+// TestConvertDecoder converts the tiny decoder to every precision: the tied head becomes a
+// Linear of that precision within the format's error of the embeddings (TestConvert's
+// bounds), the blocks convert as the encoder's do, and the embeddings stay fp32 and shared.
+// WeightBytes counts the head like any matmul weight: the decoder's total is the
+// encoder's with the class head swapped for the Vocab×Dim one.
+func TestConvertDecoder(t *testing.T) {
+	dec := fixture(t, tinyDecoder)
+	enc := fixture(t, tinyModel)
+	s := dec.Spec
+	embed := widen(dec.Embed)
+	headBytes := func(l model.Linear) int64 { return int64(len(l.W.Data)) + 4*int64(len(l.InScale)) }
+	for _, p := range model.Precisions {
+		t.Run(model.PrecisionName(p), func(t *testing.T) {
+			c := convert(t, dec, p)
+			h := c.Head
+			if h.W.DType != p || h.W.Rows != s.Vocab || h.W.Cols != s.Dim {
+				t.Fatalf("head %v %d×%d, want %v %d×%d", h.W.DType, h.W.Rows, h.W.Cols, p, s.Vocab, s.Dim)
+			}
+			if e := frobRel(effective(t, h), embed); e > quantErr[p] {
+				t.Errorf("head is %.3g from the embeddings, want <= %g", e, quantErr[p])
+			}
+			if &c.Embed[0] != &dec.Embed[0] {
+				t.Errorf("embeddings were copied, want them shared")
+			}
+			if p == tensor.F32 && h.W != dec.Head.W {
+				t.Errorf("converting to fp32 copied the tied head")
+			}
+			for i, nl := range linears(c)[:len(c.Layers)*7] {
+				if nl.l.W.DType != p {
+					t.Errorf("%s (%d): dtype %v, want %v", nl.name, i, nl.l.W.DType, p)
+				}
+			}
+			ce := convert(t, enc, p)
+			want := ce.WeightBytes() - headBytes(ce.Head) + headBytes(h)
+			if got := c.WeightBytes(); got != want {
+				t.Errorf("WeightBytes %d, want %d (the encoder's %d with its head swapped)", got, want, ce.WeightBytes())
+			}
+		})
+	}
+	if !slices.Equal(dec.Embed, fixture(t, tinyModel).Embed) {
+		t.Errorf("converting changed the source embeddings")
+	}
+}

@@ -1,0 +1,291 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"math"
+)
+
+// KVStore holds every layer's keys and values for a pool of blocks of BlockSize
+// positions: layer l's key of the position at offset o of block b is
+// K[l][(b*BlockSize+o)*Dim : ...+Dim] (after RoPE), V likewise. Which blocks belong to
+// which sequence is the caller's (a paged KV allocator's) to decide; a Step names its
+// sequence's blocks in order.
+type KVStore struct {
+	BlockSize, Blocks int
+	K, V              [][]float32
+}
+
+// NewKVStore allocates a zeroed KVStore of blocks blocks of blockSize positions for the
+// decoder spec: KVBlockBytes(spec, blockSize) bytes per block.
+func NewKVStore(spec Spec, blocks, blockSize int) (*KVStore, error) {
+	if spec.Arch != Decoder {
+		return nil, fmt.Errorf("kv store: the %s model is an %s; only a decoder keeps a KV cache", spec.Name, spec.Arch)
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, fmt.Errorf("kv store: %w", err)
+	}
+	if blocks < 1 || blockSize < 1 {
+		return nil, fmt.Errorf("kv store: %d blocks of %d positions: both must be positive", blocks, blockSize)
+	}
+	if blocks > math.MaxInt/blockSize/(2*4*spec.Dim*spec.Layers) {
+		return nil, fmt.Errorf("kv store: %d blocks of %d positions: too many positions to address", blocks, blockSize)
+	}
+	n := blocks * blockSize * spec.Dim
+	kv := &KVStore{BlockSize: blockSize, Blocks: blocks, K: make([][]float32, spec.Layers), V: make([][]float32, spec.Layers)}
+	for l := range spec.Layers {
+		kv.K[l] = make([]float32, n)
+		kv.V[l] = make([]float32, n)
+	}
+	return kv, nil
+}
+
+// KVBlockBytes returns the bytes one KV block of blockSize positions takes for spec: a
+// key and a value of Dim fp32 values per position and layer.
+func KVBlockBytes(spec Spec, blockSize int) int64 {
+	return 2 * 4 * int64(spec.Layers) * int64(blockSize) * int64(spec.Dim)
+}
+
+// A Step is one sequence's share of a decoder iteration: Tokens at positions Pos ...
+// Pos+len(Tokens)-1 (a prefill chunk or one decode token) of a sequence whose KV blocks
+// are Blocks (covering at least Pos+len(Tokens) positions). AllLogits asks for the logits
+// of every token of the step (teacher-forced fidelity), otherwise of its last token only.
+//
+// The keys and values of positions 0 to Pos-1 must already be in the sequence's blocks
+// (written by earlier steps); the step writes those of its own positions.
+type Step struct {
+	Tokens    []int32
+	Pos       int
+	Blocks    []int
+	AllLogits bool
+}
+
+// returned is the number of tokens whose logits the step returns.
+func (st *Step) returned() int {
+	if st.AllLogits {
+		return len(st.Tokens)
+	}
+	return 1
+}
+
+// LogitsLen returns the number of floats Decode writes for steps: Vocab per returned
+// token (every token of a step with AllLogits, the last one of the others).
+func LogitsLen(spec Spec, steps []Step) int {
+	n := 0
+	for i := range steps {
+		n += steps[i].returned()
+	}
+	return n * spec.Vocab
+}
+
+// Decode runs one iteration: selective batching, as in Orca: every token-wise op (RMSNorm,
+// the QKV and output projections, the MLP, the classifier) runs once over the flattened
+// tokens of all steps (one MatMul per weight per iteration); attention runs per sequence
+// (and head) over its own KV blocks, causally: position p attends to positions 0..p. The
+// step's new keys/values are written into kv before attention reads them. logits receives
+// Vocab floats per returned token, steps in order.
+//
+// The classifier, the largest matmul (Vocab×Dim), runs only over the returned tokens.
+// Every step is checked first; nothing runs and kv is untouched when one is invalid:
+// token and length problems wrap ErrInput, block table and buffer problems do not. No
+// two steps may use a block that one of them writes (blocks the steps only read, such as
+// a shared prefix, may be shared).
+func (r *Runner) Decode(steps []Step, kv *KVStore, logits []float32) error {
+	if err := r.checkDecode(steps, kv, logits); err != nil {
+		return err
+	}
+	d := r.m.Spec.Dim
+	T, rows := 0, 0
+	r.starts = r.starts[:0]
+	for i := range steps {
+		r.starts = append(r.starts, T)
+		T += len(steps[i].Tokens)
+		rows += steps[i].returned()
+	}
+	if T == 0 {
+		return nil
+	}
+	x := grow(&r.x, T*d)
+	t := 0
+	for i := range steps {
+		t = r.embed(x, t, steps[i].Tokens)
+	}
+	r.transformer(T, func(layer int, q, k, v, att []float32) {
+		r.decodeAttention(steps, kv, layer, q, k, v, att)
+	})
+	// Gather the returned tokens' rows; RMSNorm is row-wise, so norming after the gather
+	// is the same as before it.
+	sel := grow(&r.rows, rows*d)
+	j := 0
+	for i := range steps {
+		st := &steps[i]
+		from, to := r.starts[i], r.starts[i]+len(st.Tokens)
+		if !st.AllLogits {
+			from = to - 1
+		}
+		j += copy(sel[j:], x[from*d:to*d])
+	}
+	xn := r.xn[:rows*d]
+	rmsNorm(xn, sel, r.m.FinalNorm, rows, d)
+	r.linear(logits, r.m.Head, xn, rows)
+	return nil
+}
+
+// checkDecode validates a Decode call; see Decode.
+func (r *Runner) checkDecode(steps []Step, kv *KVStore, logits []float32) error {
+	s := r.m.Spec
+	if s.Arch != Decoder {
+		return fmt.Errorf("decode: the %s model is an %s; Decode runs decoders", s.Name, s.Arch)
+	}
+	if kv == nil {
+		return errors.New("decode: no KV store")
+	}
+	per := kv.Blocks * kv.BlockSize * s.Dim
+	if kv.Blocks < 1 || kv.BlockSize < 1 || len(kv.K) != s.Layers || len(kv.V) != s.Layers {
+		return fmt.Errorf("decode: the KV store has %d layers of %d blocks of %d positions; the %s model needs %d layers (see NewKVStore)", len(kv.K), kv.Blocks, kv.BlockSize, s.Name, s.Layers)
+	}
+	for l := range s.Layers {
+		if len(kv.K[l]) != per || len(kv.V[l]) != per {
+			return fmt.Errorf("decode: the KV store's layer %d holds %d keys and %d values, want %d (blocks × block size × dim %d)", l, len(kv.K[l]), len(kv.V[l]), per, s.Dim)
+		}
+	}
+	for i := range steps {
+		if err := r.checkStep(&steps[i], kv); err != nil {
+			return fmt.Errorf("decode: step %d: %w", i, err)
+		}
+	}
+	if err := r.blocks.check(steps, kv); err != nil {
+		return fmt.Errorf("decode: %w", err)
+	}
+	if want := LogitsLen(s, steps); len(logits) != want {
+		return fmt.Errorf("decode: logits has %d floats, want %d (%d returned tokens × vocabulary %d)", len(logits), want, want/s.Vocab, s.Vocab)
+	}
+	return nil
+}
+
+// checkStep validates one step's tokens, positions and block table.
+func (r *Runner) checkStep(st *Step, kv *KVStore) error {
+	s := r.m.Spec
+	n := len(st.Tokens)
+	if n == 0 {
+		return fmt.Errorf("%w: no tokens; a step holds 1 or more token ids", ErrInput)
+	}
+	if st.Pos < 0 {
+		return fmt.Errorf("position %d is negative", st.Pos)
+	}
+	if st.Pos > s.Context-n {
+		return fmt.Errorf("%w: a prompt of %d tokens (%d cached, %d new) is longer than the %s context of %d", ErrInput, st.Pos+n, st.Pos, n, s.Name, s.Context)
+	}
+	for i, t := range st.Tokens {
+		if t < 0 || int(t) >= s.Vocab {
+			return fmt.Errorf("%w: token %d (position %d) is id %d, outside the vocabulary [0, %d)", ErrInput, i, st.Pos+i, t, s.Vocab)
+		}
+	}
+	need := (st.Pos+n-1)/kv.BlockSize + 1
+	if len(st.Blocks) < need {
+		return fmt.Errorf("%d blocks of %d positions cover %d positions; positions 0 to %d need %d blocks", len(st.Blocks), kv.BlockSize, len(st.Blocks)*kv.BlockSize, st.Pos+n-1, need)
+	}
+	for e, b := range st.Blocks[:need] {
+		if b < 0 || b >= kv.Blocks {
+			return fmt.Errorf("block table entry %d is block %d, outside the KV store's [0, %d)", e, b, kv.Blocks)
+		}
+	}
+	return nil
+}
+
+// blockCheck finds block table entries that alias within one Decode call: a block listed
+// twice by one step, or a block one step writes and another uses. It stamps blocks rather
+// than clearing a table per call; stamps only grow, so stale ones never match.
+type blockCheck struct {
+	seen    []uint64 // the stamp of the last step that listed the block
+	written []uint64 // the stamp of the last call in which a step wrote the block
+	writer  []int    // the step that wrote it
+	stamp   uint64
+}
+
+// check runs on steps whose tables have been checked to be in range by checkStep.
+func (c *blockCheck) check(steps []Step, kv *KVStore) error {
+	if len(c.seen) < kv.Blocks {
+		c.seen = make([]uint64, kv.Blocks)
+		c.written = make([]uint64, kv.Blocks)
+		c.writer = make([]int, kv.Blocks)
+	}
+	c.stamp++
+	call := c.stamp
+	bs := kv.BlockSize
+	for i := range steps {
+		st := &steps[i]
+		c.stamp++
+		need := (st.Pos+len(st.Tokens)-1)/bs + 1
+		for e, b := range st.Blocks[:need] {
+			if c.seen[b] == c.stamp {
+				return fmt.Errorf("step %d: block %d is listed twice in its block table (entry %d)", i, b, e)
+			}
+			c.seen[b] = c.stamp
+		}
+		for _, b := range st.Blocks[st.Pos/bs : need] {
+			if c.written[b] == call {
+				return fmt.Errorf("steps %d and %d both write block %d", c.writer[b], i, b)
+			}
+			c.written[b], c.writer[b] = call, i
+		}
+	}
+	for i := range steps {
+		st := &steps[i]
+		for _, b := range st.Blocks[:st.Pos/bs] {
+			if c.written[b] == call && c.writer[b] != i {
+				return fmt.Errorf("step %d reads block %d, which step %d writes in the same iteration", i, b, c.writer[b])
+			}
+		}
+	}
+	return nil
+}
+
+// decodeAttention runs layer's attention for every step, the (step, head) pairs spread
+// over the kernels' threads as in attention.
+func (r *Runner) decodeAttention(steps []Step, kv *KVStore, layer int, q, k, v, att []float32) {
+	heads := r.m.Spec.Heads
+	r.headWorkers()
+	r.k.Parallel(len(steps)*heads, func(i, w int) {
+		st := i / heads
+		r.decodeHead(&r.heads[w], &steps[st], r.starts[st], layer, i%heads, kv, q, k, v, att)
+	})
+}
+
+// decodeHead runs head h of one step (whose tokens start at token row t0) at layer: it
+// rotates the step's queries and keys by their positions, writes the keys and values into
+// the sequence's KV slots, then attends causally over all Pos+len(Tokens) positions.
+// (step, head) pairs write disjoint slots: a head owns its hd columns of every slot, and
+// blockCheck keeps other steps off the blocks a step writes.
+func (r *Runner) decodeHead(hw *headWork, st *Step, t0, layer, h int, kv *KVStore, q, k, v, att []float32) {
+	s := r.m.Spec
+	d, hd, bs := s.Dim, s.HeadDim(), kv.BlockSize
+	n := len(st.Tokens)
+	L := st.Pos + n
+	K, V := kv.K[layer], kv.V[layer]
+	qh, kh, vt := hw.buffers(n, L, hd)
+	for i := range n {
+		p, row := st.Pos+i, (t0+i)*d+h*hd
+		cs := r.rope[p*hd : (p+1)*hd]
+		qi := qh[i*hd : (i+1)*hd]
+		copy(qi, q[row:row+hd])
+		rope(qi, cs)
+		o := (st.Blocks[p/bs]*bs+p%bs)*d + h*hd
+		kp := K[o : o+hd]
+		copy(kp, k[row:row+hd])
+		rope(kp, cs)
+		copy(V[o:o+hd], v[row:row+hd])
+	}
+	for p := range L {
+		o := (st.Blocks[p/bs]*bs+p%bs)*d + h*hd
+		copy(kh[p*hd:(p+1)*hd], K[o:o+hd])
+		for j, x := range V[o : o+hd] {
+			vt[j*L+p] = x
+		}
+	}
+	oh := hw.attend(n, L, hd, true)
+	for i := range n {
+		row := (t0+i)*d + h*hd
+		copy(att[row:row+hd], oh[i*hd:(i+1)*hd])
+	}
+}
