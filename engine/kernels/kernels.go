@@ -213,6 +213,12 @@ func (k *Kernels) MatMul(y []float32, w *tensor.Matrix, x []float32, n int) {
 	if n == 0 || w.Rows == 0 {
 		return
 	}
+	if n == 1 {
+		// One column is the decode shape: the matrix kernels would compute a whole tile of
+		// columns (32 for the AVX-512 kernels) to use one.
+		k.impl.matVec(k, y, w, x)
+		return
+	}
 	k.impl.matMul(k, y, w, x, n)
 }
 

@@ -64,7 +64,7 @@ func benchForward(b *testing.B, r *model.Runner, batch []model.Input, units int,
 func BenchmarkDecode(b *testing.B) {
 	m := fixture(b, s15mDecoder)
 	k := newKernels(b, kernels.BestTier(), 1)
-	const ctx, seqs, blockSize = 64, 8, 16
+	const ctx, blockSize = 64, 16
 	perSeq := ctx/blockSize + 1
 	for _, p := range []model.Precision{tensor.F32, tensor.Q8_0, tensor.Q4_0} {
 		r := model.NewRunner(convert(b, m, p), k)
@@ -73,17 +73,19 @@ func BenchmarkDecode(b *testing.B) {
 			step := []model.Step{{Tokens: tokens(ctx, m.Spec.Vocab, 1), Blocks: span(0, perSeq)}}
 			benchDecode(b, r, kv, step, ctx)
 		})
-		b.Run(fmt.Sprintf("precision=%s/phase=decode/seqs=%d/ctx=%d/threads=1", model.PrecisionName(p), seqs, ctx), func(b *testing.B) {
-			kv := newKV(b, m, seqs*perSeq, blockSize)
-			steps := make([]model.Step, seqs)
-			for s := range steps {
-				table := span(s*perSeq, perSeq)
-				decode(b, r, kv, model.Step{Tokens: tokens(ctx, m.Spec.Vocab, uint64(s)), Blocks: table})
-				// Each iteration writes position ctx again: the same work every time.
-				steps[s] = model.Step{Tokens: []int32{int32(s)}, Pos: ctx, Blocks: table}
-			}
-			benchDecode(b, r, kv, steps, seqs)
-		})
+		for _, seqs := range []int{1, 8} {
+			b.Run(fmt.Sprintf("precision=%s/phase=decode/seqs=%d/ctx=%d/threads=1", model.PrecisionName(p), seqs, ctx), func(b *testing.B) {
+				kv := newKV(b, m, seqs*perSeq, blockSize)
+				steps := make([]model.Step, seqs)
+				for s := range steps {
+					table := span(s*perSeq, perSeq)
+					decode(b, r, kv, model.Step{Tokens: tokens(ctx, m.Spec.Vocab, uint64(s)), Blocks: table})
+					// Each iteration writes position ctx again: the same work every time.
+					steps[s] = model.Step{Tokens: []int32{int32(s)}, Pos: ctx, Blocks: table}
+				}
+				benchDecode(b, r, kv, steps, seqs)
+			})
+		}
 	}
 }
 
