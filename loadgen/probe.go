@@ -133,10 +133,12 @@ type Result struct {
 	// LatencyHistogram holds the same latencies, for storage and merging.
 	LatencyHistogram *hdrhistogram.Histogram
 	// TTFT (time to first token, from the intended send) and TPOT (mean time per output
-	// token after the first) of streamed responses; OutputTokens counts their tokens.
-	TTFT, TPOT      Summary
-	OutputTokens    int64
-	TokensPerSecond float64
+	// token after the first) of streamed responses, and their histograms; OutputTokens
+	// counts their tokens.
+	TTFT, TPOT                   Summary
+	TTFTHistogram, TPOTHistogram *hdrhistogram.Histogram
+	OutputTokens                 int64
+	TokensPerSecond              float64
 	// QueueWait and Service are the means the target reported; Batch its mean batch size.
 	QueueWait, Service time.Duration
 	Batch              float64
@@ -355,7 +357,7 @@ func (p *probe) monitor(quit <-chan struct{}, endPacing context.CancelFunc) {
 	}
 	tick := time.NewTicker(liveEvery)
 	defer tick.Stop()
-	live := &Live{Latency: NewHistogram()}
+	live := &Live{Latency: NewHistogram(), TTFT: NewHistogram(), TPOT: NewHistogram()}
 	for {
 		select {
 		case <-quit:
@@ -366,7 +368,7 @@ func (p *probe) monitor(quit <-chan struct{}, endPacing context.CancelFunc) {
 		if now.Before(p.winStart) {
 			continue
 		}
-		c := p.rec.snapshot(live.Latency)
+		c := p.rec.snapshot(live)
 		live.Elapsed = min(now.Sub(p.winStart), p.o.Duration)
 		live.Sent = p.rec.sent.Load()
 		drops := p.rec.drops.Load()
@@ -419,6 +421,8 @@ func (p *probe) result() *Result {
 		Late:             c.late,
 		OutputTokens:     c.tokens,
 		LatencyHistogram: lat,
+		TTFTHistogram:    ttft,
+		TPOTHistogram:    tpot,
 		Lag:              SummarizeHistogram(lag),
 		InFlightPeak:     p.peak.Load(),
 	}

@@ -139,14 +139,19 @@ func (r *recorder) record(s *shard, o outcome) {
 	}
 }
 
-// snapshot merges the shards' latency histograms and counts, for live statistics.
-func (r *recorder) snapshot(into *hdrhistogram.Histogram) counts {
-	into.Reset()
+// snapshot merges the shards' latency, TTFT and TPOT histograms into live's and returns
+// the shards' counts, for live statistics.
+func (r *recorder) snapshot(live *Live) counts {
+	live.Latency.Reset()
+	live.TTFT.Reset()
+	live.TPOT.Reset()
 	var c counts
 	for i := range r.shards {
 		s := &r.shards[i]
 		s.mu.Lock()
-		into.Merge(s.latency)
+		live.Latency.Merge(s.latency)
+		live.TTFT.Merge(s.ttft)
+		live.TPOT.Merge(s.tpot)
 		c.add(s.counts)
 		s.mu.Unlock()
 	}
@@ -163,7 +168,8 @@ type Live struct {
 	Sent, Done, OK, Failed int64
 	// Late counts sends that started more than LateAfter behind their intended time.
 	Late int64
-	// Latency holds the latencies of the successful requests. It is reused between
-	// calls: copy it to keep it.
-	Latency *hdrhistogram.Histogram
+	// Latency holds the latencies of the successful requests; TTFT and TPOT those of their
+	// streamed tokens (empty for targets that stream none). They are reused between
+	// calls: copy them to keep them.
+	Latency, TTFT, TPOT *hdrhistogram.Histogram
 }

@@ -86,7 +86,7 @@ func FindCapacity(ctx context.Context, target loadgen.Target, o CapacityOptions)
 	}
 	var lat []Term
 	for _, t := range o.Terms {
-		if t.Metric == MetricLatency {
+		if isLatencyMetric(t.Metric) {
 			lat = append(lat, t)
 		}
 	}
@@ -226,7 +226,8 @@ func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rat
 	opt.Stop = func(l *loadgen.Live) bool {
 		decided, failed := true, false
 		for i, t := range o.Terms {
-			verdicts[i] = latencyVerdict(t, l.Latency, l.OK, l.Failed, maxN, o.MinSamples)
+			h := termHistogram(t, l.Latency, l.TTFT, l.TPOT)
+			verdicts[i] = latencyVerdict(t, h, h.TotalCount(), l.Failed, maxN, o.MinSamples)
 			decided = decided && verdicts[i] != Inconclusive
 			failed = failed || verdicts[i] == Fail
 		}
@@ -245,7 +246,8 @@ func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rat
 	}
 	po.Verdict = Pass
 	for i, t := range o.Terms {
-		v := latencyVerdict(t, res.LatencyHistogram, res.OK, res.Failed(), max(capN, res.OK+res.Failed()), o.MinSamples)
+		h := resultHistogram(t, res)
+		v := latencyVerdict(t, h, sampleCount(h), res.Failed(), max(capN, res.OK+res.Failed()), o.MinSamples)
 		if v == Inconclusive && res.Stop == loadgen.StopWindow {
 			v = Fail // the window was the cap: what has not passed by then fails
 		}
@@ -269,11 +271,36 @@ func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rat
 }
 
 func over(t Term, res *loadgen.Result) int64 {
-	return loadgen.CountOver(res.LatencyHistogram, t.Bound) + res.Failed()
+	return loadgen.CountOver(resultHistogram(t, res), t.Bound) + res.Failed()
 }
 
-// latencyVerdict decides one latency term from a histogram of successful requests' latency
-// and a count of failures (which count as over every bound).
+// termHistogram returns the histogram a latency term reads: whole requests' latency, or
+// the time to their first token, or per output token after it.
+func termHistogram(t Term, latency, ttft, tpot *hdrhistogram.Histogram) *hdrhistogram.Histogram {
+	switch t.Metric {
+	case MetricTTFT:
+		return ttft
+	case MetricTPOT:
+		return tpot
+	}
+	return latency
+}
+
+// resultHistogram is termHistogram of a probe's result.
+func resultHistogram(t Term, r *loadgen.Result) *hdrhistogram.Histogram {
+	return termHistogram(t, r.LatencyHistogram, r.TTFTHistogram, r.TPOTHistogram)
+}
+
+func sampleCount(h *hdrhistogram.Histogram) int64 {
+	if h == nil {
+		return 0
+	}
+	return h.TotalCount()
+}
+
+// latencyVerdict decides one latency term from a histogram of successful requests' samples
+// of its metric (latency, TTFT or TPOT; ok of them) and a count of failures (which count
+// as over every bound).
 func latencyVerdict(t Term, h *hdrhistogram.Histogram, ok, failed, maxN, minSamples int64) Verdict {
 	n := ok + failed
 	over := failed

@@ -1,6 +1,7 @@
 package tuner_test
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"os"
@@ -141,5 +142,64 @@ func TestCapacityMM1RealTime(t *testing.T) {
 		100*(got.RPS/want-1), len(got.Probes), got.Elapsed.Round(time.Second))
 	if math.Abs(got.RPS-want)/want > 0.10 {
 		t.Errorf("capacity %.1f/s, theory %.1f/s: off by more than 10%%", got.RPS, want)
+	}
+}
+
+// streamer turns the sleep target into a generation server: its first token comes when
+// the request's service ends (so TTFT is the M/M/1 sojourn time) and nine more follow 5 ms
+// apart (TPOT 5 ms).
+type streamer struct{ *loadgen.Sleep }
+
+func (s streamer) Do(ctx context.Context, req *loadgen.Request) (*loadgen.Response, error) {
+	resp, err := s.Sleep.Do(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	r := *resp
+	first := time.Now()
+	for i := range 10 {
+		r.Tokens = append(r.Tokens, int32(i))
+		r.TokenTimes = append(r.TokenTimes, first.Add(time.Duration(i)*5*time.Millisecond))
+	}
+	return &r, nil
+}
+
+// TestCapacityGenerationTerms: TTFT and TPOT terms are judged on their own samples. With
+// TTFT the M/M/1 sojourn and TPOT a constant 5 ms, ttft_p99<=20ms,tpot_p99<=10ms binds at
+// the M/M/1 capacity (769.7 req/s for μ = 1000/s), within 10%, and tpot_p99<=4ms holds at
+// no rate.
+func TestCapacityGenerationTerms(t *testing.T) {
+	if raceEnabled {
+		t.Skip("capacity searches run without -race in make test (the detector makes them take minutes)")
+	}
+	for _, c := range []struct {
+		slo  string
+		want float64
+	}{{"ttft_p99<=20ms,tpot_p99<=10ms", 769.7}, {"tpot_p99<=4ms", 0}} {
+		t.Run(c.slo, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				sleep, err := loadgen.NewSleep(loadgen.Dist{Kind: loadgen.Exponential, Mean: time.Millisecond}, 1, 7, loadgen.TimerClock{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				terms, err := tuner.ParseSLO(c.slo)
+				if err != nil {
+					t.Fatal(err)
+				}
+				probe := loadgen.DefaultOptions(loadgen.Arrival{})
+				probe.Clock = loadgen.TimerClock{}
+				probe.Warmup, probe.Duration, probe.Grace = 2*time.Second, 20*time.Second, 5*time.Second
+				o := tuner.DefaultCapacityOptions(terms, probe)
+				o.Start = 100
+				got, err := tuner.FindCapacity(t.Context(), streamer{sleep}, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Logf("%s: capacity %.1f req/s (want %.1f), %d probes", c.slo, got.RPS, c.want, len(got.Probes))
+				if c.want == 0 && got.RPS != 0 || c.want > 0 && math.Abs(got.RPS-c.want)/c.want > 0.10 {
+					t.Errorf("capacity %.1f req/s, want %.1f", got.RPS, c.want)
+				}
+			})
+		})
 	}
 }

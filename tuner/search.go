@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/infertune/infertune/loadgen"
 )
 
@@ -273,10 +274,10 @@ func missAtLowest(c Capacity, terms []Term) (string, float64) {
 		return p.Reason, 0
 	}
 	for i, t := range terms {
-		if t.Metric != MetricLatency || i >= len(p.Terms) || p.Terms[i] == Pass {
+		if !isLatencyMetric(t.Metric) || i >= len(p.Terms) || p.Terms[i] == Pass {
 			continue
 		}
-		got := percentileOf(p.Result, t.Percentile)
+		got := percentileOf(resultHistogram(t, p.Result), t.Percentile)
 		return fmt.Sprintf("%s: p%v was %v at %.3g req/s", t, t.Percentile, got, p.Rate), float64(got)/float64(t.Bound) - 1
 	}
 	return p.Reason, 0
@@ -293,11 +294,11 @@ func (c Capacity) lowest() *ProbeOutcome {
 	return p
 }
 
-func percentileOf(r *loadgen.Result, p float64) time.Duration {
-	if r.LatencyHistogram == nil || r.LatencyHistogram.TotalCount() == 0 {
+func percentileOf(h *hdrhistogram.Histogram, p float64) time.Duration {
+	if h == nil || h.TotalCount() == 0 {
 		return 0
 	}
-	return time.Duration(r.LatencyHistogram.ValueAtPercentile(p))
+	return time.Duration(h.ValueAtPercentile(p))
 }
 
 func (s *searcher) pruneByFidelity(t *Trial) bool {
