@@ -91,3 +91,14 @@ func CostOf(t Target, capacityRPS float64, rpsSLO float64) (Cost, error) {
 	perHour := n * t.PricePerHour
 	return Cost{Replicas: int(n), PerHour: perHour, PerMillion: perHour / (rpsSLO * 3600) * 1e6}, nil
 }
+
+// PerMillionTokens is the price of a million output tokens of generation, when each
+// request generates tokensPerRequest on average: PerMillion / tokensPerRequest (0 when
+// tokensPerRequest is not positive). A tps SLO of T tokens/s is priced by CostOf as an
+// rps SLO of T / tokensPerRequest.
+func (c Cost) PerMillionTokens(tokensPerRequest float64) float64 {
+	if !(tokensPerRequest > 0) {
+		return 0
+	}
+	return c.PerMillion / tokensPerRequest
+}

@@ -110,3 +110,17 @@ func TestCostOfErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestPerMillionTokens(t *testing.T) {
+	c, err := CostOf(Target{Name: "cpu-2t", Threads: 2, PricePerHour: 0.085}, 4, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4 requests/s of 48 tokens: 691,200 tokens an hour for $0.085.
+	if got, want := c.PerMillionTokens(48), 0.085/(4*48*3600)*1e6; math.Abs(got-want) > 1e-12 {
+		t.Errorf("per million tokens %v, want %v", got, want)
+	}
+	if c.PerMillionTokens(0) != 0 || c.PerMillionTokens(-1) != 0 {
+		t.Errorf("no tokens per request: want 0")
+	}
+}
