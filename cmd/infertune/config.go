@@ -40,7 +40,7 @@ type config struct {
 // benchConfig holds the settings of `infertune bench` and the sections of its subcommands.
 // The workload's settings are text, "" meaning the workload profile's default.
 type benchConfig struct {
-	// Workload names a workload profile: classify, fraud.
+	// Workload names a workload profile: chat, classify, classify-tiny, fraud.
 	Workload string `mapstructure:"workload"`
 	// Precision: fp32, fp16, bf16, int8, int4.
 	Precision string `mapstructure:"precision"`
@@ -48,16 +48,24 @@ type benchConfig struct {
 	Threads string `mapstructure:"threads"`
 	// Tier: the kernel tier, generic or simd ("" for the best this binary and CPU have).
 	Tier string `mapstructure:"tier"`
-	// MaxBatch, MaxQueueDelay and MaxQueue: the dynamic batcher.
+	// MaxBatch and MaxQueueDelay: the dynamic batcher of an encoder or MLP workload.
 	MaxBatch      string `mapstructure:"max_batch"`
 	MaxQueueDelay string `mapstructure:"max_queue_delay"`
-	MaxQueue      string `mapstructure:"max_queue"`
+	// MaxQueue: the most requests waiting, for every workload.
+	MaxQueue string `mapstructure:"max_queue"`
+	// Batching (continuous, static), MaxSeqs, MaxBatchedTokens, KVBlockSize and KVBudget (a
+	// size such as 64MiB): the generation batcher of a decoder workload.
+	Batching         string `mapstructure:"batching"`
+	MaxSeqs          string `mapstructure:"max_seqs"`
+	MaxBatchedTokens string `mapstructure:"max_batched_tokens"`
+	KVBlockSize      string `mapstructure:"kv_block_size"`
+	KVBudget         string `mapstructure:"kv_budget"`
 	// Rate (requests/s), Arrival (poisson, constant, closed) and Concurrency (closed).
 	Rate        string `mapstructure:"rate"`
 	Arrival     string `mapstructure:"arrival"`
 	Concurrency string `mapstructure:"concurrency"`
 	// Timeout bounds each request in the engine ("" or 0: none); expired requests leave
-	// the queue and count as timeouts.
+	// the queue and count as timeouts. Encoder and MLP workloads only.
 	Timeout string `mapstructure:"timeout"`
 	// Duration and Warmup of the probe; Grace for requests in flight at its end.
 	Duration string `mapstructure:"duration"`
