@@ -13,10 +13,11 @@ SIMD := GOEXPERIMENT=simd
 # Packages that start goroutines run under the race detector; the rest run without it,
 # which keeps `make test` well under ten minutes on two cores.
 RACE_PKGS ?= ./engine ./engine/kernels/... ./engine/sched/... ./loadgen/... ./tuner/... ./reports/... ./cmd/...
-# End-to-end tunes time a real load generator, which the race detector slows until its
-# probes are invalid, and capacity searches simulate thousands of requests, which it
-# slows twentyfold: they skip under -race and run again without it.
-E2E := ^(TestTune|TestCapacity)
+# End-to-end tunes and generation benches time a real load generator and engine, which
+# the race detector slows until their probes are invalid or empty, and capacity searches
+# simulate thousands of requests, which it slows twentyfold: they skip under -race and
+# run again without it.
+E2E := ^(TestTune|TestCapacity|TestBenchE2E)
 E2E_PKGS := ./cmd/infertune ./tuner
 # (Each is computed once, when first used.)
 OTHER_PKGS = $(eval OTHER_PKGS := $(filter-out $(shell $(GO) list $(RACE_PKGS) 2>/dev/null),$(shell $(GO) list ./...)))$(OTHER_PKGS)
