@@ -41,19 +41,7 @@ type Config struct {
 
 // Validate reports every problem of the config at once.
 func (c Config) Validate() error {
-	var errs []error
-	if _, err := model.Preset(c.Model, c.Arch); err != nil {
-		errs = append(errs, err)
-	}
-	if !c.Precision.Valid() {
-		errs = append(errs, fmt.Errorf("precision %d: accepted: fp32, fp16, bf16, int8, int4", c.Precision))
-	}
-	if c.Nice < 0 || c.Nice > kernels.NiceIdle {
-		errs = append(errs, fmt.Errorf("nice %d: accepted: 0 (unchanged) to 19, or %d (idle class)", c.Nice, kernels.NiceIdle))
-	}
-	if c.Threads < 0 {
-		errs = append(errs, fmt.Errorf("threads %d: accepted: 0 (every CPU) or more", c.Threads))
-	}
+	errs := checkServing(c.Model, c.Arch, c.Precision, c.Nice, c.Threads)
 	if c.Timeout < 0 {
 		errs = append(errs, fmt.Errorf("timeout %v: accepted: 0 (none) or a positive duration", c.Timeout))
 	}
@@ -61,6 +49,25 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// checkServing returns the problems of what Config and GenConfig share: the preset of
+// arch, the precision, the niceness and the thread count.
+func checkServing(preset string, arch model.Arch, p model.Precision, nice, threads int) []error {
+	var errs []error
+	if _, err := model.Preset(preset, arch); err != nil {
+		errs = append(errs, err)
+	}
+	if !p.Valid() {
+		errs = append(errs, fmt.Errorf("precision %d: accepted: fp32, fp16, bf16, int8, int4", p))
+	}
+	if nice < 0 || nice > kernels.NiceIdle {
+		errs = append(errs, fmt.Errorf("nice %d: accepted: 0 (unchanged) to 19, or %d (idle class)", nice, kernels.NiceIdle))
+	}
+	if threads < 0 {
+		errs = append(errs, fmt.Errorf("threads %d: accepted: 0 (every CPU) or more", threads))
+	}
+	return errs
 }
 
 // Engine serves one model configuration. It implements loadgen.Target.

@@ -40,19 +40,7 @@ type GenConfig struct {
 
 // Validate reports every problem of the config at once.
 func (c GenConfig) Validate() error {
-	var errs []error
-	if _, err := model.Preset(c.Model, model.Decoder); err != nil {
-		errs = append(errs, err)
-	}
-	if !c.Precision.Valid() {
-		errs = append(errs, fmt.Errorf("precision %d: accepted: fp32, fp16, bf16, int8, int4", c.Precision))
-	}
-	if c.Nice < 0 || c.Nice > kernels.NiceIdle {
-		errs = append(errs, fmt.Errorf("nice %d: accepted: 0 (unchanged) to 19, or %d (idle class)", c.Nice, kernels.NiceIdle))
-	}
-	if c.Threads < 0 {
-		errs = append(errs, fmt.Errorf("threads %d: accepted: 0 (every CPU) or more", c.Threads))
-	}
+	errs := checkServing(c.Model, model.Decoder, c.Precision, c.Nice, c.Threads)
 	if c.Batching != BatchingContinuous && c.Batching != BatchingStatic {
 		errs = append(errs, fmt.Errorf("batching %q: accepted: %s, %s", c.Batching, BatchingContinuous, BatchingStatic))
 	}

@@ -417,18 +417,13 @@ type benchReport struct {
 // benchConfigReport is the config run: the dynamic batcher's settings for an encoder or
 // MLP workload, the generation batcher's for a decoder.
 type benchConfigReport struct {
-	Workload         string `json:"workload"`
-	Model            string `json:"model"`
-	Precision        string `json:"precision"`
-	Tier             string `json:"tier"`
-	Threads          int    `json:"threads"`
-	MaxBatch         int    `json:"max_batch,omitempty"`
-	MaxQueueDelay    string `json:"max_queue_delay,omitempty"`
-	Batching         string `json:"batching,omitempty"`
-	MaxSeqs          int    `json:"max_seqs,omitempty"`
-	MaxBatchedTokens int    `json:"max_batched_tokens,omitempty"`
-	KVBlockSize      int    `json:"kv_block_size,omitempty"`
-	KVBlocks         int    `json:"kv_blocks,omitempty"`
+	Workload  string `json:"workload"`
+	Model     string `json:"model"`
+	Precision string `json:"precision"`
+	Tier      string `json:"tier"`
+	Threads   int    `json:"threads"`
+	batchingJSON
+	KVBlocks int `json:"kv_blocks,omitempty"`
 	// KVBudget is the budget as given (such as 64MiB); KVBytes what its whole blocks take.
 	KVBudget    string `json:"kv_budget,omitempty"`
 	KVBytes     int64  `json:"kv_bytes,omitempty"`

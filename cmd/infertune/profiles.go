@@ -185,21 +185,27 @@ type workloadTokensJSON struct {
 	Mean float64 `json:"mean"`
 }
 
-// workloadDefaultsJSON holds every default; the batching keys of the other kind of model
-// are left out (max_batch and max_queue_delay for a decoder, the generation keys else).
-type workloadDefaultsJSON struct {
-	Precision     string `json:"precision"`
-	Threads       int    `json:"threads"`
-	MaxBatch      int    `json:"max_batch,omitempty"`
-	MaxQueueDelay string `json:"max_queue_delay,omitempty"`
-	// Generation (decoder) only.
+// batchingJSON is the batcher's settings in the JSON of a workload or a run: the dynamic
+// batcher's for an encoder or MLP, the generation batcher's for a decoder (the others
+// left out).
+type batchingJSON struct {
+	MaxBatch         int    `json:"max_batch,omitempty"`
+	MaxQueueDelay    string `json:"max_queue_delay,omitempty"`
 	Batching         string `json:"batching,omitempty"`
 	MaxSeqs          int    `json:"max_seqs,omitempty"`
 	MaxBatchedTokens int    `json:"max_batched_tokens,omitempty"`
 	KVBlockSize      int    `json:"kv_block_size,omitempty"`
-	KVBudget         string `json:"kv_budget,omitempty"`
-	KVBudgetBytes    int64  `json:"kv_budget_bytes,omitempty"`
-	MaxQueue         int    `json:"max_queue"`
+}
+
+// workloadDefaultsJSON holds every default; the batching keys of the other kind of model
+// are left out (max_batch and max_queue_delay for a decoder, the generation keys else).
+type workloadDefaultsJSON struct {
+	Precision string `json:"precision"`
+	Threads   int    `json:"threads"`
+	batchingJSON
+	KVBudget      string `json:"kv_budget,omitempty"`
+	KVBudgetBytes int64  `json:"kv_budget_bytes,omitempty"`
+	MaxQueue      int    `json:"max_queue"`
 	// Rate is in requests per second.
 	Rate        float64 `json:"rate"`
 	Arrival     string  `json:"arrival"`
@@ -217,16 +223,15 @@ func newWorkloadJSON(w profiles.Workload) workloadJSON {
 		Model:       workloadModelJSON{Arch: w.Model.Arch, Preset: w.Model.Preset},
 		Input:       workloadInputJSON{Features: w.Input.Features},
 		Defaults: workloadDefaultsJSON{
-			Precision:     d.Precision,
-			Threads:       d.Threads,
-			MaxBatch:      d.MaxBatch,
-			MaxQueueDelay: d.MaxQueueDelay.String(),
-			MaxQueue:      d.MaxQueue,
-			Rate:          d.RequestsPerSec,
-			Arrival:       d.Arrival,
-			Concurrency:   d.Concurrency,
-			Duration:      d.Duration.String(),
-			Warmup:        d.Warmup.String(),
+			Precision:    d.Precision,
+			Threads:      d.Threads,
+			batchingJSON: batchingJSON{MaxBatch: d.MaxBatch, MaxQueueDelay: d.MaxQueueDelay.String()},
+			MaxQueue:     d.MaxQueue,
+			Rate:         d.RequestsPerSec,
+			Arrival:      d.Arrival,
+			Concurrency:  d.Concurrency,
+			Duration:     d.Duration.String(),
+			Warmup:       d.Warmup.String(),
 		},
 	}
 	lengths := func(t *profiles.TokenLengths) *workloadTokensJSON {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/infertune/infertune/engine/tensor"
 )
 
 // KVStore holds every layer's keys and values for a pool of blocks of BlockSize
@@ -312,7 +314,7 @@ func (hw *headWork) attendBlocks(q []float32, seen int, blocks []int, bs, d, off
 	sc := grow(&hw.s, seen)
 	for t := range seen {
 		o := (blocks[t/bs]*bs+t%bs)*d + off
-		sc[t] = dot32(q, K[o:o+hd])
+		sc[t] = hw.k.Dot(tensor.F32, tensor.F32Bytes(K[o:o+hd]), q)
 	}
 	hw.k.Softmax(sc, seen, float32(1/math.Sqrt(float64(hd))))
 	clear(out)
@@ -322,21 +324,4 @@ func (hw *headWork) attendBlocks(q []float32, seen int, blocks []int, bs, d, off
 			out[c] += w * x
 		}
 	}
-}
-
-// dot32 returns Σ a[i]·b[i] with four partial sums.
-func dot32(a, b []float32) float32 {
-	b = b[:len(a)]
-	var s0, s1, s2, s3 float32
-	i := 0
-	for ; i+4 <= len(a); i += 4 {
-		s0 += a[i] * b[i]
-		s1 += a[i+1] * b[i+1]
-		s2 += a[i+2] * b[i+2]
-		s3 += a[i+3] * b[i+3]
-	}
-	for ; i < len(a); i++ {
-		s0 += a[i] * b[i]
-	}
-	return (s0 + s1) + (s2 + s3)
 }
