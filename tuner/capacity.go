@@ -124,11 +124,13 @@ func FindCapacity(ctx context.Context, target loadgen.Target, o CapacityOptions)
 	}
 	minRate = max(minRate, o.verifiableRate())
 	c.MinRate = minRate
-	if pass, err := probe(o.Start); err != nil || ctx.Err() != nil {
+	// A start below the floor could never pass: start at the floor.
+	first := max(o.Start, minRate)
+	if pass, err := probe(first); err != nil || ctx.Err() != nil {
 		return c, errors.Join(err, ctx.Err())
 	} else if !pass {
-		hi = o.Start
-		for rate := o.Start / o.Growth; rate >= minRate; rate /= o.Growth {
+		hi = first
+		for rate := first / o.Growth; rate >= minRate; rate /= o.Growth {
 			pass, err := probe(rate)
 			if err != nil || ctx.Err() != nil {
 				return c, errors.Join(err, ctx.Err())
@@ -140,7 +142,7 @@ func FindCapacity(ctx context.Context, target loadgen.Target, o CapacityOptions)
 			hi = rate
 		}
 	} else {
-		lo = o.Start
+		lo = first
 	}
 	for rate := lo * o.Growth; lo > 0 && hi == 0; rate = math.Min(rate*o.Growth, o.MaxRate) {
 		pass, err := probe(rate)

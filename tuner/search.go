@@ -134,7 +134,9 @@ func Search(ctx context.Context, factory Factory, o Options) (Result, error) {
 	o.Bus.Publish(RunStarted{Workload: o.Workload, Terms: o.Terms, Strategy: o.Strategy, Configs: len(configs), Budget: o.Budget})
 	s := &searcher{o: o, factory: factory, parent: ctx}
 	var err error
-	if o.Strategy == StrategyGrid {
+	// Smart's predictions simulate the dynamic batcher; a generation space is searched
+	// as a grid (baseline first).
+	if o.Strategy == StrategyGrid || o.Space.Generation() {
 		err = s.grid(budgetCtx, configs)
 	} else {
 		err = s.smart(budgetCtx, configs)
@@ -199,10 +201,11 @@ func (s *searcher) measure(ctx context.Context, c Config, predicted float64) (Tr
 	defer srv.Close()
 	co := s.o.Capacity
 	co.Terms = s.o.Terms
-	if predicted <= 0 {
+	if predicted <= 0 && !c.Generation() {
 		// Without a prediction, start from a short closed-loop measure of the peak rate:
 		// a ramp from a trickle would spend most of its time on rates far below capacity
-		// (a p99 verdict needs at least 459 requests).
+		// (a p99 verdict needs at least 459 requests). A generation request lasts seconds,
+		// longer than that measure: generation configs ramp from the default start.
 		peak, spent, err := quickPeak(ctx, srv, c, s.o.Capacity.Probe)
 		s.probeT += spent
 		t.ProbeTime += spent
@@ -402,14 +405,15 @@ const peakWindow = 300 * time.Millisecond
 // quickPeak runs a closed loop of 2·MaxBatch requests against srv for peakWindow and
 // returns the rate it achieved, and the time spent.
 func quickPeak(ctx context.Context, srv loadgen.Target, c Config, tmpl loadgen.Options) (float64, time.Duration, error) {
-	a, err := loadgen.Closed(2 * c.MaxBatch)
+	inFlight := 2 * max(c.MaxBatch, c.MaxSeqs) // twice what one batch holds
+	a, err := loadgen.Closed(inFlight)
 	if err != nil {
 		return 0, 0, err
 	}
 	opt := tmpl
 	opt.Arrival, opt.Stop = a, nil
 	opt.Warmup, opt.Duration = peakWindow/3, peakWindow
-	opt.MaxInFlight = max(opt.MaxInFlight, 2*c.MaxBatch)
+	opt.MaxInFlight = max(opt.MaxInFlight, inFlight)
 	start := time.Now()
 	res, err := loadgen.Run(ctx, srv, opt)
 	if err != nil {

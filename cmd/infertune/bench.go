@@ -82,7 +82,7 @@ The subcommands measure the kernels and the load generator alone.`,
 	}
 	f := cmd.Flags()
 	def := defaultBenchConfig()
-	f.String("workload", def.Workload, "workload `NAME`: "+strings.Join(servingNames(true), ", "))
+	f.String("workload", def.Workload, "workload `NAME`: "+strings.Join(workloadNames(), ", "))
 	f.String("precision", "", "`PRECISION` of the weights: fp32, fp16, bf16, int8, int4 (default: the workload's)")
 	f.String("threads", "", "inference threads `N`, 0 for every CPU (default: the workload's)")
 	f.String("tier", "", "kernel `TIER`: generic or simd (default: the best available)")
@@ -186,7 +186,7 @@ func (in *benchSettings) notRead(w profiles.Workload, key, v, why string) {
 // memBytes is this machine's memory (0 when unknown): a KV cache may take memShare of it.
 func (c benchConfig) workloadRun(memBytes int64) (workloadRun, error) {
 	in := &benchSettings{}
-	w, problem := lookupServing(c.Workload, true)
+	w, problem := lookupWorkload(c.Workload)
 	if problem != "" {
 		return workloadRun{}, &fieldError{Key: "bench.workload", Value: c.Workload, Problem: problem}
 	}

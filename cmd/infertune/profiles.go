@@ -106,42 +106,14 @@ func workloadNames() []string {
 	return names
 }
 
-// lookupServed returns the workload named, for tune, or the problem with the name:
-// unknown, or a generation workload, which tune does not serve under load yet.
-func lookupServed(name string) (profiles.Workload, string) {
-	return lookupServing(name, false)
-}
-
-// lookupServing returns the workload named, or the problem with the name: unknown, or a
-// generation workload when the caller does not serve generation (bench does; tune does
-// not yet).
-func lookupServing(name string, generation bool) (profiles.Workload, string) {
+// lookupWorkload returns the workload named for bench and tune, or the problem with the
+// name (unknown, with the names accepted).
+func lookupWorkload(name string) (profiles.Workload, string) {
 	w, err := profiles.LookupWorkload(name)
 	if err != nil {
-		return w, "unknown workload; accepted: " + strings.Join(servingNames(generation), ", ")
-	}
-	if !generation && w.Model.Arch == profiles.ArchDecoder {
-		return w, fmt.Sprintf("a generation workload (arch %s): tune does not serve generation yet (bench does); accepted: %s",
-			w.Model.Arch, strings.Join(servingNames(generation), ", "))
+		return w, "unknown workload; accepted: " + strings.Join(workloadNames(), ", ")
 	}
 	return w, ""
-}
-
-// servedNames lists the workloads tune serves.
-func servedNames() []string {
-	return servingNames(false)
-}
-
-// servingNames lists the workloads a caller serves: every one when it serves generation,
-// else those that are not generation workloads.
-func servingNames(generation bool) []string {
-	var names []string
-	for _, w := range profiles.Workloads() {
-		if generation || w.Model.Arch != profiles.ArchDecoder {
-			names = append(names, w.Name)
-		}
-	}
-	return names
 }
 
 // writeWorkloadList writes one line per workload: name, arch, preset, description.

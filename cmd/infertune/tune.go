@@ -98,7 +98,7 @@ short before any config met them; 130 interrupted (resume with --resume ID).`,
 	}
 	def := defaultTuneConfig()
 	f := cmd.Flags()
-	f.String("workload", def.Workload, "workload `NAME`: "+strings.Join(servedNames(), ", "))
+	f.String("workload", def.Workload, "workload `NAME`: "+strings.Join(workloadNames(), ", "))
 	f.StringSlice("slo", nil, "SLO `TERMS`, comma-separated or repeated, such as p99=50ms,rps>=200")
 	f.StringArray("space", nil, "space override `DIM=VALUES`, repeated: precision=fp32,int8 max_batch=1..32 max_queue_delay=0,2ms threads=1,2 tier=generic,simd")
 	f.String("strategy", def.Strategy, "search `STRATEGY`: smart or grid")
@@ -135,7 +135,7 @@ func (c tuneConfig) plan(stored *tuner.Space) (tunePlan, error) {
 	}
 	var pl tunePlan
 	pl.seed = c.Seed
-	w, problem := lookupServed(c.Workload)
+	w, problem := lookupWorkload(c.Workload)
 	if problem != "" {
 		bad("workload", c.Workload, "%s", problem)
 	}
@@ -204,6 +204,15 @@ func (c tuneConfig) plan(stored *tuner.Space) (tunePlan, error) {
 		delays = append(delays, d)
 	}
 	space := tuner.Space{Precisions: precisions, MaxBatch: []int{1, 4, 16}, MaxQueueDelays: delays, Threads: threads, Tiers: []string{best}}
+	baseline := tuner.Config{Precision: "fp32", MaxBatch: 1, Threads: runtime.NumCPU(), Tier: best}
+	if generation := w.Model.Arch == profiles.ArchDecoder; generation {
+		// Generation: both batchers at a few batch sizes, the workload's token budget per
+		// iteration; the baseline serves one sequence at a time.
+		tokens := w.Defaults.MaxBatchedTokens
+		space = tuner.Space{Precisions: precisions, Batchings: tuner.Batchings, MaxSeqs: []int{4, 16},
+			MaxBatchedTokens: []int{tokens}, Threads: threads, Tiers: []string{best}}
+		baseline = tuner.Config{Precision: "fp32", Batching: "static", MaxSeqs: 1, MaxBatchedTokens: tokens, Threads: runtime.NumCPU(), Tier: best}
+	}
 	if stored != nil {
 		space = *stored
 	} else {
@@ -234,7 +243,7 @@ func (c tuneConfig) plan(stored *tuner.Space) (tunePlan, error) {
 		Budget:   budget,
 		Capacity: tuner.DefaultCapacityOptions(pl.terms, probe),
 		Targets:  tuner.LocalTargets(hw, runtime.NumCPU()),
-		Baseline: tuner.Config{Precision: "fp32", MaxBatch: 1, Threads: runtime.NumCPU(), Tier: best},
+		Baseline: baseline,
 	}
 	pl.opts.Capacity.MaxRate = loadgen.MaxRate
 	return pl, nil

@@ -82,10 +82,31 @@ func (f *engineFactory) build(_ context.Context, c tuner.Config) (tuner.Server, 
 	if err != nil {
 		return nil, err
 	}
+	if c.Generation() {
+		d := f.workload.Defaults
+		blocks, err := engine.KVBlocks(f.spec.Name, d.KVBudgetBytes, d.KVBlockSize, 0)
+		if err != nil {
+			return nil, err
+		}
+		return engine.NewGenerator(engine.GenConfig{
+			Model: f.spec.Name, Precision: p, Seed: f.seed, Tier: tier, Threads: c.Threads, Nice: engineNice, Batching: c.Batching,
+			Sched: sched.GenConfig{MaxSeqs: c.MaxSeqs, MaxBatchedTokens: c.MaxBatchedTokens,
+				KV: sched.KVConfig{BlockSize: d.KVBlockSize, Blocks: blocks}, MaxQueue: f.maxQueue},
+		}, m)
+	}
 	return engine.NewWithModel(engine.Config{
 		Model: f.spec.Name, Arch: f.spec.Arch, Precision: p, Seed: f.seed, Tier: tier, Threads: c.Threads, Nice: engineNice,
 		Batching: sched.DynamicConfig{MaxBatch: c.MaxBatch, MaxQueueDelay: c.MaxQueueDelay, MaxQueue: f.maxQueue},
 	}, m)
+}
+
+// fidelityModel names the model in the store's fidelity table: the preset, and for a
+// decoder its architecture too (the encoder and the decoder of a preset share the name).
+func (f *engineFactory) fidelityModel() string {
+	if f.spec.Arch == model.Decoder {
+		return f.spec.Name + "-decoder"
+	}
+	return f.spec.Name
 }
 
 // fidelity measures (or reads from the store) a precision's agreement with fp32.
@@ -96,7 +117,7 @@ func (f *engineFactory) fidelity(st *store.Store, inputs int) func(string) (floa
 			return 0, 0, err
 		}
 		name := model.PrecisionName(p)
-		if got, ok, err := st.Fidelity(f.spec.Name, name, f.seed, inputs); err == nil && ok {
+		if got, ok, err := st.Fidelity(f.fidelityModel(), name, f.seed, inputs); err == nil && ok {
 			return got.Top1, got.KLD, nil
 		}
 		ref, err := f.model(model.Precisions[0])
@@ -116,7 +137,7 @@ func (f *engineFactory) fidelity(st *store.Store, inputs int) func(string) (floa
 		if err != nil {
 			return 0, 0, fmt.Errorf("fidelity of %s: %w", name, err)
 		}
-		_ = st.PutFidelity(store.Fidelity{Model: f.spec.Name, Precision: name, Seed: f.seed, Inputs: inputs, Top1: a.Top1, KLD: a.KLD})
+		_ = st.PutFidelity(store.Fidelity{Model: f.fidelityModel(), Precision: name, Seed: f.seed, Inputs: inputs, Top1: a.Top1, KLD: a.KLD})
 		return a.Top1, a.KLD, nil
 	}
 }

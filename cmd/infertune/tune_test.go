@@ -198,7 +198,8 @@ func TestTuneBadInput(t *testing.T) {
 		{"space dim", tuneArgs(db, "--slo", "p99=5ms", "--space", "colour=red"), []string{"--space", "colour", "precision"}},
 		{"space value", tuneArgs(db, "--slo", "p99=5ms", "--space", "precision=fp8"), []string{"--space", "fp8", "int8"}},
 		{"workload", tuneArgs(db, "--slo", "p99=5ms", "--workload", "chess"), []string{"--workload", `"chess"`, "classify"}},
-		{"generation workload", tuneArgs(db, "--slo", "p99=5ms", "--workload", "chat"), []string{"--workload", `"chat"`, "generation", "accepted: classify, classify-tiny, fraud"}},
+		{"request/response dimension on chat", []string{"tune", "--db", db, "--workload", "chat", "--slo", "ttft_p99=2s", "--space", "max_batch=4"},
+			[]string{"--space", "max_batch=4", "a dimension of request/response workloads"}},
 		{"hardware", tuneArgs(db, "--slo", "p99=5ms", "--hardware", "mainframe"), []string{"--hardware", `"mainframe"`, "local-cpu"}},
 		{"foreign db", tuneArgs(foreign, "--slo", "p99=5ms"), []string{"--db", "notes.txt", "not an infertune database"}},
 		{"resume unknown", []string{"tune", "--db", db, "--resume", "99"}, []string{"--resume 99", "accepted:"}},
@@ -211,5 +212,50 @@ func TestTuneBadInput(t *testing.T) {
 			}
 			wantContains(t, "stderr", ts.stderr.String(), tt.want...)
 		})
+	}
+}
+
+// TestTuneGeneration: a generation workload is searched over generation configs (the
+// baseline serving one sequence at a time, then the space's), every probe judged on TTFT
+// and TPOT and stored. With a probe window this short the floor of verifiable rates is
+// far above what chat sustains on a CPU, so each config misses quickly, at the floor.
+func TestTuneGeneration(t *testing.T) {
+	skipUnderRace(t)
+	db := filepath.Join(t.TempDir(), "t.db")
+	ts := newTestState(t, "tune", "--db", db, "--workload", "chat", "--slo", "ttft_p99=5s,tpot_p99=500ms",
+		"--space", "precision=int8 batching=continuous max_seqs=4 threads=1", "--probe-window", "2s",
+		"--probe-warmup", "0s", "--budget", "2m", "--json", "-")
+	if code := ts.run(t); code != int(exitSLOFailed) {
+		t.Fatalf("exit %d, want %d; stderr:\n%s", code, exitSLOFailed, ts.stderr)
+	}
+	var rep struct {
+		Trials []struct {
+			Config struct {
+				Batching string `json:"batching"`
+				MaxSeqs  int    `json:"max_seqs"`
+			} `json:"config"`
+			Probes int    `json:"probes"`
+			Reason string `json:"reason"`
+		} `json:"trials"`
+	}
+	if err := json.Unmarshal([]byte(ts.stdout.String()), &rep); err != nil {
+		t.Fatalf("json: %v\n%s", err, ts.stdout)
+	}
+	if len(rep.Trials) != 2 || rep.Trials[0].Config.MaxSeqs != 1 || rep.Trials[1].Config.Batching != "continuous" {
+		t.Fatalf("trials %+v; want the one-sequence baseline, then int8 continuous", rep.Trials)
+	}
+	for _, tr := range rep.Trials {
+		if tr.Probes == 0 || !strings.Contains(tr.Reason, "capacity below") {
+			t.Errorf("trial %+v: want probes and a miss at the floor", tr)
+		}
+	}
+	st, err := store.Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	trials, err := st.Trials(1)
+	if err != nil || len(trials) != 2 || !strings.Contains(trials[1].ConfigKey, "batching=continuous,max_seqs=4") {
+		t.Fatalf("stored trials %+v, %v", trials, err)
 	}
 }
