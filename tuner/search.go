@@ -86,6 +86,11 @@ type Trial struct {
 	// Partial marks a trial whose capacity search the budget ended after a probe had
 	// passed: Capacity is the highest rate that passed, a lower bound.
 	Partial bool
+	// Generation, at Capacity: TTFT and TPOT p99, output tokens/s, and output tokens per
+	// request (zero for request/response trials).
+	TTFTP99, TPOTP99 time.Duration
+	TokensPerSec     float64
+	TokensPerRequest float64
 }
 
 // Result is the outcome of a search.
@@ -239,8 +244,12 @@ func (s *searcher) measure(ctx context.Context, c Config, predicted float64) (Tr
 func (s *searcher) meets(t Trial, capRes Capacity, co CapacityOptions, tgt Target) (Trial, error) {
 	t.Capacity = capRes.RPS
 	if capRes.Best != nil {
-		t.P50 = capRes.Best.Result.Latency.P50
-		t.P99 = capRes.Best.Result.Latency.P99
+		r := capRes.Best.Result
+		t.P50, t.P99 = r.Latency.P50, r.Latency.P99
+		t.TTFTP99, t.TPOTP99, t.TokensPerSec = r.TTFT.P99, r.TPOT.P99, r.TokensPerSecond
+		if r.OK > 0 {
+			t.TokensPerRequest = float64(r.OutputTokens) / float64(r.OK)
+		}
 	}
 	for _, p := range capRes.Probes {
 		if p.Verdict != Pass && p.Rate == capRes.FailRPS {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -221,15 +222,37 @@ func writeRun(w io.Writer, r storedRun) error {
 	if t := r.best(); t != nil {
 		fmt.Fprintf(w, "best: %s: %.4g req/s, p99 %s, $%.4g per million requests (%d replica(s))\n",
 			configText(t.Config), t.CapacityRPS, fmtDur(t.P99), t.CostPerMillion, t.Replicas)
+		if t.TokensPerSec > 0 {
+			fmt.Fprintf(w, "      %.4g output tokens/s, TTFT p99 %s, TPOT p99 %s, $%.4g per million output tokens\n",
+				t.TokensPerSec, fmtDur(t.TTFTP99), fmtDur(t.TPOTP99), t.CostPerMillionTokens)
+		}
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if r.generation() {
+		fmt.Fprintln(tw, "trial\tconfig\tstatus\tcapacity req/s\tTTFT p99\tTPOT p99\ttokens/s\t$/M tokens\tverdict\tnote")
+		for _, t := range r.Trials {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%.4g\t%s\t%s\t%.4g\t%.4g\t%s\t%s\n", t.ID, configText(t.Config), t.Status, t.CapacityRPS,
+				fmtDur(t.TTFTP99), fmtDur(t.TPOTP99), t.TokensPerSec, t.CostPerMillionTokens, t.Verdict, t.Note)
+		}
+		return tw.Flush()
+	}
 	fmt.Fprintln(tw, "trial\tconfig\tstatus\tcapacity req/s\tp99\t$/M req\tverdict\tnote")
 	for _, t := range r.Trials {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%.4g\t%s\t%.4g\t%s\t%s\n", t.ID, configText(t.Config), t.Status, t.CapacityRPS,
 			fmtDur(t.P99), t.CostPerMillion, t.Verdict, t.Note)
 	}
 	return tw.Flush()
+}
+
+// generation reports whether the run searched generation configs.
+func (r storedRun) generation() bool {
+	for _, t := range r.Trials {
+		if c, ok := storedConfig(t.Config); ok && c.Generation() {
+			return true
+		}
+	}
+	return false
 }
 
 // compareColumn is one run of report compare.
@@ -245,6 +268,11 @@ type compareColumn struct {
 	P99Ms          float64 `json:"p99_ms"`
 	CostPerMillion float64 `json:"cost_per_million"`
 	PerCoreRPS     float64 `json:"capacity_per_core_rps"`
+	// Generation runs.
+	TokensPerS           float64 `json:"tokens_per_s,omitempty"`
+	TTFTP99Ms            float64 `json:"ttft_p99_ms,omitempty"`
+	TPOTP99Ms            float64 `json:"tpot_p99_ms,omitempty"`
+	CostPerMillionTokens float64 `json:"cost_per_million_tokens,omitempty"`
 }
 
 func newCompareColumn(r storedRun) compareColumn {
@@ -252,6 +280,7 @@ func newCompareColumn(r storedRun) compareColumn {
 		Cores: r.Host.Cores, ISA: r.Host.ISAFlags, Best: "none"}
 	if t := r.best(); t != nil {
 		c.Best, c.CapacityRPS, c.P99Ms, c.CostPerMillion = configText(t.Config), t.CapacityRPS, ms(t.P99), t.CostPerMillion
+		c.TokensPerS, c.TTFTP99Ms, c.TPOTP99Ms, c.CostPerMillionTokens = t.TokensPerSec, ms(t.TTFTP99), ms(t.TPOTP99), t.CostPerMillionTokens
 		if cfg, ok := storedConfig(t.Config); ok && cfg.Threads > 0 {
 			c.PerCoreRPS = t.CapacityRPS / float64(cfg.Threads)
 		}
@@ -278,6 +307,12 @@ func writeCompare(w io.Writer, cols []compareColumn) error {
 	row("p99", func(c compareColumn) string { return fmt.Sprintf("%.3gms", c.P99Ms) })
 	row("$ per M req", func(c compareColumn) string { return fmt.Sprintf("%.4g", c.CostPerMillion) })
 	row("req/s per core", func(c compareColumn) string { return fmt.Sprintf("%.4g", c.PerCoreRPS) })
+	if slices.ContainsFunc(cols, func(c compareColumn) bool { return c.TokensPerS > 0 }) {
+		row("output tokens/s", func(c compareColumn) string { return fmt.Sprintf("%.4g", c.TokensPerS) })
+		row("TTFT p99", func(c compareColumn) string { return fmt.Sprintf("%.4gms", c.TTFTP99Ms) })
+		row("TPOT p99", func(c compareColumn) string { return fmt.Sprintf("%.3gms", c.TPOTP99Ms) })
+		row("$ per M tokens", func(c compareColumn) string { return fmt.Sprintf("%.4g", c.CostPerMillionTokens) })
+	}
 	return tw.Flush()
 }
 

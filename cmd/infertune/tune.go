@@ -416,7 +416,11 @@ func tunerTrial(t store.Trial, targets []tuner.Target) (tuner.Trial, bool) {
 	}
 	tt := tuner.Trial{Config: c, Capacity: t.CapacityRPS, P50: t.P50, P99: t.P99, Pruned: t.Status == store.StatusPruned,
 		Meets: t.Verdict == "meets", Reason: t.Note, Predicted: t.PredictedCapacityRPS,
-		Cost: tuner.Cost{Replicas: t.Replicas, PerHour: t.CostPerHour, PerMillion: t.CostPerMillion}}
+		Cost:    tuner.Cost{Replicas: t.Replicas, PerHour: t.CostPerHour, PerMillion: t.CostPerMillion},
+		TTFTP99: t.TTFTP99, TPOTP99: t.TPOTP99, TokensPerSec: t.TokensPerSec}
+	if t.CostPerMillionTokens > 0 {
+		tt.TokensPerRequest = t.CostPerMillion / t.CostPerMillionTokens
+	}
 	for _, tg := range targets {
 		if tg.Threads == c.Threads {
 			tt.Target = tg
@@ -494,7 +498,8 @@ func storeTrial(id, runID int64, t tuner.Trial) store.Trial {
 	cfg, _ := json.Marshal(t.Config)
 	st := store.Trial{ID: id, RunID: runID, ConfigKey: t.Config.Key(), Config: string(cfg), Status: store.StatusDone,
 		CapacityRPS: t.Capacity, P50: t.P50, P99: t.P99, CostPerHour: t.Cost.PerHour, CostPerMillion: t.Cost.PerMillion,
-		Replicas: t.Cost.Replicas, Verdict: trialVerdict(t), PredictedCapacityRPS: t.Predicted, Note: t.Reason}
+		Replicas: t.Cost.Replicas, Verdict: trialVerdict(t), PredictedCapacityRPS: t.Predicted, Note: t.Reason,
+		TTFTP99: t.TTFTP99, TPOTP99: t.TPOTP99, TokensPerSec: t.TokensPerSec, CostPerMillionTokens: t.Cost.PerMillionTokens(t.TokensPerRequest)}
 	if t.Pruned {
 		st.Status = store.StatusPruned
 	}
@@ -522,5 +527,5 @@ func storeProbe(trialID int64, seq int, p tuner.ProbeOutcome) store.Probe {
 		Sent: r.Sent, OK: r.OK, Errors: r.Errors, Rejects: r.Rejects, Timeouts: r.Timeouts, Drops: r.Drops, Cut: r.Cut,
 		LateFraction: r.LateFraction, LagP99: r.Lag.P99, Mean: l.Mean, P50: l.P50, P90: l.P90, P95: l.P95, P99: l.P99,
 		P999: l.P999, Max: l.Max, AchievedRPS: r.AchievedRPS, Valid: r.Valid, InvalidReason: r.InvalidReason,
-		Verdict: p.Verdict.String(), Histogram: hist}
+		Verdict: p.Verdict.String(), Histogram: hist, TTFTP99: r.TTFT.P99, TPOTP99: r.TPOT.P99, OutputTokens: r.OutputTokens}
 }

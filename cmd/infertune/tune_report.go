@@ -53,11 +53,16 @@ type trialReport struct {
 	Pruned         bool         `json:"pruned"`
 	Baseline       bool         `json:"baseline"`
 	// Partial: the budget ended the trial's search; the capacity is a lower bound.
-	Partial bool    `json:"partial,omitempty"`
-	Reason  string  `json:"reason"`
-	MissPct float64 `json:"miss_pct,omitempty"`
-	Probes  int     `json:"probes"`
-	ProbeS  float64 `json:"probe_s"`
+	Partial bool `json:"partial,omitempty"`
+	// Generation, at capacity.
+	TTFTP99Ms            float64 `json:"ttft_p99_ms,omitempty"`
+	TPOTP99Ms            float64 `json:"tpot_p99_ms,omitempty"`
+	TokensPerS           float64 `json:"tokens_per_s,omitempty"`
+	CostPerMillionTokens float64 `json:"cost_per_million_tokens,omitempty"`
+	Reason               string  `json:"reason"`
+	MissPct              float64 `json:"miss_pct,omitempty"`
+	Probes               int     `json:"probes"`
+	ProbeS               float64 `json:"probe_s"`
 }
 
 func newTrialReport(t *tuner.Trial) *trialReport {
@@ -67,7 +72,9 @@ func newTrialReport(t *tuner.Trial) *trialReport {
 	return &trialReport{Config: t.Config, Target: t.Target.Name, CapacityRPS: t.Capacity, PredictedRPS: t.Predicted,
 		P50Ms: ms(t.P50), P99Ms: ms(t.P99), Replicas: t.Cost.Replicas, CostPerHour: t.Cost.PerHour,
 		CostPerMillion: t.Cost.PerMillion, Meets: t.Meets, Pruned: t.Pruned, Baseline: t.Baseline, Partial: t.Partial, Reason: t.Reason,
-		MissPct: 100 * t.Miss, Probes: t.Probes, ProbeS: t.ProbeTime.Seconds()}
+		TTFTP99Ms: ms(t.TTFTP99), TPOTP99Ms: ms(t.TPOTP99), TokensPerS: t.TokensPerSec,
+		CostPerMillionTokens: t.Cost.PerMillionTokens(t.TokensPerRequest),
+		MissPct:              100 * t.Miss, Probes: t.Probes, ProbeS: t.ProbeTime.Seconds()}
 }
 
 func newTuneReport(runID int64, pl tunePlan, res tuner.Result, fp host.Fingerprint) tuneReport {
@@ -107,6 +114,10 @@ func writeTuneText(w io.Writer, rep tuneReport) error {
 	if b := rep.Best; b != nil {
 		fmt.Fprintf(tw, "best\t%s on %s\n", b.Config.String(), b.Target)
 		fmt.Fprintf(tw, "capacity\t%.4g req/s per replica, p50 %.3gms, p99 %.3gms at capacity\n", b.CapacityRPS, b.P50Ms, b.P99Ms)
+		if b.Config.Generation() {
+			fmt.Fprintf(tw, "tokens\t%.4g output tokens/s, TTFT p99 %.4gms, TPOT p99 %.3gms at capacity; $%.4g per million output tokens\n",
+				b.TokensPerS, b.TTFTP99Ms, b.TPOTP99Ms, b.CostPerMillionTokens)
+		}
 		fmt.Fprintf(tw, "cost\t$%.4g per hour, $%.4g per million requests, %d replica(s) (%s: $%.4g per vCPU-hour, %s)\n",
 			b.CostPerHour, b.CostPerMillion, b.Replicas, rep.Hardware.Profile, rep.Hardware.PricePerVCPUHour, rep.Hardware.PriceSource)
 		if bl := rep.Baseline; bl != nil && bl.Meets {
@@ -122,7 +133,15 @@ func writeTuneText(w io.Writer, rep tuneReport) error {
 	}
 	fmt.Fprintln(w)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "config\ttarget\tcapacity req/s\tp99 ms\t$/M req\tverdict\t")
+	gen := false
+	for _, t := range rep.Trials {
+		gen = gen || t.Config.Generation()
+	}
+	if gen {
+		fmt.Fprintln(tw, "config\ttarget\tcapacity req/s\tTTFT p99 ms\tTPOT p99 ms\ttokens/s\t$/M tokens\tverdict\t")
+	} else {
+		fmt.Fprintln(tw, "config\ttarget\tcapacity req/s\tp99 ms\t$/M req\tverdict\t")
+	}
 	for _, t := range rep.Trials {
 		v := "misses"
 		switch {
@@ -133,6 +152,11 @@ func writeTuneText(w io.Writer, rep tuneReport) error {
 		}
 		if t.Baseline {
 			v += " (baseline)"
+		}
+		if gen {
+			fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.4g\t%.3g\t%.4g\t%.4g\t%s\t\n", t.Config.String(), t.Target, t.CapacityRPS,
+				t.TTFTP99Ms, t.TPOTP99Ms, t.TokensPerS, t.CostPerMillionTokens, v)
+			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.3g\t%.4g\t%s\t\n", t.Config.String(), t.Target, t.CapacityRPS, t.P99Ms, t.CostPerMillion, v)
 	}

@@ -258,4 +258,8 @@ func TestTuneGeneration(t *testing.T) {
 	if err != nil || len(trials) != 2 || !strings.Contains(trials[1].ConfigKey, "batching=continuous,max_seqs=4") {
 		t.Fatalf("stored trials %+v, %v", trials, err)
 	}
+	show := newTestState(t, "report", "show", "1", "--db", db)
+	if code := show.run(t); code != 0 || !strings.Contains(show.stdout.String(), "TTFT p99") || !strings.Contains(show.stdout.String(), "$/M tokens") {
+		t.Errorf("report show: exit %d\n%s%s", code, show.stdout, show.stderr)
+	}
 }

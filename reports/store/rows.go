@@ -85,7 +85,12 @@ type Trial struct {
 	Verdict                     string
 	PredictedCapacityRPS        float64
 	Note                        string
-	StartedAt                   time.Time
+	// Generation: TTFT and TPOT p99 at capacity, output tokens/s there and the price of a
+	// million output tokens (zero for request/response trials).
+	TTFTP99, TPOTP99     time.Duration
+	TokensPerSec         float64
+	CostPerMillionTokens float64
+	StartedAt            time.Time
 	// EndedAt is zero while the trial is running.
 	EndedAt time.Time
 }
@@ -111,7 +116,10 @@ type Probe struct {
 	Verdict                             string
 	// Histogram is the encoded latency histogram, stored as it is.
 	Histogram []byte
-	StartedAt time.Time
+	// Generation: TTFT and TPOT p99 and the output tokens of the window.
+	TTFTP99, TPOTP99 time.Duration
+	OutputTokens     int64
+	StartedAt        time.Time
 }
 
 // Fidelity is how faithfully a model at a precision reproduces the reference, measured on

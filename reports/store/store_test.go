@@ -583,3 +583,41 @@ func TestFidelity(t *testing.T) {
 		})
 	}
 }
+
+// TestGenerationColumns: a generation trial's and probe's TTFT, TPOT, tokens and cost per
+// million tokens are stored, read back, and cleared by ResetTrial.
+func TestGenerationColumns(t *testing.T) {
+	s, _ := openTemp(t)
+	run := newRun(t, s, "gen")
+	id, err := s.AddTrial(Trial{RunID: run, ConfigKey: "precision=int8,batching=continuous,max_seqs=16"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Trial{ID: id, Status: StatusDone, CapacityRPS: 18.75, TTFTP99: 1900 * time.Millisecond,
+		TPOTP99: 21 * time.Millisecond, TokensPerSec: 850, CostPerMillionTokens: 0.0277}
+	if err := s.FinishTrial(want); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddProbe(Probe{TrialID: id, Seq: 1, RateRPS: 18.75, TTFTP99: 1900 * time.Millisecond,
+		TPOTP99: 21 * time.Millisecond, OutputTokens: 21000}); err != nil {
+		t.Fatal(err)
+	}
+	trs, err := s.Trials(run)
+	if err != nil || len(trs) != 1 {
+		t.Fatalf("trials %v, %v", trs, err)
+	}
+	got := trs[0]
+	if got.TTFTP99 != want.TTFTP99 || got.TPOTP99 != want.TPOTP99 || got.TokensPerSec != 850 || got.CostPerMillionTokens != 0.0277 {
+		t.Errorf("trial read back %+v", got)
+	}
+	ps, err := s.Probes(id)
+	if err != nil || len(ps) != 1 || ps[0].TTFTP99 != want.TTFTP99 || ps[0].TPOTP99 != want.TPOTP99 || ps[0].OutputTokens != 21000 {
+		t.Fatalf("probes %+v, %v", ps, err)
+	}
+	if err := s.ResetTrial(id); err != nil {
+		t.Fatal(err)
+	}
+	if trs, _ := s.Trials(run); trs[0].TTFTP99 != 0 || trs[0].TokensPerSec != 0 || trs[0].CostPerMillionTokens != 0 {
+		t.Errorf("after reset %+v", trs[0])
+	}
+}

@@ -9,20 +9,21 @@ import (
 
 const trialCols = `id, run_id, config_key, config, status, capacity_rps, p50_ms, p99_ms,
 	cost_per_hour, cost_per_million, replicas, verdict, predicted_capacity_rps, note,
-	started_at, ended_at`
+	ttft_p99_ms, tpot_p99_ms, tokens_per_s, cost_per_million_tokens, started_at, ended_at`
 
 func scanTrial(sc scanner) (Trial, error) {
 	var t Trial
 	var config, started, ended sql.NullString
-	var p50, p99 float64
+	var p50, p99, ttft, tpot float64
 	err := sc.Scan(&t.ID, &t.RunID, &t.ConfigKey, &config, &t.Status, &t.CapacityRPS, &p50, &p99,
 		&t.CostPerHour, &t.CostPerMillion, &t.Replicas, &t.Verdict, &t.PredictedCapacityRPS,
-		&t.Note, &started, &ended)
+		&t.Note, &ttft, &tpot, &t.TokensPerSec, &t.CostPerMillionTokens, &started, &ended)
 	if err != nil {
 		return Trial{}, err
 	}
 	t.Config = config.String
 	t.P50, t.P99 = fromMS(p50), fromMS(p99)
+	t.TTFTP99, t.TPOTP99 = fromMS(ttft), fromMS(tpot)
 	if t.StartedAt, err = parseTS(started); err != nil {
 		return Trial{}, err
 	}
@@ -70,10 +71,12 @@ func insertTrial(q rowQuerier, t Trial) (int64, error) {
 	var id int64
 	err := q.QueryRow(`INSERT INTO trials (run_id, config_key, config, status, capacity_rps,
 		p50_ms, p99_ms, cost_per_hour, cost_per_million, replicas, verdict,
-		predicted_capacity_rps, note, started_at, ended_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		predicted_capacity_rps, note, ttft_p99_ms, tpot_p99_ms, tokens_per_s,
+		cost_per_million_tokens, started_at, ended_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		t.RunID, t.ConfigKey, nullText(t.Config), t.Status, t.CapacityRPS, ms(t.P50), ms(t.P99),
 		t.CostPerHour, t.CostPerMillion, t.Replicas, t.Verdict, t.PredictedCapacityRPS, t.Note,
+		ms(t.TTFTP99), ms(t.TPOTP99), t.TokensPerSec, t.CostPerMillionTokens,
 		ts(t.StartedAt), ts(t.EndedAt)).Scan(&id)
 	return id, err
 }
@@ -90,9 +93,11 @@ func (s *Store) FinishTrial(t Trial) error {
 	}
 	res, err := s.db.Exec(`UPDATE trials SET status = ?, capacity_rps = ?, p50_ms = ?, p99_ms = ?,
 		cost_per_hour = ?, cost_per_million = ?, replicas = ?, verdict = ?,
-		predicted_capacity_rps = ?, note = ?, ended_at = ? WHERE id = ?`,
+		predicted_capacity_rps = ?, note = ?, ttft_p99_ms = ?, tpot_p99_ms = ?, tokens_per_s = ?,
+		cost_per_million_tokens = ?, ended_at = ? WHERE id = ?`,
 		t.Status, t.CapacityRPS, ms(t.P50), ms(t.P99), t.CostPerHour, t.CostPerMillion,
-		t.Replicas, t.Verdict, t.PredictedCapacityRPS, t.Note, ts(t.EndedAt), t.ID)
+		t.Replicas, t.Verdict, t.PredictedCapacityRPS, t.Note, ms(t.TTFTP99), ms(t.TPOTP99),
+		t.TokensPerSec, t.CostPerMillionTokens, ts(t.EndedAt), t.ID)
 	if err == nil {
 		err = mustAffect(res)
 	}
@@ -108,7 +113,8 @@ func (s *Store) ResetTrial(id int64) error {
 	err := s.tx(context.Background(), func(tx *sql.Tx) error {
 		res, err := tx.Exec(`UPDATE trials SET status = ?, capacity_rps = 0, p50_ms = 0,
 			p99_ms = 0, cost_per_hour = 0, cost_per_million = 0, replicas = 0, verdict = '',
-			predicted_capacity_rps = 0, note = '', started_at = ?, ended_at = NULL
+			predicted_capacity_rps = 0, note = '', ttft_p99_ms = 0, tpot_p99_ms = 0,
+			tokens_per_s = 0, cost_per_million_tokens = 0, started_at = ?, ended_at = NULL
 			WHERE id = ?`, StatusRunning, ts(now()), id)
 		if err != nil {
 			return err
@@ -172,22 +178,24 @@ func trials(q querier, runID int64) ([]Trial, error) {
 
 const probeCols = `id, trial_id, seq, rate_rps, arrival, window_ms, sent, ok, errors, rejects,
 	timeouts, drops, cut, late_fraction, lag_p99_us, mean_ms, p50_ms, p90_ms, p95_ms, p99_ms,
-	p999_ms, max_ms, achieved_rps, valid, invalid_reason, verdict, histogram, started_at`
+	p999_ms, max_ms, achieved_rps, valid, invalid_reason, verdict, histogram, ttft_p99_ms,
+	tpot_p99_ms, output_tokens, started_at`
 
 func scanProbe(sc scanner) (Probe, error) {
 	var p Probe
-	var window, lag, mean, p50, p90, p95, p99, p999, maxMS float64
+	var window, lag, mean, p50, p90, p95, p99, p999, maxMS, ttft, tpot float64
 	var started sql.NullString
 	err := sc.Scan(&p.ID, &p.TrialID, &p.Seq, &p.RateRPS, &p.Arrival, &window, &p.Sent, &p.OK,
 		&p.Errors, &p.Rejects, &p.Timeouts, &p.Drops, &p.Cut, &p.LateFraction, &lag, &mean,
 		&p50, &p90, &p95, &p99, &p999, &maxMS, &p.AchievedRPS, &p.Valid, &p.InvalidReason,
-		&p.Verdict, &p.Histogram, &started)
+		&p.Verdict, &p.Histogram, &ttft, &tpot, &p.OutputTokens, &started)
 	if err != nil {
 		return Probe{}, err
 	}
 	p.Window, p.LagP99 = fromMS(window), fromUS(lag)
 	p.Mean, p.P50, p.P90, p.P95 = fromMS(mean), fromMS(p50), fromMS(p90), fromMS(p95)
 	p.P99, p.P999, p.Max = fromMS(p99), fromMS(p999), fromMS(maxMS)
+	p.TTFTP99, p.TPOTP99 = fromMS(ttft), fromMS(tpot)
 	p.StartedAt, err = parseTS(started)
 	return p, err
 }
@@ -196,14 +204,15 @@ func scanProbe(sc scanner) (Probe, error) {
 const probeInsert = `INSERT INTO probes (trial_id, seq, rate_rps, arrival, window_ms, sent, ok,
 	errors, rejects, timeouts, drops, cut, late_fraction, lag_p99_us, mean_ms, p50_ms, p90_ms,
 	p95_ms, p99_ms, p999_ms, max_ms, achieved_rps, valid, invalid_reason, verdict, histogram,
-	started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
-	?, ?) RETURNING id`
+	ttft_p99_ms, tpot_p99_ms, output_tokens, started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+	?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 
 func probeArgs(p Probe) []any {
 	return []any{p.TrialID, p.Seq, p.RateRPS, p.Arrival, ms(p.Window), p.Sent, p.OK, p.Errors,
 		p.Rejects, p.Timeouts, p.Drops, p.Cut, p.LateFraction, us(p.LagP99), ms(p.Mean),
 		ms(p.P50), ms(p.P90), ms(p.P95), ms(p.P99), ms(p.P999), ms(p.Max), p.AchievedRPS,
-		boolInt(p.Valid), p.InvalidReason, p.Verdict, p.Histogram, ts(p.StartedAt)}
+		boolInt(p.Valid), p.InvalidReason, p.Verdict, p.Histogram, ms(p.TTFTP99), ms(p.TPOTP99),
+		p.OutputTokens, ts(p.StartedAt)}
 }
 
 // AddProbe stores p (StartedAt defaults to now) and returns its id. The probe is committed
