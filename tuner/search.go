@@ -264,7 +264,7 @@ func (s *searcher) meets(t Trial, capRes Capacity, co CapacityOptions, tgt Targe
 		}
 		return t, nil
 	}
-	cost, err := CostOf(tgt, t.Capacity, s.rpsSLO())
+	cost, err := CostOf(tgt, t.Capacity, s.requiredRPS(t.TokensPerRequest))
 	if err != nil {
 		return t, err
 	}
@@ -344,6 +344,19 @@ func (s *searcher) pruneByFidelity(t *Trial) bool {
 		}
 	}
 	return false
+}
+
+// requiredRPS is the request rate the replicas must serve: the rps term's, or the tps
+// term's divided by the output tokens per request (tokensPerRequest, measured at the
+// trial's capacity), whichever is more; 0 without either.
+func (s *searcher) requiredRPS(tokensPerRequest float64) float64 {
+	r := s.rpsSLO()
+	for _, t := range s.o.Terms {
+		if t.Metric == MetricTPS && tokensPerRequest > 0 {
+			r = max(r, t.Value/tokensPerRequest)
+		}
+	}
+	return r
 }
 
 func (s *searcher) rpsSLO() float64 {

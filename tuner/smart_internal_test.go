@@ -34,3 +34,24 @@ func TestPredictionUsesServiceSpread(t *testing.T) {
 		t.Errorf("5%% of requests over the bound alone: predicted %.1f req/s, want 0", pSpread)
 	}
 }
+
+// TestTPSPricedAsReplicas: a tps term is priced as the request rate that yields it at the
+// trial's measured tokens per request: 1000 tokens/s of 50-token replies is 20 req/s, two
+// replicas of a config whose capacity is 12 req/s.
+func TestTPSPricedAsReplicas(t *testing.T) {
+	terms, err := ParseSLO("ttft_p99<=2s,tps>=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &searcher{o: Options{Terms: terms}}
+	if got := s.requiredRPS(50); got != 20 {
+		t.Errorf("required rate %v, want 20", got)
+	}
+	if got := s.requiredRPS(0); got != 0 {
+		t.Errorf("without tokens per request: %v, want 0", got)
+	}
+	c, err := CostOf(Target{Name: "cpu-2t", Threads: 2, PricePerHour: 0.085}, 12, s.requiredRPS(50))
+	if err != nil || c.Replicas != 2 {
+		t.Errorf("cost %+v, %v; want 2 replicas", c, err)
+	}
+}
