@@ -323,11 +323,20 @@ func exportRun(w io.Writer, format string, r storedRun) error {
 		return encodeJSON(w, "", r)
 	case "csv":
 		cw := csv.NewWriter(w)
-		_ = cw.Write([]string{"trial", "config", "status", "capacity_rps", "p50_ms", "p99_ms", "replicas", "cost_per_hour", "cost_per_million", "verdict", "note"})
+		gen := r.generation() // generation runs add their token columns at the end
+		head := []string{"trial", "config", "status", "capacity_rps", "p50_ms", "p99_ms", "replicas", "cost_per_hour", "cost_per_million", "verdict", "note"}
+		if gen {
+			head = append(head, "ttft_p99_ms", "tpot_p99_ms", "tokens_per_s", "cost_per_million_tokens")
+		}
+		_ = cw.Write(head)
 		num := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 		for _, t := range r.Trials {
-			_ = cw.Write([]string{strconv.FormatInt(t.ID, 10), configText(t.Config), t.Status, num(t.CapacityRPS),
-				num(ms(t.P50)), num(ms(t.P99)), strconv.Itoa(t.Replicas), num(t.CostPerHour), num(t.CostPerMillion), t.Verdict, t.Note})
+			row := []string{strconv.FormatInt(t.ID, 10), configText(t.Config), t.Status, num(t.CapacityRPS),
+				num(ms(t.P50)), num(ms(t.P99)), strconv.Itoa(t.Replicas), num(t.CostPerHour), num(t.CostPerMillion), t.Verdict, t.Note}
+			if gen {
+				row = append(row, num(ms(t.TTFTP99)), num(ms(t.TPOTP99)), num(t.TokensPerSec), num(t.CostPerMillionTokens))
+			}
+			_ = cw.Write(row)
 		}
 		cw.Flush()
 		return cw.Error()
@@ -335,11 +344,21 @@ func exportRun(w io.Writer, format string, r storedRun) error {
 	b := &strings.Builder{}
 	fmt.Fprintf(b, "## infertune run %d: %s, `%s`\n\n", r.Run.ID, r.Run.Workload, r.Run.SLOs)
 	fmt.Fprintf(b, "%s search, status %s, host %s (%d cores).\n\n", r.Run.Strategy, r.Run.Status, r.Host.CPUModel, r.Host.Cores)
-	b.WriteString("| config | status | capacity req/s | p99 ms | $ per M req | verdict |\n| --- | --- | --- | --- | --- | --- |\n")
+	gen := r.generation()
+	if gen {
+		b.WriteString("| config | status | capacity req/s | TTFT p99 ms | TPOT p99 ms | tokens/s | $ per M tokens | verdict |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	} else {
+		b.WriteString("| config | status | capacity req/s | p99 ms | $ per M req | verdict |\n| --- | --- | --- | --- | --- | --- |\n")
+	}
 	for _, t := range r.Trials {
 		best := ""
 		if t.ID == r.Run.BestTrialID {
 			best = " **(best)**"
+		}
+		if gen {
+			fmt.Fprintf(b, "| %s%s | %s | %.4g | %.4g | %.3g | %.4g | %.4g | %s |\n", configText(t.Config), best, t.Status, t.CapacityRPS,
+				ms(t.TTFTP99), ms(t.TPOTP99), t.TokensPerSec, t.CostPerMillionTokens, t.Verdict)
+			continue
 		}
 		fmt.Fprintf(b, "| %s%s | %s | %.4g | %.3g | %.4g | %s |\n", configText(t.Config), best, t.Status, t.CapacityRPS, ms(t.P99), t.CostPerMillion, t.Verdict)
 	}

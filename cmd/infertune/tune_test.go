@@ -262,4 +262,10 @@ func TestTuneGeneration(t *testing.T) {
 	if code := show.run(t); code != 0 || !strings.Contains(show.stdout.String(), "TTFT p99") || !strings.Contains(show.stdout.String(), "$/M tokens") {
 		t.Errorf("report show: exit %d\n%s%s", code, show.stdout, show.stderr)
 	}
+	for format, want := range map[string]string{"csv": "ttft_p99_ms,tpot_p99_ms,tokens_per_s,cost_per_million_tokens", "md": "| TTFT p99 ms | TPOT p99 ms |"} {
+		exp := newTestState(t, "report", "export", "1", "--format", format, "--db", db)
+		if code := exp.run(t); code != 0 || !strings.Contains(exp.stdout.String(), want) {
+			t.Errorf("report export --format %s: exit %d, want %q in\n%s%s", format, code, want, exp.stdout, exp.stderr)
+		}
+	}
 }
