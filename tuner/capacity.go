@@ -186,20 +186,20 @@ func (o CapacityOptions) maxWindow() time.Duration {
 	return 4 * o.Probe.Duration
 }
 
-// needed returns how many requests a probe gathers for term t before it may pass: twice
-// what the verdict needs with no request over the bound, so that a few may be over (a p99
-// term needs 459 at least, so 918).
-func (o CapacityOptions) needed(t Term) int64 {
-	return 2 * max(SamplesToPass(t.Percentile, 0), o.MinSamples)
+// toPass returns how many requests term t needs to pass with none over its bound (459
+// for p99), or MinSamples when more. A probe's window holds twice that, so that a few may
+// be over, and the longest window at least once (verifiableRate).
+func (o CapacityOptions) toPass(t Term) int64 {
+	return max(SamplesToPass(t.Percentile, 0), o.MinSamples)
 }
 
 // verifiableRate returns the lowest rate at which the longest window holds the requests
-// every term needs to pass at all (half of needed).
+// every term needs to pass at all.
 func (o CapacityOptions) verifiableRate() float64 {
 	r := 0.0
 	if w := o.maxWindow().Seconds(); w > 0 {
 		for _, t := range o.Terms {
-			r = max(r, float64(o.needed(t))/2/w)
+			r = max(r, float64(o.toPass(t))/w)
 		}
 	}
 	return r
@@ -213,9 +213,9 @@ func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rat
 	}
 	opt := o.Probe
 	opt.Arrival = a
-	// The window must hold enough requests for a pass (needed), up to the longest window.
+	// The window must hold enough requests for a pass twice over, up to the longest window.
 	for _, t := range o.Terms {
-		if d := time.Duration(float64(o.needed(t)) / rate * float64(time.Second)); d > opt.Duration {
+		if d := time.Duration(float64(2*o.toPass(t)) / rate * float64(time.Second)); d > opt.Duration {
 			opt.Duration = min(d, o.maxWindow())
 		}
 	}

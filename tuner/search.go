@@ -173,10 +173,7 @@ func (s *searcher) grid(ctx context.Context, configs []Config) error {
 		}
 		s.o.Bus.Publish(TrialStarted{Index: i + 1, Total: len(configs), Config: c})
 		t, err := s.measure(ctx, c, 0)
-		if err != nil || t.Partial {
-			if t.Partial {
-				s.finish(t)
-			}
+		if err != nil {
 			return err
 		}
 		s.finish(t)
@@ -229,7 +226,8 @@ func (s *searcher) measure(ctx context.Context, c Config, predicted float64) (Tr
 	s.probeT += capRes.Elapsed
 	if err != nil {
 		// The budget ended the search: what passed so far still counts, as a lower bound
-		// (an interruption leaves the trial to be measured again on resume).
+		// (an interruption leaves the trial to be measured again on resume). The trial
+		// is returned like any other; the caller's next check of ctx ends the search.
 		if capRes.RPS > 0 && s.parent.Err() == nil && ctx.Err() != nil {
 			t.Partial = true
 			return s.meets(t, capRes, co, tgt)

@@ -88,10 +88,7 @@ func (s *searcher) smart(ctx context.Context, configs []Config) error {
 	// The baseline, always measured first.
 	s.o.Bus.Publish(TrialStarted{Index: 1, Total: total, Config: configs[0]})
 	t, err := s.measure(ctx, configs[0], 0)
-	if err != nil || t.Partial {
-		if t.Partial {
-			s.finish(t)
-		}
+	if err != nil {
 		return err
 	}
 	s.finish(t)
@@ -174,10 +171,7 @@ func (s *searcher) smart(ctx context.Context, configs []Config) error {
 		if t.Capacity > 0 && !t.Partial && !t.Resumed && cand.pred > 0 {
 			ratios = append(ratios, t.Capacity/cand.pred)
 		}
-		if err != nil || t.Partial {
-			if t.Partial {
-				s.finish(t)
-			}
+		if err != nil {
 			return err
 		}
 		s.finish(t)
