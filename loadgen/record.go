@@ -150,8 +150,10 @@ func (r *recorder) snapshot(live *Live) counts {
 		s := &r.shards[i]
 		s.mu.Lock()
 		live.Latency.Merge(s.latency)
-		live.TTFT.Merge(s.ttft)
-		live.TPOT.Merge(s.tpot)
+		if s.ttft.TotalCount() > 0 { // only streamed responses have token times
+			live.TTFT.Merge(s.ttft)
+			live.TPOT.Merge(s.tpot)
+		}
 		c.add(s.counts)
 		s.mu.Unlock()
 	}
