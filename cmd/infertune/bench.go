@@ -17,6 +17,7 @@ import (
 	"github.com/infertune/infertune/internal/host"
 	"github.com/infertune/infertune/loadgen"
 	"github.com/infertune/infertune/profiles"
+	"github.com/infertune/infertune/reports"
 	"github.com/spf13/cobra"
 )
 
@@ -612,12 +613,12 @@ func writeBenchText(w io.Writer, rep benchReport, res *loadgen.Result) error {
 	if g := rep.Generation; g != nil {
 		fmt.Fprintf(tw, "generation\tTTFT p50 %s p99 %s, TPOT p50 %s p99 %s, %.1f output tokens/s, %.1f output tokens per request; "+
 			"%d iterations of %.1f tokens on average, %d preemptions (whole run)\n",
-			fmtDur(res.TTFT.P50), fmtDur(res.TTFT.P99), fmtDur(res.TPOT.P50), fmtDur(res.TPOT.P99), g.OutputTokensPerS,
+			reports.Duration(res.TTFT.P50), reports.Duration(res.TTFT.P99), reports.Duration(res.TPOT.P50), reports.Duration(res.TPOT.P99), g.OutputTokensPerS,
 			g.MeanOutputTokens, g.Iterations, g.MeanIterationTokens, g.Preemptions)
 		fmt.Fprintf(tw, "kv cache\tpeak %d of %d blocks used; at the peak of %d positions held: %d blocks held (%.1f blocks wasted), %d sequences\n",
 			g.KVPeakBlocks, g.KVBlocks, g.PeakPositionsHeld, g.PeakBlocksHeld, g.PeakWasteBlocks, g.PeakSeqsHeld)
 	} else {
-		fmt.Fprintf(tw, "batches\tmean batch %.2f requests, mean batch service %s\n", rep.MeanBatch, fmtDur(res.Service))
+		fmt.Fprintf(tw, "batches\tmean batch %.2f requests, mean batch service %s\n", rep.MeanBatch, reports.Duration(res.Service))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

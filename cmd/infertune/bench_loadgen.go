@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/infertune/infertune/loadgen"
+	"github.com/infertune/infertune/reports"
 	"github.com/spf13/cobra"
 )
 
@@ -337,16 +338,16 @@ func writeLoadgenText(w io.Writer, rep loadgenReport, res *loadgen.Result) error
 	fmt.Fprintf(tw, "requests\t%d sent: %d ok, %d errors, %d rejects, %d timeouts, %d drops, %d cut; peak in flight %d\n",
 		rep.Sent, rep.OK, rep.Errors, rep.Rejects, rep.Timeouts, rep.Drops, rep.Cut, rep.InFlightPeak)
 	fmt.Fprintf(tw, "late sends\t%.3f%% started over %v late\n", 100*rep.LateFraction, loadgen.LateAfter)
-	fmt.Fprintf(tw, "send lag\tp50 %s  p99 %s  max %s\n", fmtDur(res.Lag.P50), fmtDur(res.Lag.P99), fmtDur(res.Lag.Max))
+	fmt.Fprintf(tw, "send lag\tp50 %s  p99 %s  max %s\n", reports.Duration(res.Lag.P50), reports.Duration(res.Lag.P99), reports.Duration(res.Lag.Max))
 	l := res.Latency
 	how := "exact"
 	if !l.Exact {
 		how = "from the histogram"
 	}
 	fmt.Fprintf(tw, "latency\tmean %s  p50 %s  p90 %s  p95 %s  p99 %s  p99.9 %s  max %s (%d requests, %s)\n",
-		fmtDur(l.Mean), fmtDur(l.P50), fmtDur(l.P90), fmtDur(l.P95), fmtDur(l.P99), fmtDur(l.P999), fmtDur(l.Max), l.Count, how)
+		reports.Duration(l.Mean), reports.Duration(l.P50), reports.Duration(l.P90), reports.Duration(l.P95), reports.Duration(l.P99), reports.Duration(l.P999), reports.Duration(l.Max), l.Count, how)
 	if res.Service > 0 {
-		fmt.Fprintf(tw, "target\tmean queue wait %s, mean service %s\n", fmtDur(res.QueueWait), fmtDur(res.Service))
+		fmt.Fprintf(tw, "target\tmean queue wait %s, mean service %s\n", reports.Duration(res.QueueWait), reports.Duration(res.Service))
 	}
 	if rep.CPUPct >= 0 {
 		fmt.Fprintf(tw, "cpu\t%.1f%% of one core (process CPU time ÷ wall time)\n", rep.CPUPct)
@@ -357,19 +358,6 @@ func writeLoadgenText(w io.Writer, rep loadgenReport, res *loadgen.Result) error
 	}
 	fmt.Fprintf(tw, "verdict\t%s\n", verdict)
 	return tw.Flush()
-}
-
-// fmtDur writes a duration with three significant digits.
-func fmtDur(d time.Duration) string {
-	switch {
-	case d < time.Microsecond:
-		return fmt.Sprintf("%dns", d)
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.3gµs", us(d))
-	case d < time.Second:
-		return fmt.Sprintf("%.3gms", ms(d))
-	}
-	return fmt.Sprintf("%.3gs", d.Seconds())
 }
 
 // queueRow is one load level of --check-queueing.

@@ -18,6 +18,7 @@ import (
 	"github.com/infertune/infertune/internal/host"
 	"github.com/infertune/infertune/loadgen"
 	"github.com/infertune/infertune/profiles"
+	"github.com/infertune/infertune/reports"
 	"github.com/infertune/infertune/reports/store"
 	"github.com/infertune/infertune/tuner"
 	"github.com/spf13/cobra"
@@ -410,7 +411,7 @@ func tunerTrial(t store.Trial, targets []tuner.Target) (tuner.Trial, bool) {
 	if t.Status != store.StatusDone && t.Status != store.StatusPruned {
 		return tuner.Trial{}, false
 	}
-	c, ok := storedConfig(t.Config)
+	c, ok := reports.StoredConfig(t.Config)
 	if !ok {
 		return tuner.Trial{}, false
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/infertune/infertune/internal/host"
+	"github.com/infertune/infertune/reports"
 	"github.com/infertune/infertune/tuner"
 )
 
@@ -342,7 +343,7 @@ func predicted(e tuner.TrialStarted) string {
 
 func probeLine(o tuner.ProbeOutcome) string {
 	r := o.Result
-	return fmt.Sprintf("%.4g req/s: %s, p99 %s over %d requests", o.Rate, o.Verdict, fmtDur(r.Latency.P99), r.OK+r.Failed())
+	return fmt.Sprintf("%.4g req/s: %s, p99 %s over %d requests", o.Rate, o.Verdict, reports.Duration(r.Latency.P99), r.OK+r.Failed())
 }
 
 func trialOutcome(t tuner.Trial) string {
