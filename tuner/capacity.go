@@ -39,6 +39,46 @@ type CapacityOptions struct {
 	MaxWindow time.Duration
 	// OnProbe, when set, is called after each probe.
 	OnProbe func(ProbeOutcome)
+	// OnLive, when set, is called with the probe in progress at most every LiveEvery of
+	// its window, from the probe's monitor goroutine: it must return quickly.
+	OnLive func(ProbeLive)
+}
+
+// LiveEvery is the least window time between two ProbeLive snapshots of one probe.
+const LiveEvery = 200 * time.Millisecond
+
+// ProbeLive is a snapshot of the probe in progress, for displays.
+type ProbeLive struct {
+	// Config is the config under load (set by Search; zero from FindCapacity alone).
+	Config Config
+	// Rate is the offered rate; Elapsed the window so far, of at most Window.
+	Rate            float64
+	Elapsed, Window time.Duration
+	// Sent, Done, OK, Failed and Late count the window's requests so far (loadgen.Live).
+	Sent, Done, OK, Failed, Late int64
+	// Terms follows each latency term, in the order of CapacityOptions.Terms.
+	Terms []TermLive
+}
+
+// Achieved is the rate of finished requests over the window so far.
+func (l ProbeLive) Achieved() float64 {
+	if l.Elapsed <= 0 {
+		return 0
+	}
+	return float64(l.Done) / l.Elapsed.Seconds()
+}
+
+// TermLive is one latency term of a probe in progress.
+type TermLive struct {
+	Term Term
+	// Value is the term's percentile of the samples so far (0 before the first).
+	Value time.Duration
+	// Samples counts the term's samples so far (failures included), Over those over the bound.
+	Samples, Over int64
+	Verdict       Verdict
+	// Need is how many more samples the term needs to pass if none of them is over the
+	// bound (0 once decided).
+	Need int64
 }
 
 // DefaultCapacityOptions returns the defaults: start at 10 req/s, double, bisect to 5%.
@@ -225,6 +265,7 @@ func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rat
 	if minPass <= 0 {
 		minPass = o.Probe.Duration / 4
 	}
+	lastLive := -LiveEvery
 	opt.Stop = func(l *loadgen.Live) bool {
 		decided, failed := true, false
 		for i, t := range o.Terms {
@@ -232,6 +273,10 @@ func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rat
 			verdicts[i] = latencyVerdict(t, h, h.TotalCount(), l.Failed, maxN, o.MinSamples)
 			decided = decided && verdicts[i] != Inconclusive
 			failed = failed || verdicts[i] == Fail
+		}
+		if o.OnLive != nil && l.Elapsed-lastLive >= LiveEvery {
+			lastLive = l.Elapsed
+			o.OnLive(probeLive(o, l, rate, opt.Duration, verdicts))
 		}
 		return failed || (decided && l.Elapsed >= minPass)
 	}
@@ -270,6 +315,28 @@ func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rat
 		po.Reason = "invalid probe: " + res.InvalidReason
 	}
 	return po, nil
+}
+
+// probeLive snapshots l for OnLive.
+func probeLive(o CapacityOptions, l *loadgen.Live, rate float64, window time.Duration, verdicts []Verdict) ProbeLive {
+	pl := ProbeLive{Rate: rate, Elapsed: l.Elapsed, Window: window, Sent: l.Sent, Done: l.Done, OK: l.OK,
+		Failed: l.Failed, Late: l.Late, Terms: make([]TermLive, len(o.Terms))}
+	for i, t := range o.Terms {
+		h := termHistogram(t, l.Latency, l.TTFT, l.TPOT)
+		tl := TermLive{Term: t, Verdict: verdicts[i], Samples: h.TotalCount() + l.Failed, Over: l.Failed}
+		if h.TotalCount() > 0 {
+			tl.Value = time.Duration(h.ValueAtPercentile(t.Percentile))
+			tl.Over += loadgen.CountOver(h, t.Bound)
+		}
+		if tl.Verdict == Inconclusive {
+			if need := SamplesToPass(t.Percentile, tl.Over); need > tl.Samples {
+				tl.Need = need - tl.Samples
+			}
+			tl.Need = max(tl.Need, o.MinSamples-tl.Samples)
+		}
+		pl.Terms[i] = tl
+	}
+	return pl
 }
 
 func over(t Term, res *loadgen.Result) int64 {

@@ -203,3 +203,68 @@ func TestCapacityGenerationTerms(t *testing.T) {
 		})
 	}
 }
+
+// TestCapacityLiveSnapshots: OnLive follows each probe in progress: at least LiveEvery of
+// window apart, counts that only grow within a probe, the term's percentile so far, and
+// the samples still needed, which fall to 0 once the term is decided.
+func TestCapacityLiveSnapshots(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// Exponential service of mean 10 ms on 4 servers: far below the bound at these rates.
+		target, err := loadgen.NewSleep(loadgen.Dist{Kind: loadgen.Exponential, Mean: 10 * time.Millisecond}, 4, 7, loadgen.TimerClock{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		terms, err := tuner.ParseSLO("p99<=200ms")
+		if err != nil {
+			t.Fatal(err)
+		}
+		probe := loadgen.DefaultOptions(loadgen.Arrival{})
+		probe.Clock = loadgen.TimerClock{}
+		probe.Warmup, probe.Duration, probe.Grace = time.Second, 10*time.Second, 2*time.Second
+		o := tuner.DefaultCapacityOptions(terms, probe)
+		o.Start, o.MaxRate = 50, 100
+		var lives []tuner.ProbeLive
+		o.OnLive = func(l tuner.ProbeLive) { lives = append(lives, l) }
+		got, err := tuner.FindCapacity(t.Context(), target, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(lives) < len(got.Probes) {
+			t.Fatalf("%d snapshots for %d probes", len(lives), len(got.Probes))
+		}
+		sawNeed, sawDecided := false, false
+		for i, l := range lives {
+			if !slices.ContainsFunc(got.Probes, func(p tuner.ProbeOutcome) bool { return p.Rate == l.Rate }) {
+				t.Errorf("snapshot %d: rate %v is no probe's", i, l.Rate)
+			}
+			if l.Window <= 0 || l.Elapsed > l.Window || len(l.Terms) != 1 {
+				t.Fatalf("snapshot %d: elapsed %v of window %v, %d terms", i, l.Elapsed, l.Window, len(l.Terms))
+			}
+			tl := l.Terms[0]
+			if tl.Samples != l.OK+l.Failed || tl.Over > tl.Samples || l.Done != l.OK+l.Failed || l.Done > l.Sent {
+				t.Errorf("snapshot %d: sent %d done %d ok %d failed %d, samples %d over %d", i, l.Sent, l.Done, l.OK, l.Failed, tl.Samples, tl.Over)
+			}
+			if tl.Samples > 0 && (tl.Value <= 0 || tl.Value > time.Second) {
+				t.Errorf("snapshot %d: p99 so far %v", i, tl.Value)
+			}
+			switch {
+			case tl.Verdict != tuner.Inconclusive && tl.Need != 0:
+				t.Errorf("snapshot %d: %s, yet %d samples to go", i, tl.Verdict, tl.Need)
+			case tl.Verdict == tuner.Inconclusive && tl.Need <= 0:
+				t.Errorf("snapshot %d: inconclusive with %d samples, yet none to go", i, tl.Samples)
+			}
+			sawNeed = sawNeed || tl.Need > 0
+			sawDecided = sawDecided || tl.Verdict == tuner.Pass
+			if i > 0 && lives[i-1].Rate == l.Rate && l.Elapsed > lives[i-1].Elapsed {
+				prev := lives[i-1]
+				if l.Elapsed-prev.Elapsed < tuner.LiveEvery || l.Sent < prev.Sent || l.Done < prev.Done {
+					t.Errorf("snapshots %d, %d: %v then %v (%d then %d sent)", i-1, i, prev.Elapsed, l.Elapsed, prev.Sent, l.Sent)
+				}
+			}
+		}
+		if !sawNeed || !sawDecided {
+			t.Errorf("no snapshot still needing samples (%v) or none passed (%v)", sawNeed, sawDecided)
+		}
+		t.Logf("%d probes, %d snapshots", len(got.Probes), len(lives))
+	})
+}

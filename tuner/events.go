@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// An Event is something a search publishes: RunStarted, TrialStarted, ProbeDone,
-// TrialDone, BestChanged or RunDone.
+// An Event is something a search publishes: RunStarted, TrialStarted, ProbeLive,
+// ProbeDone, TrialDone, BestChanged or RunDone.
 type Event interface{ event() }
 
 // RunStarted opens a search.
@@ -43,6 +43,7 @@ type RunDone struct{ Result Result }
 
 func (RunStarted) event()   {}
 func (TrialStarted) event() {}
+func (ProbeLive) event()    {}
 func (ProbeDone) event()    {}
 func (TrialDone) event()    {}
 func (BestChanged) event()  {}

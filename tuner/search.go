@@ -220,6 +220,12 @@ func (s *searcher) measure(ctx context.Context, c Config, predicted float64) (Tr
 		co.Start = max(predicted/2, 1)
 	}
 	co.OnProbe = func(p ProbeOutcome) { s.o.Bus.Publish(ProbeDone{Config: c, Probe: p}) }
+	if s.o.Bus != nil {
+		co.OnLive = func(l ProbeLive) {
+			l.Config = c
+			s.o.Bus.Publish(l)
+		}
+	}
 	capRes, err := FindCapacity(ctx, srv, co)
 	t.Probes = len(capRes.Probes)
 	t.ProbeTime = capRes.Elapsed

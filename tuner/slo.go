@@ -72,6 +72,9 @@ type Term struct {
 // the bound it means) and the value (a duration in us, ms or s, exact to the nanosecond, or
 // the shortest number that reads back to Value, fractions rather than percentages), such
 // as "p99<=50ms", "rps>=200", "fidelity>=0.97".
+// Name is the term's metric as written, without its bound: "p99", "ttft_p99", "rps".
+func (t Term) Name() string { return t.Metric.name(t.Percentile) }
+
 func (t Term) String() string {
 	var b strings.Builder
 	if isLatencyMetric(t.Metric) {

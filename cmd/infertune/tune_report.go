@@ -287,6 +287,8 @@ func (p *tunePrinter) printCompact(e tuner.Event) {
 	case tuner.TrialStarted:
 		p.index, p.config, p.probes = fmt.Sprintf("[%d/%d]", e.Index, e.Total), e.Config.String(), 0
 		p.status("starting" + predicted(e))
+	case tuner.ProbeLive:
+		p.status(fmt.Sprintf("probe %d, %s", p.probes+1, liveLine(e)))
 	case tuner.ProbeDone:
 		p.probes++
 		p.status(fmt.Sprintf("probe %d, %s", p.probes, probeLine(e.Probe)))
@@ -324,6 +326,20 @@ func (p *tunePrinter) clearStatus() {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.drawn = false
 	}
+}
+
+// liveLine describes a probe in progress: its rate, its window so far, and each term's
+// percentile so far against its bound, with the samples it still needs.
+func liveLine(e tuner.ProbeLive) string {
+	b := &strings.Builder{}
+	fmt.Fprintf(b, "%.4g req/s (%.4g done/s), %v of %v", e.Rate, e.Achieved(), e.Elapsed.Round(100*time.Millisecond), e.Window)
+	for _, t := range e.Terms {
+		fmt.Fprintf(b, ", %s %s/%s", t.Term.Name(), reports.Duration(t.Value), reports.Duration(t.Term.Bound))
+		if t.Need > 0 {
+			fmt.Fprintf(b, " (%d to go)", t.Need)
+		}
+	}
+	return b.String()
 }
 
 func runLine(e tuner.RunStarted) string {
