@@ -31,6 +31,8 @@ type impl struct {
 	softmax func(x []float32, cols int, scale float32)
 	// mulCols scales columns (vecmath.go).
 	mulCols func(dst, x, s []float32)
+	// addScaled adds a multiple of one vector to another (vecmath.go).
+	addScaled func(y, x []float32, a float32)
 }
 
 func genericImpl() *impl {
@@ -48,6 +50,8 @@ func genericImpl() *impl {
 		siluMul: siluMulGeneric,
 		softmax: softmaxGeneric,
 		mulCols: mulColsGeneric,
+
+		addScaled: addScaledGeneric,
 	}
 }
 

@@ -27,9 +27,12 @@ func simdImpl(isa ISA) *impl {
 		siluMul: siluMulAVX2,
 		softmax: softmaxAVX2,
 		mulCols: mulColsAVX2,
+
+		addScaled: addScaledAVX2,
 	}
 	if isa >= ISAAVX512 {
 		im.siluMul, im.softmax, im.mulCols = siluMulAVX512, softmaxAVX512, mulColsAVX512
+		im.addScaled = addScaledAVX512
 		im.quant = quantBlocksAVX512
 		im.dotF32 = dotF32AVX512
 		im.dotBF16 = dotBF16AVX512

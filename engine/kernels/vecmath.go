@@ -135,6 +135,26 @@ func (k *Kernels) MulCols(dst, x, s []float32) {
 	k.impl.mulCols(dst[:len(x)], x, s)
 }
 
+// addScaledGeneric sets y[i] += a·x[i] for i < len(y).
+func addScaledGeneric(y, x []float32, a float32) { addScaledFrom(y, x, a, 0) }
+
+// addScaledFrom is addScaledGeneric from element i on, the tail of the vector paths.
+func addScaledFrom(y, x []float32, a float32, i int) {
+	x = x[:len(y)]
+	for j := i; j < len(y); j++ {
+		y[j] += a * x[j]
+	}
+}
+
+// AddScaled sets y[i] += a·x[i] for every element of y (BLAS's axpy), on the calling
+// goroutine; the vector paths fuse the multiply and add. x must be at least as long as y.
+func (k *Kernels) AddScaled(y, x []float32, a float32) {
+	if len(x) < len(y) {
+		panic(fmt.Sprintf("kernels: add-scaled: y has %d, x %d", len(y), len(x)))
+	}
+	k.impl.addScaled(y, x, a)
+}
+
 // SiLUMul sets g[i] = silu(g[i])·u[i] (SwiGLU's gate), silu(x) = x/(1+e^-x), on the
 // calling goroutine. len(u) must be at least len(g).
 func (k *Kernels) SiLUMul(g, u []float32) {

@@ -212,3 +212,29 @@ func mulColsAVX2(dst, x, s []float32) {
 		mulColsFrom(dst, x, s, n8)
 	}
 }
+
+// addScaledAVX512 is addScaledGeneric sixteen elements at a time, fused.
+func addScaledAVX512(y, x []float32, a float32) {
+	x = x[:len(y)]
+	n16 := len(y) &^ 15
+	av := archsimd.BroadcastFloat32x16(a)
+	for i := 0; i < n16; i += 16 {
+		yv := archsimd.LoadFloat32x16((*[16]float32)(y[i:]))
+		archsimd.LoadFloat32x16((*[16]float32)(x[i:])).MulAdd(av, yv).Store((*[16]float32)(y[i:]))
+	}
+	archsimd.ClearAVXUpperBits()
+	addScaledFrom(y, x, a, n16)
+}
+
+// addScaledAVX2 is addScaledAVX512 on eight lanes.
+func addScaledAVX2(y, x []float32, a float32) {
+	x = x[:len(y)]
+	n8 := len(y) &^ 7
+	av := archsimd.BroadcastFloat32x8(a)
+	for i := 0; i < n8; i += 8 {
+		yv := archsimd.LoadFloat32x8((*[8]float32)(y[i:]))
+		archsimd.LoadFloat32x8((*[8]float32)(x[i:])).MulAdd(av, yv).Store((*[8]float32)(y[i:]))
+	}
+	archsimd.ClearAVXUpperBits()
+	addScaledFrom(y, x, a, n8)
+}

@@ -120,3 +120,31 @@ func TestMulColsMatchesGeneric(t *testing.T) {
 		}
 	}
 }
+
+// TestAddScaledMatchesGeneric holds every path's AddScaled against y + a·x, for lengths
+// around the vector widths: within one rounding of each element (the vector paths fuse the
+// multiply and add); a guard value past y must survive.
+func TestAddScaledMatchesGeneric(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, v := range variants() {
+		k := newKernels(t, v.cfg)
+		for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 48, 63, 300} {
+			t.Run(fmt.Sprintf("%s/n=%d", v.name, n), func(t *testing.T) {
+				x, y0 := randVec(r, n+1), randVec(r, n+1)
+				a := float32(r.NormFloat64())
+				y := slices.Clone(y0)
+				y[n] = 42
+				k.AddScaled(y[:n], x, a)
+				if y[n] != 42 {
+					t.Fatalf("guard past y overwritten: %v", y[n])
+				}
+				for i := range n {
+					want := float64(y0[i]) + float64(a)*float64(x[i])
+					if d := math.Abs(float64(y[i]) - want); d > 1e-6*(math.Abs(want)+math.Abs(float64(a*x[i]))) {
+						t.Fatalf("y[%d] = %v, want %v (a %v, x %v, y %v)", i, y[i], want, a, x[i], y0[i])
+					}
+				}
+			})
+		}
+	}
+}

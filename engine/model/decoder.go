@@ -243,8 +243,11 @@ func (c *blockCheck) check(steps []Step, kv *KVStore) error {
 	return nil
 }
 
-// decodeAttention runs layer's attention for every step, the (step, head) pairs spread
-// over the kernels' threads as in attention.
+// decodeAttention runs layer's attention for every step. First the (step, head) pairs,
+// spread over the kernels' threads as in attention, rotate and store their keys and
+// values, and the steps of more than directQueries queries attend. Then the other steps'
+// queries attend over the KV blocks in place, each step's heads cut into as many groups as
+// keeps every thread busy.
 func (r *Runner) decodeAttention(steps []Step, kv *KVStore, layer int, q, k, v, att []float32) {
 	heads := r.m.Spec.Heads
 	r.headWorkers()
@@ -252,26 +255,48 @@ func (r *Runner) decodeAttention(steps []Step, kv *KVStore, layer int, q, k, v, 
 		st := i / heads
 		r.decodeHead(&r.heads[w], &steps[st], r.starts[st], layer, i%heads, kv, q, k, v, att)
 	})
+	r.direct = r.direct[:0]
+	for i := range steps {
+		if len(steps[i].Tokens) <= directQueries {
+			r.direct = append(r.direct, i)
+		}
+	}
+	if len(r.direct) == 0 {
+		return
+	}
+	groups := min(heads, max(1, (r.k.Threads()+len(r.direct)-1)/len(r.direct)))
+	s := r.m.Spec
+	d, hd, bs := s.Dim, s.HeadDim(), kv.BlockSize
+	r.k.Parallel(len(r.direct)*groups, func(i, w int) {
+		st := &steps[r.direct[i/groups]]
+		g := i % groups
+		h0, h1 := g*heads/groups, (g+1)*heads/groups
+		t0 := r.starts[r.direct[i/groups]]
+		for j := range st.Tokens {
+			row := (t0+j)*d + h0*hd
+			cols := (h1 - h0) * hd
+			r.heads[w].attendHeads(q[row:row+cols], h1-h0, st.Pos+j+1, st.Blocks, bs, d, h0*hd,
+				kv.K[layer], kv.V[layer], att[row:row+cols])
+		}
+	})
 }
 
 // decodeHead runs head h of one step (whose tokens start at token row t0) at layer: it
-// rotates the step's queries and keys by their positions, writes the keys and values into
-// the sequence's KV slots, then attends causally over all Pos+len(Tokens) positions.
-// (step, head) pairs write disjoint slots: a head owns its hd columns of every slot, and
-// blockCheck keeps other steps off the blocks a step writes.
+// rotates the step's queries (in place in q) and keys by their positions and writes the
+// keys and values into the sequence's KV slots; a step of more than directQueries
+// queries then attends causally over all Pos+len(Tokens) positions (decodeAttention
+// attends for the others). (step, head) pairs write disjoint slots: a head owns its hd
+// columns of every slot, and blockCheck keeps other steps off the blocks a step writes.
 func (r *Runner) decodeHead(hw *headWork, st *Step, t0, layer, h int, kv *KVStore, q, k, v, att []float32) {
 	s := r.m.Spec
 	d, hd, bs := s.Dim, s.HeadDim(), kv.BlockSize
 	n := len(st.Tokens)
 	L := st.Pos + n
 	K, V := kv.K[layer], kv.V[layer]
-	qh, kh, vt := hw.buffers(n, L, hd)
 	for i := range n {
 		p, row := st.Pos+i, (t0+i)*d+h*hd
 		cs := r.rope[p*hd : (p+1)*hd]
-		qi := qh[i*hd : (i+1)*hd]
-		copy(qi, q[row:row+hd])
-		rope(qi, cs)
+		rope(q[row:row+hd], cs)
 		o := (st.Blocks[p/bs]*bs+p%bs)*d + h*hd
 		kp := K[o : o+hd]
 		copy(kp, k[row:row+hd])
@@ -279,11 +304,12 @@ func (r *Runner) decodeHead(hw *headWork, st *Step, t0, layer, h int, kv *KVStor
 		copy(V[o:o+hd], v[row:row+hd])
 	}
 	if n <= directQueries {
-		for i := range n {
-			row := (t0+i)*d + h*hd
-			hw.attendBlocks(qh[i*hd:(i+1)*hd], st.Pos+i+1, st.Blocks, bs, d, h*hd, K, V, att[row:row+hd])
-		}
 		return
+	}
+	qh, kh, vt := hw.buffers(n, L, hd)
+	for i := range n {
+		row := (t0+i)*d + h*hd
+		copy(qh[i*hd:(i+1)*hd], q[row:row+hd])
 	}
 	for p := range L {
 		o := (st.Blocks[p/bs]*bs+p%bs)*d + h*hd
@@ -300,28 +326,34 @@ func (r *Runner) decodeHead(hw *headWork, st *Step, t0, layer, h int, kv *KVStor
 }
 
 // directQueries is the most queries of a step whose attention reads the KV blocks in
-// place (attendBlocks) rather than gathering the head's keys and values into matrices
+// place (attendHeads) rather than gathering each head's keys and values into matrices
 // for two matrix products: a decode step's one query would otherwise pay for moving and
 // transposing every key and value of its context (a third of an s15m decode token's time
 // outside the weight reads).
 const directQueries = 2
 
-// attendBlocks computes one query's attention over the first seen positions of a
-// sequence, reading each position's key and value where its block holds them (at column
-// off of rows of width d): softmax(q·kᵀ/√hd) times the values, into out.
-func (hw *headWork) attendBlocks(q []float32, seen int, blocks []int, bs, d, off int, K, V, out []float32) {
-	hd := len(q)
-	sc := grow(&hw.s, seen)
+// attendHeads computes one query's attention for nh consecutive heads over the first
+// seen positions of a sequence: for each head, softmax(q·kᵀ/√hd) times the values, into
+// out (nh·hd, like q). It reads each position's keys and values where its block holds
+// them, at column off of rows of width d, position by position with the nh heads of a
+// position together, so that it streams through each block's rows instead of striding
+// down them once per head (the KV cache of a long context is out of cache by the time a
+// layer's attention reads it, after the weights of the whole model streamed past).
+func (hw *headWork) attendHeads(q []float32, nh, seen int, blocks []int, bs, d, off int, K, V, out []float32) {
+	hd := len(q) / nh
+	sc := grow(&hw.s, nh*seen) // head h's scores at sc[h*seen:]
 	for t := range seen {
 		o := (blocks[t/bs]*bs+t%bs)*d + off
-		sc[t] = hw.k.Dot(tensor.F32, tensor.F32Bytes(K[o:o+hd]), q)
+		for h := range nh {
+			sc[h*seen+t] = hw.k.Dot(tensor.F32, tensor.F32Bytes(K[o+h*hd:o+(h+1)*hd]), q[h*hd:(h+1)*hd])
+		}
 	}
 	hw.k.Softmax(sc, seen, float32(1/math.Sqrt(float64(hd))))
 	clear(out)
-	for t, w := range sc {
+	for t := range seen {
 		o := (blocks[t/bs]*bs+t%bs)*d + off
-		for c, x := range V[o : o+hd] {
-			out[c] += w * x
+		for h := range nh {
+			hw.k.AddScaled(out[h*hd:(h+1)*hd], V[o+h*hd:o+(h+1)*hd], sc[h*seen+t])
 		}
 	}
 }

@@ -63,6 +63,8 @@ type Runner struct {
 	// Attention: one headWork per kernel thread, and each request's (or step's) first token.
 	heads  []headWork
 	starts []int
+	// direct lists the steps of a decode iteration that attend over their blocks in place.
+	direct []int
 	// Decode: the block table check's stamps.
 	blocks blockCheck
 }
