@@ -25,11 +25,15 @@ type Options struct {
 	Output io.Writer
 	// AltScreen draws on the terminal's alternate screen, restored on exit.
 	AltScreen bool
+	// Width and Height give the screen's size when Output is not a terminal that can be
+	// asked (tests); 0 means the terminal's own size.
+	Width, Height int
 }
 
-// programOptions turns o into bubbletea options.
+// programOptions turns o into bubbletea options. Signals are the command's: its context
+// ends a program.
 func (o Options) programOptions() []tea.ProgramOption {
-	var opts []tea.ProgramOption
+	opts := []tea.ProgramOption{tea.WithoutSignalHandler()}
 	if o.Input != nil {
 		opts = append(opts, tea.WithInput(o.Input))
 	}
@@ -132,4 +136,11 @@ func Pad(s string, width int) string {
 		s += strings.Repeat(" ", width-w)
 	}
 	return s
+}
+
+// sendSize hands p the size of o, when o sets one.
+func (o Options) sendSize(p *tea.Program) {
+	if o.Width > 0 && o.Height > 0 {
+		p.Send(tea.WindowSizeMsg{Width: o.Width, Height: o.Height})
+	}
 }
