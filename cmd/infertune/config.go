@@ -35,6 +35,8 @@ type config struct {
 	Bench benchConfig `mapstructure:"bench"`
 	// Tune configures `infertune tune`.
 	Tune tuneConfig `mapstructure:"tune"`
+	// TUI configures `infertune tui`.
+	TUI tuiConfig `mapstructure:"tui"`
 }
 
 // benchConfig holds the settings of `infertune bench` and the sections of its subcommands.

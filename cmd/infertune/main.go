@@ -34,6 +34,8 @@ func main() {
 		stderr:      os.Stderr,
 		stderrTTY:   tty,
 		stderrWidth: width,
+		stdinTTY:    term.IsTerminal(int(os.Stdin.Fd())),
+		stdoutTTY:   term.IsTerminal(int(os.Stdout.Fd())),
 		lookupEnv:   os.LookupEnv,
 		workDir:     wd,
 		exit: func(code int) {

@@ -83,7 +83,7 @@ Settings come from flags, then INFERTUNE_* environment variables, then the confi
 	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(newVersionCommand(gs), newDoctorCommand(gs), newBenchCommand(gs))
 	root.AddCommand(newProfilesCommand(gs))
-	root.AddCommand(newTuneCommand(gs), newReportCommand(gs))
+	root.AddCommand(newTuneCommand(gs), newReportCommand(gs), newTUICommand(gs))
 	return root
 }
 

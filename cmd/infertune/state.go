@@ -23,6 +23,12 @@ type globalState struct {
 	stderrTTY bool
 	// stderrWidth is the terminal's width in columns when stderrTTY (0: unknown).
 	stderrWidth int
+	// stdinTTY and stdoutTTY report that stdin and stdout are a terminal, which the
+	// terminal UI needs.
+	stdinTTY, stdoutTTY bool
+	// tuiSize, when set, is the terminal UI's screen size (tests, whose stdout is no
+	// terminal to ask).
+	tuiSize [2]int
 	// lookupEnv reads an environment variable, like os.LookupEnv.
 	lookupEnv func(key string) (string, bool)
 	// workDir is the directory that relative paths (--config, --json, --db) resolve against.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/infertune/infertune/cmd/infertune/tui"
 	"github.com/infertune/infertune/engine/kernels"
 	"github.com/infertune/infertune/engine/model"
 	"github.com/infertune/infertune/internal/host"
@@ -53,6 +55,8 @@ type tuneConfig struct {
 	// Markdown and JUnit are report files ("" for none).
 	Markdown string `mapstructure:"markdown"`
 	JUnit    string `mapstructure:"junit"`
+	// TUI shows the search in the terminal UI instead of progress lines.
+	TUI bool `mapstructure:"tui"`
 }
 
 func defaultTuneConfig() tuneConfig {
@@ -63,7 +67,7 @@ func defaultTuneConfig() tuneConfig {
 func tuneBinds() map[string]string {
 	m := map[string]string{}
 	for _, k := range []string{"workload", "slo", "space", "strategy", "budget", "probe_window", "probe_warmup", "resume", "seed",
-		"hardware", "price_per_vcpu_hour", "fidelity_inputs", "markdown", "junit"} {
+		"hardware", "price_per_vcpu_hour", "fidelity_inputs", "markdown", "junit", "tui"} {
 		m["tune."+k] = strings.ReplaceAll(k, "_", "-")
 	}
 	return m
@@ -87,7 +91,8 @@ short before any config met them; 130 interrupted (resume with --resume ID).`,
 		Example: `  infertune tune --slo p99=50ms --budget 3m
   infertune tune --workload fraud --slo p99=5ms,rps>=5000 --space precision=fp32,int8 --space max_batch=1..32
   infertune tune --slo p99=50ms --strategy grid --json run.json --junit slo.xml
-  infertune tune --resume 3`,
+  infertune tune --resume 3
+  infertune tune --workload chat --slo ttft_p99=1s,tpot_p99=100ms --tui`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			lc, err := loadConfig(gs, cmd, tuneBinds(), nil)
@@ -113,6 +118,7 @@ short before any config met them; 130 interrupted (resume with --resume ID).`,
 	f.Int("fidelity-inputs", def.FidelityInputs, "evaluation set size `N` of fidelity terms")
 	f.String("markdown", "", "write a markdown summary to `PATH`")
 	f.String("junit", "", "write a JUnit report, one test case per SLO term, to `PATH`")
+	f.Bool("tui", false, "watch the search in the terminal UI (needs a terminal; q asks, then stops the search, resumable)")
 	return cmd
 }
 
@@ -254,6 +260,11 @@ func runTune(gs *globalState, cmd *cobra.Command, lc *loadedConfig) error {
 	if lc.Tune.Resume < 0 {
 		return badInputf("--resume %d: accepted: the ID of an interrupted or cut-short run (infertune report list)", lc.Tune.Resume)
 	}
+	if lc.Tune.TUI {
+		if err := needTerminal(gs, "--tui", "drop --tui: without one, tune prints plain progress lines"); err != nil {
+			return err
+		}
+	}
 	st, err := openStore(gs, lc)
 	if err != nil {
 		return err
@@ -318,18 +329,35 @@ func runTune(gs *globalState, cmd *cobra.Command, lc *loadedConfig) error {
 	bus := &tuner.Bus{}
 	pl.opts.Bus = bus
 	w := &storeWriter{st: st, runID: runID, trialIDs: map[string]int64{}}
-	pr := &tunePrinter{w: gs.stderr, quiet: lc.Quiet, tty: gs.stderrTTY, width: gs.stderrWidth}
-	storeEvents, printEvents := bus.Subscribe(64), bus.Subscribe(64)
 	var wg sync.WaitGroup
+	storeEvents := bus.Subscribe(64)
 	wg.Go(func() { w.consume(storeEvents) })
-	wg.Go(func() { pr.consume(printEvents) })
+	// The search stops on Ctrl-C, or when the terminal UI's user confirms quitting.
+	ctx, stopSearch := context.WithCancel(cmd.Context())
+	defer stopSearch()
+	var tuiErr error
+	if lc.Tune.TUI {
+		events := bus.Subscribe(64)
+		wg.Go(func() {
+			if tuiErr = tui.RunLive(cmd.Context(), tuiOptions(gs, lc), events, stopSearch); tuiErr != nil {
+				stopSearch()
+			}
+		})
+	} else {
+		pr := &tunePrinter{w: gs.stderr, quiet: lc.Quiet, tty: gs.stderrTTY, width: gs.stderrWidth}
+		events := bus.Subscribe(64)
+		wg.Go(func() { pr.consume(events) })
+	}
 
-	res, searchErr := tuner.Search(cmd.Context(), pl.factory.build, pl.opts)
+	res, searchErr := tuner.Search(ctx, pl.factory.build, pl.opts)
 	bus.Close()
 	wg.Wait()
 
-	if cmd.Context().Err() != nil {
+	if ctx.Err() != nil {
 		_ = st.MarkInterrupted(runID)
+		if tuiErr != nil {
+			return withCode(exitInternal, fmt.Errorf("terminal UI: %w; run %d is saved; continue it with infertune tune --resume %d", tuiErr, runID, runID))
+		}
 		return withCode(exitInterrupted, fmt.Errorf("interrupted: run %d is saved; continue it with infertune tune --resume %d", runID, runID))
 	}
 	if searchErr != nil {
