@@ -56,8 +56,10 @@ func NewBrowse(opts Options, src Source, watch int64) tea.Model {
 
 // RunBrowse runs the browser on the terminal until the user quits or ctx is done.
 func RunBrowse(ctx context.Context, opts Options, src Source, watch int64) error {
-	p := tea.NewProgram(NewBrowse(opts, src, watch), opts.programOptions()...)
 	ended := make(chan struct{})
+	m := NewBrowse(opts, src, watch).(browseModel)
+	m.ended = ended
+	p := tea.NewProgram(m, opts.programOptions()...)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -94,8 +96,11 @@ type browseModel struct {
 	src    Source
 	styles Styles
 	keys   Keys
-	// every is how often a running run's detail is read again.
+	// every is how often a running run's detail is read again; a wait for the next
+	// refresh ends early, with no message, once ended is closed (RunBrowse closes it
+	// when the program ends, so no wait outlives it).
 	every         time.Duration
+	ended         <-chan struct{}
 	width, height int
 	screen        browseScreen
 	// status is the last error or hint; the next key clears it.
@@ -236,8 +241,17 @@ func (m *browseModel) hint(s string) {
 // tick schedules the next refresh of the run shown, dropping any tick scheduled before.
 func (m *browseModel) tick() tea.Cmd {
 	m.tickSeq++
-	seq := m.tickSeq
-	return tea.Tick(m.every, func(time.Time) tea.Msg { return browseTickMsg{seq: seq} })
+	seq, every, ended := m.tickSeq, m.every, m.ended
+	return func() tea.Msg {
+		t := time.NewTimer(every)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return browseTickMsg{seq: seq}
+		case <-ended:
+			return nil
+		}
+	}
 }
 
 // bodyHeight is the number of lines above the status and help lines.
