@@ -15,6 +15,8 @@ type q8Act struct {
 	// corr, when asked for, holds 8 int32 per block: lane l of block b is
 	// corrMul·Σ_{i<4} q[32b+4l+i], the start value VNNI kernels need (see dot_amd64.s).
 	corr []int32
+	// views is the slice rows returns.
+	views []q8Row
 }
 
 // q8Row is one activation row of a q8Act: its block scales, values and corrections.
@@ -22,6 +24,18 @@ type q8Row struct {
 	d    []float32
 	q    []int8
 	corr []int32
+}
+
+// rows returns the first n rows (row(j, k) for j < n) in a slice reused across calls.
+func (a *q8Act) rows(n, k int) []q8Row {
+	if cap(a.views) < n {
+		a.views = make([]q8Row, n)
+	}
+	a.views = a.views[:n]
+	for j := range a.views {
+		a.views[j] = a.row(j, k)
+	}
+	return a.views
 }
 
 // row returns activation row j of rows of k values.

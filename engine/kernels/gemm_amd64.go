@@ -24,6 +24,9 @@ import (
 const (
 	qgemmRows = 6  // weight rows per int8 tile
 	gemmCols  = 32 // tokens per int8 tile
+	// quantColsMax is the fewest columns a Q8_0 or Q4_0 MatMul runs on qgemm6x32VNNI;
+	// fewer run as row groups against each column (matVecColsQuantVNNI).
+	quantColsMax = 16
 )
 
 // floatTile is an fp32 micro-kernel and its tile: rows weight rows × cols tokens.
@@ -99,6 +102,10 @@ func matMulSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 		matMulFloat(k, y, w, x, n, t)
 	case tensor.Q8_0, tensor.Q4_0:
 		if k.cfg.ISA >= ISAAVX512VNNI {
+			if n < quantColsMax {
+				matVecColsQuantVNNI(k, y, w, x, n)
+				return
+			}
 			matMulQuantVNNI(k, y, w, x, n)
 			return
 		}

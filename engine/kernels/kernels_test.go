@@ -144,7 +144,7 @@ func TestMatMulMatchesGeneric(t *testing.T) {
 	for _, v := range variants()[1:] {
 		k := newKernels(t, v.cfg)
 		for _, dt := range tensor.DTypes {
-			shapes := []shape{{1, 32, 1}, {5, 64, 3}, {16, 96, 17}, {33, 128, 31}, {47, 256, 33}, {64, 512, 64}, {31, 544, 40}}
+			shapes := []shape{{1, 32, 1}, {5, 64, 3}, {8, 64, 2}, {37, 288, 15}, {16, 96, 16}, {16, 96, 17}, {33, 128, 31}, {47, 256, 33}, {64, 512, 64}, {31, 544, 40}}
 			if !dt.Quantized() {
 				shapes = append(shapes, shape{3, 17, 5}, shape{35, 65, 13}, shape{12, 1, 12})
 			}

@@ -102,34 +102,53 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 	})
 }
 
+// quantVNNIKernels returns the VNNI kernels of a Q8_0 or Q4_0 matrix: four rows at a
+// time, one row, and the multiplier of the activation corrections.
+func quantVNNIKernels(dt tensor.DType) (four func(w *byte, stride int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32),
+	one func(w []byte, x q8Row) float32, corr int32) {
+	if dt == tensor.Q8_0 {
+		return matVec4Q8VNNI, dotQ8VNNIGo, -128
+	}
+	return matVec4Q4VNNI, dotQ4VNNIGo, -8
+}
+
 // matVecQuantVNNI runs Q8_0 and Q4_0 MatVec four rows at a time (matVec4Q8VNNI,
 // matVec4Q4VNNI), the rows left over one at a time.
 func matVecQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
-	var four func(w *byte, stride int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
-	var one func(w []byte, x q8Row) float32
-	var corr int32
-	if w.DType == tensor.Q8_0 {
-		four, one, corr = matVec4Q8VNNI, dotQ8VNNIGo, -128
-	} else {
-		four, one, corr = matVec4Q4VNNI, dotQ4VNNIGo, -8
-	}
+	matVecColsQuantVNNI(k, y, w, x, 1)
+}
+
+// matVecColsQuantVNNI is matVecQuantVNNI for n activation columns (Y = X·Wᵀ, n×m): each
+// group of four weight rows runs against every column in turn, so it is read from memory
+// once and from L1 for the other columns. Below quantColsMax columns this beats the tiled
+// MatMul, which computes whole tiles of 32 columns and first unpacks every weight block.
+func matVecColsQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
+	four, one, corr := quantVNNIKernels(w.DType)
 	nb := w.Cols / tensor.QK
 	if nb == 0 {
 		clear(y)
 		return
 	}
-	k.act.quantize(x, 1, w.Cols, corr, k.impl)
-	a := k.act.row(0, w.Cols)
-	stride := w.RowBytes()
+	k.act.quantize(x, n, w.Cols, corr, k.impl)
+	m, stride := w.Rows, w.RowBytes()
 	tab := &f16Table()[0]
-	chunk, chunks := rowChunks(w.Rows, k.cfg.Threads, len(w.Data))
+	chunk, chunks := rowChunks(m, k.cfg.Threads, len(w.Data)*n)
+	cols := k.act.rows(n, w.Cols)
 	k.pool.run(chunks, func(c, _ int) {
-		i, hi := c*chunk, min((c+1)*chunk, w.Rows)
+		i, hi := c*chunk, min((c+1)*chunk, m)
+		var out [4]float32
 		for ; i+4 <= hi; i += 4 {
-			four(&w.Data[i*stride], stride, &a.q[0], &a.d[0], &a.corr[0], tab, nb, &y[i])
+			wi := &w.Data[i*stride]
+			for j := range cols {
+				a := &cols[j]
+				four(wi, stride, &a.q[0], &a.d[0], &a.corr[0], tab, nb, &out[0])
+				*(*[4]float32)(y[j*m+i:]) = out
+			}
 		}
 		for ; i < hi; i++ {
-			y[i] = one(w.Row(i), a)
+			for j := range cols {
+				y[j*m+i] = one(w.Row(i), cols[j])
+			}
 		}
 	})
 }
