@@ -71,8 +71,9 @@ func (l ProbeLive) Achieved() float64 {
 // TermLive is one latency term of a probe in progress.
 type TermLive struct {
 	Term Term
-	// Value is the term's percentile of the samples so far (0 before the first).
-	Value time.Duration
+	// Value is the term's percentile of the samples so far, P50 their median (0 before
+	// the first).
+	Value, P50 time.Duration
 	// Samples counts the term's samples so far (failures included), Over those over the bound.
 	Samples, Over int64
 	Verdict       Verdict
@@ -326,6 +327,7 @@ func probeLive(o CapacityOptions, l *loadgen.Live, rate float64, window time.Dur
 		tl := TermLive{Term: t, Verdict: verdicts[i], Samples: h.TotalCount() + l.Failed, Over: l.Failed}
 		if h.TotalCount() > 0 {
 			tl.Value = time.Duration(h.ValueAtPercentile(t.Percentile))
+			tl.P50 = time.Duration(h.ValueAtPercentile(50))
 			tl.Over += loadgen.CountOver(h, t.Bound)
 		}
 		if tl.Verdict == Inconclusive {

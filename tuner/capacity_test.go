@@ -244,8 +244,8 @@ func TestCapacityLiveSnapshots(t *testing.T) {
 			if tl.Samples != l.OK+l.Failed || tl.Over > tl.Samples || l.Done != l.OK+l.Failed || l.Done > l.Sent {
 				t.Errorf("snapshot %d: sent %d done %d ok %d failed %d, samples %d over %d", i, l.Sent, l.Done, l.OK, l.Failed, tl.Samples, tl.Over)
 			}
-			if tl.Samples > 0 && (tl.Value <= 0 || tl.Value > time.Second) {
-				t.Errorf("snapshot %d: p99 so far %v", i, tl.Value)
+			if tl.Samples > 0 && (tl.P50 <= 0 || tl.P50 > tl.Value || tl.Value > time.Second) {
+				t.Errorf("snapshot %d: p50 so far %v, p99 %v", i, tl.P50, tl.Value)
 			}
 			switch {
 			case tl.Verdict != tuner.Inconclusive && tl.Need != 0:

@@ -553,7 +553,7 @@ func (m liveModel) probeView(terms []tuner.Term) []string {
 			if tl.Verdict == tuner.Inconclusive && tl.Need > 0 {
 				detail = fmt.Sprintf("%d samples to go", tl.Need)
 			}
-			detail += fmt.Sprintf(" · %d samples, %d over", tl.Samples, tl.Over)
+			detail += fmt.Sprintf(" · p50 %s · %d samples, %d over", reports.Duration(tl.P50), tl.Samples, tl.Over)
 			lines = append(lines, termLine(tl.Term, tl.Value, tl.Verdict, true, detail))
 		}
 	case tr.last != nil:

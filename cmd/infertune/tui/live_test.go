@@ -66,7 +66,7 @@ func newLiveScript(t *testing.T) liveScript {
 	live := func(c tuner.Config, rate float64, elapsed time.Duration, done, over int64, value time.Duration, v tuner.Verdict, need int64) tuner.ProbeLive {
 		return tuner.ProbeLive{Config: c, Rate: rate, Elapsed: elapsed, Window: 2 * time.Second, Sent: done + 3, Done: done,
 			OK: done - over, Failed: 0, Late: 0,
-			Terms: []tuner.TermLive{{Term: p99, Value: value, Samples: done, Over: over, Verdict: v, Need: need}}}
+			Terms: []tuner.TermLive{{Term: p99, Value: value, P50: value / 3, Samples: done, Over: over, Verdict: v, Need: need}}}
 	}
 	probe := func(c tuner.Config, rate, achieved float64, p50, p99 time.Duration, ok int64, v tuner.Verdict, reason string) tuner.ProbeDone {
 		return tuner.ProbeDone{Config: c, Probe: tuner.ProbeOutcome{Rate: rate, Result: result(rate, achieved, p50, p99, ok, 0),
@@ -193,7 +193,7 @@ func TestLiveHeaderAndProbe(t *testing.T) {
 	m = liveUpdate(m, s.batches[1])
 	v = m.View()
 	for _, want := range []string{"budget 7s of 10m0s used", "probe 1 · 105 req/s offered, 101 achieved · 1s / 2s · 104 sent, 0 failed",
-		"p99  19.5ms / 50ms    … 358 samples to go · 101 samples, 0 over"} {
+		"p99  19.5ms / 50ms    … 358 samples to go · p50 6.5ms · 101 samples, 0 over"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("during the probe, no %q in\n%s", want, v)
 		}
