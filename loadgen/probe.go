@@ -35,6 +35,10 @@ type Options struct {
 	Timeout time.Duration
 	// RawLimit bounds the raw latency samples kept for exact percentiles.
 	RawLimit int
+	// LateAfter is how far behind its intended time a send may start before it counts as
+	// late (0: the LateAfter constant, 1 ms). A caller that judges latencies against a
+	// bound may allow more: a send late by 1% of the bound moves no verdict.
+	LateAfter time.Duration
 	// Request builds the payload of request seq; nil sends empty requests. It runs on the
 	// sending goroutine, before the send time is taken.
 	Request func(seq int64) *Request
@@ -58,7 +62,15 @@ func DefaultOptions(a Arrival) Options {
 	}
 }
 
-// MaxDuration bounds warm-up, window, grace and timeout.
+// lateAfter is the probe's lateness threshold.
+func (o Options) lateAfter() time.Duration {
+	if o.LateAfter > 0 {
+		return o.LateAfter
+	}
+	return LateAfter
+}
+
+// MaxDuration bounds warm-up, window, grace, timeout and the lateness threshold.
 const MaxDuration = 24 * time.Hour
 
 // Validate reports every problem of the options at once.
@@ -79,6 +91,7 @@ func (o Options) Validate() error {
 	dur("warmup", o.Warmup, false)
 	dur("grace", o.Grace, false)
 	dur("timeout", o.Timeout, false)
+	dur("late after", o.LateAfter, false)
 	if o.MaxInFlight < 1 || o.MaxInFlight > MaxConcurrency {
 		errs = append(errs, fmt.Errorf("max in flight %d: want an integer in [1, %d]", o.MaxInFlight, MaxConcurrency))
 	}
@@ -123,6 +136,7 @@ type Result struct {
 	// Late counts sends that started more than LateAfter behind their intended time.
 	Late         int64
 	LateFraction float64
+	LateAfter    time.Duration
 	// OfferedRPS is Sent per second of window; AchievedRPS is OK per second.
 	OfferedRPS, AchievedRPS float64
 	// Lag is the distribution of send lag (actual minus intended send time).
@@ -184,7 +198,7 @@ func Run(ctx context.Context, target Target, o Options) (*Result, error) {
 	if o.Request == nil {
 		o.Request = func(int64) *Request { return &Request{} }
 	}
-	p := &probe{o: o, target: target, rec: newRecorder(2*runtime.GOMAXPROCS(0), o.RawLimit)}
+	p := &probe{o: o, target: target, rec: newRecorder(2*runtime.GOMAXPROCS(0), o.RawLimit, o.lateAfter())}
 	return p.run(ctx), nil
 }
 
@@ -419,6 +433,7 @@ func (p *probe) result() *Result {
 		Drops:            p.rec.drops.Load(),
 		Cut:              c.cut,
 		Late:             c.late,
+		LateAfter:        p.rec.late,
 		OutputTokens:     c.tokens,
 		LatencyHistogram: lat,
 		TTFTHistogram:    ttft,
@@ -457,7 +472,7 @@ func (p *probe) result() *Result {
 		r.InvalidReason = "no sends in the measurement window"
 	case r.LateFraction > LateLimit && r.Late >= LateMinCount:
 		r.InvalidReason = fmt.Sprintf("generator saturated: %.2f%% of sends started over %v late (limit %.0f%%)",
-			100*r.LateFraction, LateAfter, 100*LateLimit)
+			100*r.LateFraction, r.LateAfter, 100*LateLimit)
 	}
 	r.Valid = r.InvalidReason == ""
 	return r

@@ -355,6 +355,20 @@ func TestLateSendsInvalidate(t *testing.T) {
 	})
 }
 
+// TestLateAfterOption: with LateAfter at 3 ms, sends 2 ms late are on time, and the probe
+// valid; the result says which threshold it used.
+func TestLateAfterOption(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := synctestOptions(loadgen.Constant(100))
+		o.Clock = lateClock{2 * time.Millisecond}
+		o.LateAfter = 3 * time.Millisecond
+		res := mustRun(t, t.Context(), &recording{}, o)
+		if !res.Valid || res.Late != 0 || res.LateAfter != 3*time.Millisecond || res.Lag.P50 != 2*time.Millisecond {
+			t.Fatalf("valid %v (%q), late %d after %v, lag p50 %v", res.Valid, res.InvalidReason, res.Late, res.LateAfter, res.Lag.P50)
+		}
+	})
+}
+
 // TestOneLateSendIsNotSaturation: in a probe of ten sends, one late send is 10% of them
 // but counts only as late; a second makes the probe invalid.
 func TestOneLateSendIsNotSaturation(t *testing.T) {
@@ -428,6 +442,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"zero duration", func(o *loadgen.Options) { o.Duration = 0 }, "duration 0s"},
 		{"negative warmup", func(o *loadgen.Options) { o.Warmup = -time.Second }, "warmup -1s"},
 		{"negative grace", func(o *loadgen.Options) { o.Grace = -1 }, "grace -1ns"},
+		{"negative late after", func(o *loadgen.Options) { o.LateAfter = -time.Millisecond }, "late after -1ms"},
 		{"in flight", func(o *loadgen.Options) { o.MaxInFlight = 0 }, "max in flight 0"},
 		{"unknown arrival", func(o *loadgen.Options) { o.Arrival = loadgen.Arrival{} }, "arrival kind 0"},
 		{"negative rate", func(o *loadgen.Options) { o.Arrival.Rate = -3 }, "rate -3"},

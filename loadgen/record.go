@@ -16,10 +16,11 @@ import (
 // than the raw limit have been taken, for exact order statistics.
 type recorder struct {
 	shards  []shard
-	rawLeft atomic.Int64 // raw latency samples that may still be kept
-	lagLeft atomic.Int64 // raw lag samples that may still be kept
-	sent    atomic.Int64 // sends intended in the window (dispatched or dropped)
-	drops   atomic.Int64 // sends dropped at the in-flight bound
+	late    time.Duration // a send that starts more than this behind its time is late
+	rawLeft atomic.Int64  // raw latency samples that may still be kept
+	lagLeft atomic.Int64  // raw lag samples that may still be kept
+	sent    atomic.Int64  // sends intended in the window (dispatched or dropped)
+	drops   atomic.Int64  // sends dropped at the in-flight bound
 }
 
 type shard struct {
@@ -52,8 +53,8 @@ func (c *counts) add(o counts) {
 	c.batch += o.batch
 }
 
-func newRecorder(shards int, rawLimit int) *recorder {
-	r := &recorder{shards: make([]shard, shards)}
+func newRecorder(shards int, rawLimit int, lateAfter time.Duration) *recorder {
+	r := &recorder{shards: make([]shard, shards), late: lateAfter}
 	for i := range r.shards {
 		s := &r.shards[i]
 		s.latency, s.lag, s.ttft, s.tpot = NewHistogram(), NewHistogram(), NewHistogram(), NewHistogram()
@@ -65,7 +66,8 @@ func newRecorder(shards int, rawLimit int) *recorder {
 
 func (r *recorder) shard(worker int) *shard { return &r.shards[worker%len(r.shards)] }
 
-// LateAfter is how far behind its intended time a send may start before it counts as late.
+// LateAfter is how far behind its intended time a send may start before it counts as
+// late, unless Options.LateAfter says otherwise.
 const LateAfter = time.Millisecond
 
 // outcome is one finished request of the window.
@@ -91,7 +93,7 @@ func (r *recorder) record(s *shard, o outcome) {
 	if keepLag {
 		s.rawLag = append(s.rawLag, lag)
 	}
-	if lag > LateAfter {
+	if lag > r.late {
 		s.late++
 	}
 	switch {
@@ -168,7 +170,8 @@ type Live struct {
 	// Sent counts sends intended so far in the window; Done the requests finished, OK
 	// those that succeeded, Failed the others (errors, rejects, timeouts, drops).
 	Sent, Done, OK, Failed int64
-	// Late counts sends that started more than LateAfter behind their intended time.
+	// Late counts sends that started more than the probe's LateAfter behind their
+	// intended time.
 	Late int64
 	// Latency holds the latencies of the successful requests; TTFT and TPOT those of their
 	// streamed tokens (empty for targets that stream none). They are reused between

@@ -254,6 +254,9 @@ func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rat
 	}
 	opt := o.Probe
 	opt.Arrival = a
+	if opt.LateAfter == 0 {
+		opt.LateAfter = LateAfter(o.Terms)
+	}
 	// The window must hold enough requests for a pass twice over, up to the longest window.
 	for _, t := range o.Terms {
 		if d := time.Duration(float64(2*o.toPass(t)) / rate * float64(time.Second)); d > opt.Duration {
@@ -316,6 +319,24 @@ func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rat
 		po.Reason = "invalid probe: " + res.InvalidReason
 	}
 	return po, nil
+}
+
+// LateAfter is how late a probe's send may start before it counts against the probe's
+// validity: 1 ms (loadgen.LateAfter), or 1% of the tightest latency bound among terms when
+// that is more. A probe is invalid when over 1% of its sends are late, since an open-loop
+// schedule the generator cannot keep offers less load than it claims. A send 1% of the
+// bound late shifts that request's latency by 1% of the bound, and a probe's verdict by at
+// most the 1% of requests allowed to be that late; holding a 2 s TTFT bound to
+// millisecond sends would invalidate probes for lags a thousand times smaller than what
+// they judge.
+func LateAfter(terms []Term) time.Duration {
+	tight := time.Duration(0)
+	for _, t := range terms {
+		if t.Percentile > 0 && t.Bound > 0 && (tight == 0 || t.Bound < tight) {
+			tight = t.Bound
+		}
+	}
+	return max(loadgen.LateAfter, tight/100)
 }
 
 // probeLive snapshots l for OnLive.

@@ -268,3 +268,27 @@ func TestCapacityLiveSnapshots(t *testing.T) {
 		t.Logf("%d probes, %d snapshots", len(got.Probes), len(lives))
 	})
 }
+
+// TestLateAfter: 1 ms, or 1% of the tightest latency bound when that is more; terms
+// without a latency bound do not count.
+func TestLateAfter(t *testing.T) {
+	for _, c := range []struct {
+		slo  string
+		want time.Duration
+	}{
+		{"p99<=50ms", time.Millisecond},
+		{"p99<=20ms", time.Millisecond},
+		{"p99<=500ms", 5 * time.Millisecond},
+		{"ttft_p99<=2s,tpot_p99<=200ms", 2 * time.Millisecond},
+		{"p99<=1s,p50<=300ms,rps>=10", 3 * time.Millisecond},
+		{"rps>=10", time.Millisecond},
+	} {
+		terms, err := tuner.ParseSLO(c.slo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tuner.LateAfter(terms); got != c.want {
+			t.Errorf("%s: late after %v, want %v", c.slo, got, c.want)
+		}
+	}
+}
