@@ -269,18 +269,20 @@ func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rat
 	if minPass <= 0 {
 		minPass = o.Probe.Duration / 4
 	}
+	overs := make([]int64, len(o.Terms))
 	lastLive := -LiveEvery
 	opt.Stop = func(l *loadgen.Live) bool {
 		decided, failed := true, false
 		for i, t := range o.Terms {
 			h := termHistogram(t, l.Latency, l.TTFT, l.TPOT)
-			verdicts[i] = latencyVerdict(t, h, h.TotalCount(), l.Failed, maxN, o.MinSamples)
+			overs[i] = countOver(t, h)
+			verdicts[i] = latencyVerdict(t, h.TotalCount(), overs[i], l.Failed, maxN, o.MinSamples)
 			decided = decided && verdicts[i] != Inconclusive
 			failed = failed || verdicts[i] == Fail
 		}
 		if o.OnLive != nil && l.Elapsed-lastLive >= LiveEvery {
 			lastLive = l.Elapsed
-			o.OnLive(probeLive(o, l, rate, opt.Duration, verdicts))
+			o.OnLive(probeLive(o, l, rate, opt.Duration, verdicts, overs))
 		}
 		return failed || (decided && l.Elapsed >= minPass)
 	}
@@ -298,7 +300,7 @@ func runProbe(ctx context.Context, target loadgen.Target, o CapacityOptions, rat
 	po.Verdict = Pass
 	for i, t := range o.Terms {
 		h := resultHistogram(t, res)
-		v := latencyVerdict(t, h, sampleCount(h), res.Failed(), max(capN, res.OK+res.Failed()), o.MinSamples)
+		v := latencyVerdict(t, sampleCount(h), countOver(t, h), res.Failed(), max(capN, res.OK+res.Failed()), o.MinSamples)
 		if v == Inconclusive && res.Stop == loadgen.StopWindow {
 			v = Fail // the window was the cap: what has not passed by then fails
 		}
@@ -339,17 +341,17 @@ func LateAfter(terms []Term) time.Duration {
 	return max(loadgen.LateAfter, tight/100)
 }
 
-// probeLive snapshots l for OnLive.
-func probeLive(o CapacityOptions, l *loadgen.Live, rate float64, window time.Duration, verdicts []Verdict) ProbeLive {
+// probeLive snapshots l for OnLive, with each term's verdict and samples over its bound
+// as the Stop check just counted them.
+func probeLive(o CapacityOptions, l *loadgen.Live, rate float64, window time.Duration, verdicts []Verdict, overs []int64) ProbeLive {
 	pl := ProbeLive{Rate: rate, Elapsed: l.Elapsed, Window: window, Sent: l.Sent, Done: l.Done, OK: l.OK,
 		Failed: l.Failed, Late: l.Late, Terms: make([]TermLive, len(o.Terms))}
 	for i, t := range o.Terms {
 		h := termHistogram(t, l.Latency, l.TTFT, l.TPOT)
-		tl := TermLive{Term: t, Verdict: verdicts[i], Samples: h.TotalCount() + l.Failed, Over: l.Failed}
+		tl := TermLive{Term: t, Verdict: verdicts[i], Samples: h.TotalCount() + l.Failed, Over: overs[i] + l.Failed}
 		if h.TotalCount() > 0 {
 			tl.Value = time.Duration(h.ValueAtPercentile(t.Percentile))
 			tl.P50 = time.Duration(h.ValueAtPercentile(50))
-			tl.Over += loadgen.CountOver(h, t.Bound)
 		}
 		if tl.Verdict == Inconclusive {
 			if need := SamplesToPass(t.Percentile, tl.Over); need > tl.Samples {
@@ -363,7 +365,15 @@ func probeLive(o CapacityOptions, l *loadgen.Live, rate float64, window time.Dur
 }
 
 func over(t Term, res *loadgen.Result) int64 {
-	return loadgen.CountOver(resultHistogram(t, res), t.Bound) + res.Failed()
+	return countOver(t, resultHistogram(t, res)) + res.Failed()
+}
+
+// countOver counts the samples of h over t's bound (none in a nil histogram).
+func countOver(t Term, h *hdrhistogram.Histogram) int64 {
+	if h == nil {
+		return 0
+	}
+	return loadgen.CountOver(h, t.Bound)
 }
 
 // termHistogram returns the histogram a latency term reads: whole requests' latency, or
@@ -390,16 +400,12 @@ func sampleCount(h *hdrhistogram.Histogram) int64 {
 	return h.TotalCount()
 }
 
-// latencyVerdict decides one latency term from a histogram of successful requests' samples
-// of its metric (latency, TTFT or TPOT; ok of them) and a count of failures (which count
-// as over every bound).
-func latencyVerdict(t Term, h *hdrhistogram.Histogram, ok, failed, maxN, minSamples int64) Verdict {
+// latencyVerdict decides one latency term from the successful requests' samples of its
+// metric (latency, TTFT or TPOT): ok of them, over of those above the bound, and a count of
+// failures (which count as over every bound).
+func latencyVerdict(t Term, ok, over, failed, maxN, minSamples int64) Verdict {
 	n := ok + failed
-	over := failed
-	if h != nil {
-		over += loadgen.CountOver(h, t.Bound)
-	}
-	v := PercentileVerdict(t.Percentile, n, over, maxN)
+	v := PercentileVerdict(t.Percentile, n, over+failed, maxN)
 	if v == Pass && n < minSamples {
 		return Inconclusive
 	}
