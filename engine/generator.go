@@ -92,6 +92,9 @@ func NewGenerator(cfg GenConfig, m *model.Model) (*Generator, error) {
 		return nil, fmt.Errorf("engine: generator: model %s is an %s; want a decoder", m.Spec.Name, m.Spec.Arch)
 	}
 	cfg.Sched.Context = m.Spec.Context
+	if err := cfg.Sched.Validate(); err != nil { // before the cache is allocated
+		return nil, fmt.Errorf("engine: generator: %w", err)
+	}
 	kv, err := model.NewKVStore(m.Spec, cfg.Sched.KV.Blocks, cfg.Sched.KV.BlockSize)
 	if err != nil {
 		return nil, err
@@ -143,8 +146,14 @@ func (g *Generator) iterate(steps []sched.GenStep) ([]int32, error) {
 
 // Do generates req.MaxTokens tokens after the prompt req.Tokens. A full queue is an error
 // wrapping loadgen.ErrRejected; a request that cannot fit (the context, the cache) one
-// wrapping model.ErrInput; a closed generator sched.ErrClosed.
+// wrapping model.ErrInput, as is a prompt with a token id outside the vocabulary; a
+// closed generator sched.ErrClosed.
 func (g *Generator) Do(ctx context.Context, req *loadgen.Request) (*loadgen.Response, error) {
+	// A token id the model does not know would fail the whole iteration it joins, and
+	// with it every other request of that iteration: refuse it here, alone.
+	if err := g.model.Spec.CheckInput(model.Input{Tokens: req.Tokens}); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
 	start := time.Now()
 	var mu sync.Mutex // tokens arrive on the batcher's goroutine; a cancelled Do stops reading
 	resp := &loadgen.Response{Class: -1, BatchSize: 1}

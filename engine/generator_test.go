@@ -180,6 +180,20 @@ func TestGeneratorRefuses(t *testing.T) {
 	if !errors.Is(err, model.ErrInput) || !strings.Contains(err.Error(), "more than the context of 128") {
 		t.Errorf("past the context: %v", err)
 	}
+	// An unknown token id is refused alone, before it could fail an iteration shared with
+	// others; the generator serves the next request.
+	_, err = g.Do(t.Context(), &loadgen.Request{Tokens: []int32{1, int32(m.Spec.Vocab)}, MaxTokens: 2})
+	if !errors.Is(err, model.ErrInput) {
+		t.Errorf("a token id past the vocabulary: %v", err)
+	}
+	if _, err := g.Do(t.Context(), &loadgen.Request{Tokens: []int32{1, 2}, MaxTokens: 2}); err != nil {
+		t.Errorf("a good request after a refused one: %v", err)
+	}
+	noSeqs := genConfig(engine.BatchingContinuous, tensor.F32)
+	noSeqs.Sched.MaxSeqs = 0
+	if _, err := engine.NewGenerator(noSeqs, m); err == nil || !strings.Contains(err.Error(), "max_seqs is 0") {
+		t.Errorf("max_seqs 0: %v", err)
+	}
 	if n, err := engine.KVBlocks("s15m", 64<<20, 16, 0); err != nil || n != 303 {
 		t.Errorf("s15m, 64 MiB of 16-position blocks: %d blocks, %v; want 303", n, err)
 	}
