@@ -374,16 +374,20 @@ func (d *Dynamic[Req, Resp]) runBatch(batch []*pending[Req, Resp], reqs []Req) [
 	return reqs[:0]
 }
 
+// panicError turns the value of a recovered panic into an error: what happened, then the
+// value (wrapped when it is an error).
+func panicError(v any, what string) error {
+	if e, ok := v.(error); ok {
+		return fmt.Errorf("sched: %s: %w", what, e)
+	}
+	return fmt.Errorf("sched: %s: %v", what, v)
+}
+
 // call runs one batch, turning a panic of run into an error.
 func (d *Dynamic[Req, Resp]) call(reqs []Req) (resps []Resp, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			resps = nil
-			if e, ok := v.(error); ok {
-				err = fmt.Errorf("sched: run panicked on a batch of %d: %w", len(reqs), e)
-			} else {
-				err = fmt.Errorf("sched: run panicked on a batch of %d: %v", len(reqs), v)
-			}
+			resps, err = nil, panicError(v, fmt.Sprintf("run panicked on a batch of %d", len(reqs)))
 		}
 	}()
 	resps, err = d.run(reqs)

@@ -274,6 +274,17 @@ func (g *genCore) addStep(s *seq, n int) {
 	s.stepped = true
 }
 
+// call runs the iteration built, turning a panic of Iterate into an error: the
+// iteration's sequences fail with it and the batcher goes on, as Dynamic does.
+func (g *genCore) call(tokens int) (next []int32, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			next, err = nil, panicError(v, fmt.Sprintf("iterate panicked on %d steps of %d tokens", len(g.steps), tokens))
+		}
+	}()
+	return g.it(g.steps)
+}
+
 // runSteps runs the iteration built and applies its outcome; it returns the sequences
 // that ended (finished, or failed with the iteration).
 func (g *genCore) runSteps() (ended []*seq) {
@@ -281,7 +292,7 @@ func (g *genCore) runSteps() (ended []*seq) {
 	for _, st := range g.steps {
 		tokens += len(st.Tokens)
 	}
-	next, err := g.it(g.steps)
+	next, err := g.call(tokens)
 	want := 0
 	for _, st := range g.steps {
 		if st.Sample {

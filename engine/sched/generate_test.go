@@ -336,3 +336,34 @@ func TestGenerateClose(t *testing.T) {
 		}
 	})
 }
+
+// TestIteratePanicFailsItsIteration: a panic in Iterate fails the sequences of that
+// iteration with an error naming it, frees their blocks, and the batcher serves on.
+func TestIteratePanicFailsItsIteration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := genTestConfig()
+		f := newFakeModel(t, cfg)
+		calls := 0
+		c, err := NewContinuous(cfg, func(steps []GenStep) ([]int32, error) {
+			if calls++; calls == 1 {
+				panic("index out of range")
+			}
+			return f.iterate(steps)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, err = c.Generate(t.Context(), GenRequest{Prompt: []int32{1, 2, 3}, MaxTokens: 4})
+		if err == nil || !strings.Contains(err.Error(), "iterate panicked") || !strings.Contains(err.Error(), "index out of range") {
+			t.Fatalf("the panicking iteration's request: %v", err)
+		}
+		res, err := c.Generate(t.Context(), GenRequest{Prompt: []int32{1, 2, 3}, MaxTokens: 4})
+		if err != nil || len(res.Tokens) != 4 {
+			t.Fatalf("the next request: %d tokens, %v", len(res.Tokens), err)
+		}
+		if c.pool.Used() != 0 {
+			t.Errorf("%d blocks held after both ended", c.pool.Used())
+		}
+	})
+}
