@@ -84,6 +84,23 @@ func (b *Bus) Publish(e Event) {
 	}
 }
 
+// TryPublish sends e to every subscriber that has room, dropping it for the others, and
+// never blocks: for snapshots (ProbeLive) that the next one replaces, published from
+// where waiting would delay the search.
+func (b *Bus) TryPublish(e Event) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, ch := range b.subs {
+		select {
+		case ch <- e:
+		default:
+		}
+	}
+}
+
 // Close closes every subscriber's channel.
 func (b *Bus) Close() {
 	if b == nil {

@@ -1,6 +1,7 @@
 package tuner_test
 
 import (
+	"slices"
 	"sync"
 	"testing"
 
@@ -44,4 +45,26 @@ func TestBusDeliversInOrder(t *testing.T) {
 	var nilBus *tuner.Bus
 	nilBus.Publish(tuner.RunDone{}) // a search without subscribers
 	nilBus.Close()
+}
+
+// TestBusTryPublishNeverBlocks: a subscriber whose buffer is full misses a TryPublish
+// event instead of holding up the publisher; one with room gets it.
+func TestBusTryPublishNeverBlocks(t *testing.T) {
+	bus := &tuner.Bus{}
+	full, free := bus.Subscribe(1), bus.Subscribe(4)
+	bus.Publish(tuner.ProbeLive{Rate: 1})
+	bus.TryPublish(tuner.ProbeLive{Rate: 2}) // full has no room left
+	bus.Close()
+	var fullGot, freeGot []float64
+	for e := range full {
+		fullGot = append(fullGot, e.(tuner.ProbeLive).Rate)
+	}
+	for e := range free {
+		freeGot = append(freeGot, e.(tuner.ProbeLive).Rate)
+	}
+	if !slices.Equal(fullGot, []float64{1}) || !slices.Equal(freeGot, []float64{1, 2}) {
+		t.Errorf("full subscriber got %v (want [1]), free one %v (want [1 2])", fullGot, freeGot)
+	}
+	var nilBus *tuner.Bus
+	nilBus.TryPublish(tuner.RunDone{})
 }

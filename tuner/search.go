@@ -136,12 +136,15 @@ func Search(ctx context.Context, factory Factory, o Options) (Result, error) {
 		budgetCtx, cancel = context.WithTimeout(ctx, o.Budget)
 	}
 	defer cancel()
+	if o.Space.Generation() {
+		// Smart's predictions simulate the dynamic batcher: a generation space is searched
+		// as a grid (baseline first), and said to be.
+		o.Strategy = StrategyGrid
+	}
 	o.Bus.Publish(RunStarted{Workload: o.Workload, Terms: o.Terms, Strategy: o.Strategy, Configs: len(configs), Budget: o.Budget})
 	s := &searcher{o: o, factory: factory, parent: ctx}
 	var err error
-	// Smart's predictions simulate the dynamic batcher; a generation space is searched
-	// as a grid (baseline first).
-	if o.Strategy == StrategyGrid || o.Space.Generation() {
+	if o.Strategy == StrategyGrid {
 		err = s.grid(budgetCtx, configs)
 	} else {
 		err = s.smart(budgetCtx, configs)
@@ -223,7 +226,7 @@ func (s *searcher) measure(ctx context.Context, c Config, predicted float64) (Tr
 	if s.o.Bus != nil {
 		co.OnLive = func(l ProbeLive) {
 			l.Config = c
-			s.o.Bus.Publish(l)
+			s.o.Bus.TryPublish(l) // a snapshot a full subscriber misses is replaced within 200 ms
 		}
 	}
 	capRes, err := FindCapacity(ctx, srv, co)
@@ -431,7 +434,7 @@ const peakWindow = 300 * time.Millisecond
 // quickPeak runs a closed loop of 2·MaxBatch requests against srv for peakWindow and
 // returns the rate it achieved, and the time spent.
 func quickPeak(ctx context.Context, srv loadgen.Target, c Config, tmpl loadgen.Options) (float64, time.Duration, error) {
-	inFlight := 2 * max(c.MaxBatch, c.MaxSeqs) // twice what one batch holds
+	inFlight := 2 * c.MaxBatch // twice what one batch holds
 	a, err := loadgen.Closed(inFlight)
 	if err != nil {
 		return 0, 0, err
