@@ -337,7 +337,7 @@ func writeLoadgenText(w io.Writer, rep loadgenReport, res *loadgen.Result) error
 	fmt.Fprintf(tw, "rate\toffered %.1f req/s, achieved %.1f req/s (%.2f%%)\n", rep.OfferedRPS, rep.AchievedRPS, pct)
 	fmt.Fprintf(tw, "requests\t%d sent: %d ok, %d errors, %d rejects, %d timeouts, %d drops, %d cut; peak in flight %d\n",
 		rep.Sent, rep.OK, rep.Errors, rep.Rejects, rep.Timeouts, rep.Drops, rep.Cut, rep.InFlightPeak)
-	fmt.Fprintf(tw, "late sends\t%.3f%% started over %v late\n", 100*rep.LateFraction, loadgen.LateAfter)
+	fmt.Fprintf(tw, "late sends\t%.3f%% started over %v late\n", 100*rep.LateFraction, res.LateAfter)
 	fmt.Fprintf(tw, "send lag\tp50 %s  p99 %s  max %s\n", reports.Duration(res.Lag.P50), reports.Duration(res.Lag.P99), reports.Duration(res.Lag.Max))
 	l := res.Latency
 	how := "exact"
