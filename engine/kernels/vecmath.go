@@ -146,6 +146,16 @@ func addScaledFrom(y, x []float32, a float32, i int) {
 	}
 }
 
+// DotF32 returns Σ w[i]·x[i] for fp32 vectors of equal length on the calling goroutine:
+// Dot of an F32 row without the dtype switch and the lock that Dot's shared activation
+// buffer needs, for callers that take many short dots (attention scores).
+func (k *Kernels) DotF32(w, x []float32) float32 {
+	if len(w) != len(x) {
+		panic(fmt.Sprintf("kernels: dot-f32: w has %d, x %d", len(w), len(x)))
+	}
+	return k.impl.dotF32(w, x)
+}
+
 // AddScaled sets y[i] += a·x[i] for every element of y (BLAS's axpy), on the calling
 // goroutine; the vector paths fuse the multiply and add. x must be at least as long as y.
 func (k *Kernels) AddScaled(y, x []float32, a float32) {

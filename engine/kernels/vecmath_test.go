@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/infertune/infertune/engine/tensor"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -145,6 +146,20 @@ func TestAddScaledMatchesGeneric(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+// TestDotF32MatchesDot: DotF32 is Dot of an F32 row, bit for bit, on every path.
+func TestDotF32MatchesDot(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, v := range variants() {
+		k := newKernels(t, v.cfg)
+		for _, n := range []int{1, 15, 16, 48, 300} {
+			w, x := randVec(r, n), randVec(r, n)
+			if got, want := k.DotF32(w, x), k.Dot(tensor.F32, tensor.F32Bytes(w), x); got != want {
+				t.Errorf("%s/n=%d: DotF32 %v, Dot %v", v.name, n, got, want)
+			}
 		}
 	}
 }

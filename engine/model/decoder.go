@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/infertune/infertune/engine/tensor"
 )
 
 // KVStore holds every layer's keys and values for a pool of blocks of BlockSize
@@ -345,7 +344,7 @@ func (hw *headWork) attendHeads(q []float32, nh, seen int, blocks []int, bs, d, 
 	for t := range seen {
 		o := (blocks[t/bs]*bs+t%bs)*d + off
 		for h := range nh {
-			sc[h*seen+t] = hw.k.Dot(tensor.F32, tensor.F32Bytes(K[o+h*hd:o+(h+1)*hd]), q[h*hd:(h+1)*hd])
+			sc[h*seen+t] = hw.k.DotF32(K[o+h*hd:o+(h+1)*hd], q[h*hd:(h+1)*hd])
 		}
 	}
 	hw.k.Softmax(sc, seen, float32(1/math.Sqrt(float64(hd))))
