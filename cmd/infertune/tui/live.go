@@ -965,8 +965,9 @@ type liveLog struct {
 func (l *liveLog) add(s string) {
 	if len(l.lines) == liveLogMax {
 		l.lines = slices.Delete(l.lines, 0, 1)
-	} else if l.back > 0 {
-		l.back++ // stay on the lines shown
+	}
+	if l.back > 0 {
+		l.back++ // stay on the lines shown, also when the oldest line was dropped
 	}
 	l.lines = append(l.lines, s)
 }

@@ -490,6 +490,15 @@ func TestLiveLog(t *testing.T) {
 	if v := m.View(); !strings.Contains(v, "trial 301/500: fp32") {
 		t.Errorf("scrolled to the oldest line:\n%s", v)
 	}
+	// A new event into the full log drops its oldest line; a scrolled-back view stays put.
+	for range 10 {
+		m = liveUpdate(m, liveKey("down"))
+	}
+	m = liveUpdate(m, EventsMsg{Events: []tuner.Event{tuner.TrialStarted{Index: 501, Total: 501,
+		Config: tuner.Config{Precision: "fp32", MaxBatch: 501, Threads: 1, Tier: "generic"}}}})
+	if v := m.View(); !strings.Contains(v, "trial 311/500: fp32") || strings.Contains(v, "trial 310/500: fp32") || strings.Contains(v, "trial 501/501: fp32") {
+		t.Errorf("the scrolled-back log moved when an event arrived:\n%s", v)
+	}
 	liveCheckFits(t, m.View(), 80, 24)
 }
 
