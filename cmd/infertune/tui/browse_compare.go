@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"github.com/charmbracelet/x/ansi"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,25 +113,8 @@ func (c browseCompare) view(st Styles, width, height int) []string {
 	names := min(c.names, width/2)
 	end := min(len(c.lines), c.top+c.visible(height))
 	for _, l := range c.lines[c.top:end] {
-		l = browseSlice(l, 0, names) + browseSlice(l, names+c.left, width-names)
+		l = ansi.Cut(l, 0, names) + ansi.Cut(l, names+c.left, names+c.left+width-names)
 		out = append(out, strings.TrimRight(l, " "))
 	}
 	return out
-}
-
-// browseSlice returns the cells [from, from+width) of plain text s.
-func browseSlice(s string, from, width int) string {
-	var b strings.Builder
-	at := 0
-	for _, r := range s {
-		w := lipgloss.Width(string(r))
-		if at >= from && at+w <= from+width {
-			b.WriteRune(r)
-		}
-		at += w
-		if at >= from+width {
-			break
-		}
-	}
-	return b.String()
 }

@@ -20,13 +20,10 @@ type EventsMsg struct{ Events []tuner.Event }
 type RunEndedMsg struct{}
 
 // Feed reads events until the channel is closed and hands them to send in batches, at most
-// one EventsMsg every `every` (FeedEvery when 0), then a RunEndedMsg. Reading never waits
+// one EventsMsg every FeedEvery, then a RunEndedMsg. Reading never waits
 // on send, so a slow display never slows the search that publishes the events. Feed
 // returns once the last message is sent.
-func Feed(events <-chan tuner.Event, send func(tea.Msg), every time.Duration) {
-	if every <= 0 {
-		every = FeedEvery
-	}
+func Feed(events <-chan tuner.Event, send func(tea.Msg)) {
 	var (
 		mu      sync.Mutex
 		pending []tuner.Event
@@ -40,7 +37,7 @@ func Feed(events <-chan tuner.Event, send func(tea.Msg), every time.Duration) {
 			mu.Unlock()
 		}
 	}()
-	tick := time.NewTicker(every)
+	tick := time.NewTicker(FeedEvery)
 	defer tick.Stop()
 	flush := func() {
 		mu.Lock()

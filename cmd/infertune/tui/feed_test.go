@@ -19,7 +19,7 @@ func TestFeedCoalesces(t *testing.T) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			Feed(events, func(m tea.Msg) { msgs = append(msgs, m) }, 0)
+			Feed(events, func(m tea.Msg) { msgs = append(msgs, m) })
 		}()
 		const n = 2000
 		events <- tuner.RunStarted{Workload: "classify"}

@@ -43,7 +43,7 @@ func RunLive(ctx context.Context, opts Options, events <-chan tuner.Event, cance
 	p := tea.NewProgram(NewLive(opts, stop), opts.programOptions()...)
 	ended := make(chan struct{})
 	var wg sync.WaitGroup
-	wg.Go(func() { Feed(events, p.Send, 0) })
+	wg.Go(func() { Feed(events, p.Send) })
 	wg.Go(func() {
 		opts.sendSize(p)
 		tick := time.NewTicker(liveClockEvery)

@@ -7,6 +7,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 )
 
@@ -117,16 +118,13 @@ func HelpLine(st Styles, width int, bindings ...key.Binding) string {
 	return st.Help.Render(Cut(strings.Join(parts, " · "), width))
 }
 
-// Cut shortens s to at most width cells, ending in "…" when cut.
+// Cut shortens s to at most width cells, ending in "…" when cut (escape sequences kept
+// whole); width 0 or less leaves s as it is.
 func Cut(s string, width int) string {
-	if width <= 0 || lipgloss.Width(s) <= width {
+	if width <= 0 {
 		return s
 	}
-	r := []rune(s)
-	for len(r) > 0 && lipgloss.Width(string(r))+1 > width {
-		r = r[:len(r)-1]
-	}
-	return string(r) + "…"
+	return ansi.Truncate(s, width, "…")
 }
 
 // Pad fills s with spaces to width cells (or cuts it).
