@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-
 )
 
 // KVStore holds every layer's keys and values for a pool of blocks of BlockSize
