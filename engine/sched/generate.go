@@ -415,6 +415,7 @@ type Continuous struct {
 	*genCore
 	running []*seq // admission order
 	waiting []*seq // taken from the queue; preempted sequences at the front
+	order   []*seq // schedule's copy of running, reused
 }
 
 // NewContinuous checks cfg and starts the loop.
@@ -448,7 +449,7 @@ func (c *Continuous) loop() {
 		default:
 		}
 		c.schedule()
-		c.noteHeld(c.held())
+		c.noteHeld(c.running) // a waiting sequence holds no blocks (preempt releases them)
 		c.snapshot(len(c.running), len(c.waiting))
 		for _, s := range c.runSteps() {
 			c.running = slices.DeleteFunc(c.running, func(r *seq) bool { return r == s })
@@ -459,28 +460,19 @@ func (c *Continuous) loop() {
 	}
 }
 
-// held returns the sequences holding KV blocks.
-func (c *Continuous) held() []*seq {
-	out := slices.Clone(c.running)
-	for _, s := range c.waiting {
-		if len(s.table.Blocks) > 0 {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // schedule builds one iteration's steps.
 func (c *Continuous) schedule() {
 	budget := c.cfg.MaxBatchedTokens
 	// Decodes first, in admission order, then the prefill chunks left. A sequence may be
 	// preempted (to free blocks for an earlier one) before its turn: it is then skipped.
+	c.order = append(c.order[:0], c.running...)
 	for _, decode := range []bool{true, false} {
-		for _, s := range slices.Clone(c.running) {
+		for _, s := range c.order {
 			if budget == 0 {
 				break
 			}
-			if s.stepped || (s.pending() == 1) != decode || !slices.Contains(c.running, s) {
+			// A sequence preempted since holds no blocks (and is no longer running).
+			if s.stepped || (s.pending() == 1) != decode || len(s.table.Blocks) == 0 {
 				continue
 			}
 			n := min(s.pending(), budget)
@@ -498,7 +490,7 @@ func (c *Continuous) schedule() {
 			break
 		}
 		if err := c.pool.Grow(&s.table, s.computed+n); err != nil {
-			break
+			panic(fmt.Sprintf("sched: grow after CanGrow: %v", err)) // the pool's own contract broken
 		}
 		c.waiting = c.waiting[1:]
 		if !s.admitted {
