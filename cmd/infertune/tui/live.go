@@ -266,6 +266,7 @@ func (m *liveModel) apply(e tuner.Event) {
 		r := e.Result
 		m.result, m.finished = &r, m.clock
 		m.best, m.baseline = r.Best, r.Baseline
+		m.trials.best = "" // the table marks the result's best, or none
 		if r.Best != nil {
 			m.trials.best = r.Best.Config.Key()
 		}
