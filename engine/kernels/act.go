@@ -13,7 +13,8 @@ type q8Act struct {
 	d []float32 // per block, rounded through fp16 as a Q8_0 block stores it
 	q []int8
 	// corr, when asked for, holds 8 int32 per block: lane l of block b is
-	// corrMul·Σ_{i<4} q[32b+4l+i], the start value VNNI kernels need (see dot_amd64.s).
+	// mul[l/4]·Σ_{i<4} q[32b+4l+i] for a corrMul mul, the start value VNNI kernels need
+	// (see dot_amd64.s).
 	corr []int32
 	// views is the slice rows returns.
 	views []q8Row
@@ -48,11 +49,15 @@ func (a *q8Act) row(j, k int) q8Row {
 	return r
 }
 
+// corrMul holds the multipliers of a block's activation corrections: [0] for lanes 0-3
+// (the block's values 0-15), [1] for lanes 4-7 (values 16-31). The zero value asks for none.
+type corrMul [2]int32
+
 // quantize quantizes n rows of k activations (k a multiple of tensor.QK) exactly as ggml's
 // quantize_row_q8_0 does, keeping the scale as fp32(fp16(d)), with blocks (a path's
-// im.quant: quantizeBlocks or a vector twin, identical in result). A nonzero corrMul also
+// im.quant: quantizeBlocks or a vector twin, identical in result). A nonzero mul also
 // fills corr (with im.lanes); zero leaves it empty.
-func (a *q8Act) quantize(x []float32, n, k int, corrMul int32, im *impl) {
+func (a *q8Act) quantize(x []float32, n, k int, mul corrMul, im *impl) {
 	nb := k / tensor.QK
 	if cap(a.d) < n*nb {
 		a.d = make([]float32, n*nb)
@@ -63,21 +68,21 @@ func (a *q8Act) quantize(x []float32, n, k int, corrMul int32, im *impl) {
 	a.d, a.q = a.d[:n*nb], a.q[:n*k]
 	im.quant(a.d, a.q, x[:n*k])
 	a.corr = a.corr[:0]
-	if corrMul == 0 {
+	if mul == (corrMul{}) {
 		return
 	}
 	if cap(a.corr) < n*nb*8 {
 		a.corr = make([]int32, n*nb*8)
 	}
 	a.corr = a.corr[:n*nb*8]
-	im.lanes(a.corr, a.q, corrMul)
+	im.lanes(a.corr, a.q, mul)
 }
 
-// corrLanes sets corr[l] = mul·Σ_{i<4} q[4l+i] for every 4-byte lane of q.
-func corrLanes(corr []int32, q []int8, mul int32) {
+// corrLanes sets corr[l] = mul[l/4%2]·Σ_{i<4} q[4l+i] for every 4-byte lane of q.
+func corrLanes(corr []int32, q []int8, mul corrMul) {
 	for l := range corr {
 		g := q[4*l : 4*l+4]
-		corr[l] = mul * (int32(g[0]) + int32(g[1]) + int32(g[2]) + int32(g[3]))
+		corr[l] = mul[l/4%2] * (int32(g[0]) + int32(g[1]) + int32(g[2]) + int32(g[3]))
 	}
 }
 

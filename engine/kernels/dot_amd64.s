@@ -5,8 +5,9 @@
 // Q8ROW is one row's block of a four-row Q8_0 step: the block's fp16 scale (at disp(ADDR))
 // through the table, the weights made unsigned, the corrections as the accumulator's start,
 // VPDPBUSD against the shared activations (Y4), and the block's FMA into ACC. Y5 holds the
-// corrections and Y6 the activation scale; W, T, S are scratch.
-#define Q8ROW(disp, ADDR, ACC, W, T, S) \
+// corrections and Y6 the activation scale (XD, its address, is for Q4ROW); W, T, S are
+// scratch.
+#define Q8ROW(disp, XD, ADDR, ACC, W, T, S) \
 	MOVWQZX disp(ADDR), AX \
 	VPXORD disp+2(ADDR), Y15, W \
 	VMOVDQA64 Y5, T \
@@ -16,18 +17,26 @@
 	VMULPS Y6, S, S \
 	VFMADD231PS S, T, ACC
 
-// Q4ROW is Q8ROW for a Q4_0 block: the 16 nibble bytes widened to 32 values 0..15.
-#define Q4ROW(disp, ADDR, ACC, W, T, S) \
+// Q4ROW is Q8ROW for a Q4_0 block, in fewer instructions: this kernel is bound by how fast
+// they issue, not by memory. VBROADCASTI32X4 puts the 16 nibble bytes in both halves and
+// one VPAND (Y15: 0x0f in the low half, 0xf0 in the high) keeps the low nibbles q (values
+// 0..15) in the low half and 16·q (values 16..31) in the high: lanes 4-7 of the sums come
+// out 16 times too large, their corrections are made 16 times too (q4CorrVNNI), and
+// Q4UNSCALE divides by 16 once at the end, exactly (a power of two). The scales arrive as
+// broadcast memory operands: T·fp32(dw) through the table, then T·xd (at XD) into ACC.
+#define Q4ROW(disp, XD, ADDR, ACC, W, T, S) \
 	MOVWQZX disp(ADDR), AX \
 	VBROADCASTI32X4 disp+2(ADDR), W \
-	VPSRLVQ Y14, W, W \
 	VPANDD Y15, W, W \
 	VMOVDQA64 Y5, T \
 	VPDPBUSD Y4, W, T \
 	VCVTDQ2PS T, T \
-	VBROADCASTSS (R9)(AX*4), S \
-	VMULPS Y6, S, S \
-	VFMADD231PS S, T, ACC
+	VMULPS.BCST (R9)(AX*4), T, T \
+	VFMADD231PS.BCST XD, T, ACC
+
+// Q4UNSCALE multiplies ACC by Y14 (1 in lanes 0-3, 1/16 in lanes 4-7): see Q4ROW.
+#define Q4UNSCALE(ACC) \
+	VMULPS Y14, ACC, ACC
 
 // QSHARED loads block b's shared operands (b = 0 or 1 of the step): activations, their
 // corrections, their scale.
@@ -36,12 +45,18 @@
 	VMOVDQU (b*32)(R8), Y5 \
 	VBROADCASTSS (b*4)(DX), Y6
 
-// QROWS4 runs one block of all four rows with ROW (Q8ROW or Q4ROW) at block offset disp.
-#define QROWS4(ROW, disp) \
-	ROW(disp, SI, Y0, Y8, Y9, Y10) \
-	ROW(disp, R13, Y1, Y16, Y17, Y18) \
-	ROW(disp, R14, Y2, Y19, Y20, Y21) \
-	ROW(disp, R15, Y3, Y22, Y23, Y24)
+// Q4SHARED is QSHARED without the activation scale, which Q4ROW reads from memory.
+#define Q4SHARED(b) \
+	VMOVDQU (b*32)(DI), Y4 \
+	VMOVDQU (b*32)(R8), Y5
+
+// QROWS4 runs one block of all four rows with ROW (Q8ROW or Q4ROW) at block offset disp,
+// the block's activation scale at XD.
+#define QROWS4(ROW, disp, XD) \
+	ROW(disp, XD, SI, Y0, Y8, Y9, Y10) \
+	ROW(disp, XD, R13, Y1, Y16, Y17, Y18) \
+	ROW(disp, XD, R14, Y2, Y19, Y20, Y21) \
+	ROW(disp, XD, R15, Y3, Y22, Y23, Y24)
 
 // QSETUP loads the arguments and sets the row pointers: SI, R13, R14, R15 the four rows,
 // R12 the first of the next four. Each step of two blocks prefetches into L2 the same offset
@@ -98,10 +113,14 @@
 	VMOVUPS X0, 0(DI) \
 	VZEROUPPER
 
+// NOFIX is DOT1's FIX for kernels with nothing to fix.
+#define NOFIX(ACC)
+
 // DOT1 is the one-row form of the four-row kernels below: the same per-block macros (ROW is
 // Q8ROW or Q4ROW, bb the block bytes), two blocks per step into Y0 and Y1, the row's sum
-// left in X0. The leftover rows of a MatVec and Dot run it.
-#define DOT1(ROW, bb, loop, tail, done) \
+// left in X0 after FIX (a macro of one accumulator) is applied to Y0. The leftover rows of
+// a MatVec and Dot run it.
+#define DOT1(ROW, bb, FIX, loop, tail, done) \
 	MOVQ w+0(FP), SI \
 	MOVQ xq+8(FP), DI \
 	MOVQ xd+16(FP), DX \
@@ -114,9 +133,9 @@
 	JLT tail \
 loop: \
 	QSHARED(0) \
-	ROW(0, SI, Y0, Y8, Y9, Y10) \
+	ROW(0, 0(DX), SI, Y0, Y8, Y9, Y10) \
 	QSHARED(1) \
-	ROW(bb, SI, Y1, Y8, Y9, Y10) \
+	ROW(bb, 4(DX), SI, Y1, Y8, Y9, Y10) \
 	ADDQ $(2*bb), SI \
 	ADDQ $64, DI \
 	ADDQ $8, DX \
@@ -128,9 +147,10 @@ tail: \
 	TESTQ CX, CX \
 	JZ done \
 	QSHARED(0) \
-	ROW(0, SI, Y0, Y8, Y9, Y10) \
+	ROW(0, 0(DX), SI, Y0, Y8, Y9, Y10) \
 done: \
 	VADDPS Y1, Y0, Y0 \
+	FIX(Y0) \
 	VEXTRACTF128 $1, Y0, X1 \
 	VADDPS X1, X0, X0 \
 	VHADDPS X0, X0, X0 \
@@ -201,26 +221,31 @@ TEXT ·dotQ8VNNI(SB), NOSPLIT, $0-52
 	MOVL $0x80808080, AX
 	VMOVD AX, X15
 	VPBROADCASTD X15, Y15
-	DOT1(Q8ROW, 34, d8_loop, d8_tail, d8_done)
+	DOT1(Q8ROW, 34, NOFIX, d8_loop, d8_tail, d8_done)
 	MOVSS X0, ret+48(FP)
 	RET
 
-// Q4_0 nibbles: VBROADCASTI32X4 puts the 16 bytes in both halves, VPSRLVQ shifts the upper
-// half right by 4 (shift counts 0,0,4,4 per quadword) and VPAND keeps the low nibble of
-// every byte: elements 0..15 in the low half, 16..31 in the high half.
-DATA q4shift<>+0(SB)/8, $0
-DATA q4shift<>+8(SB)/8, $0
-DATA q4shift<>+16(SB)/8, $4
-DATA q4shift<>+24(SB)/8, $4
-GLOBL q4shift<>(SB), RODATA|NOPTR, $32
+// Q4_0 constants (see Q4ROW): the nibble masks, and the lanes' scales.
+DATA q4mask<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA q4mask<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA q4mask<>+16(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA q4mask<>+24(SB)/8, $0xf0f0f0f0f0f0f0f0
+GLOBL q4mask<>(SB), RODATA|NOPTR, $32
+DATA q4unscale<>+0(SB)/4, $1.0
+DATA q4unscale<>+4(SB)/4, $1.0
+DATA q4unscale<>+8(SB)/4, $1.0
+DATA q4unscale<>+12(SB)/4, $1.0
+DATA q4unscale<>+16(SB)/4, $0.0625
+DATA q4unscale<>+20(SB)/4, $0.0625
+DATA q4unscale<>+24(SB)/4, $0.0625
+DATA q4unscale<>+28(SB)/4, $0.0625
+GLOBL q4unscale<>(SB), RODATA|NOPTR, $32
 
 // func dotQ4VNNI(w *byte, xq *int8, xd *float32, corr *int32, tab *float32, nb int) float32
 TEXT ·dotQ4VNNI(SB), NOSPLIT, $0-52
-	MOVL $0x0f0f0f0f, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15
-	VMOVDQU q4shift<>(SB), Y14
-	DOT1(Q4ROW, 18, d4_loop, d4_tail, d4_done)
+	VMOVDQU q4mask<>(SB), Y15
+	VMOVUPS q4unscale<>(SB), Y14
+	DOT1(Q4ROW, 18, Q4UNSCALE, d4_loop, d4_tail, d4_done)
 	MOVSS X0, ret+48(FP)
 	RET
 
@@ -235,9 +260,9 @@ TEXT ·matVec4Q8VNNI(SB), NOSPLIT, $0-64
 mv8_loop:
 	QPREFETCH
 	QSHARED(0)
-	QROWS4(Q8ROW, 0)
+	QROWS4(Q8ROW, 0, 0)
 	QSHARED(1)
-	QROWS4(Q8ROW, 34)
+	QROWS4(Q8ROW, 34, 0)
 	QADVANCE(2, 34)
 	SUBQ $2, CX
 	CMPQ CX, $2
@@ -246,7 +271,7 @@ mv8_tail:
 	TESTQ CX, CX
 	JZ mv8_done
 	QSHARED(0)
-	QROWS4(Q8ROW, 0)
+	QROWS4(Q8ROW, 0, 0)
 mv8_done:
 	QSTORE
 	RET
@@ -254,18 +279,16 @@ mv8_done:
 // func matVec4Q4VNNI(w *byte, stride int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
 TEXT ·matVec4Q4VNNI(SB), NOSPLIT, $0-64
 	QSETUP
-	MOVL $0x0f0f0f0f, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15
-	VMOVDQU q4shift<>(SB), Y14
+	VMOVDQU q4mask<>(SB), Y15
+	VMOVUPS q4unscale<>(SB), Y14
 	CMPQ CX, $2
 	JLT mv4_tail
 mv4_loop:
 	QPREFETCH
-	QSHARED(0)
-	QROWS4(Q4ROW, 0)
-	QSHARED(1)
-	QROWS4(Q4ROW, 18)
+	Q4SHARED(0)
+	QROWS4(Q4ROW, 0, 0(DX))
+	Q4SHARED(1)
+	QROWS4(Q4ROW, 18, 4(DX))
 	QADVANCE(2, 18)
 	SUBQ $2, CX
 	CMPQ CX, $2
@@ -273,9 +296,13 @@ mv4_loop:
 mv4_tail:
 	TESTQ CX, CX
 	JZ mv4_done
-	QSHARED(0)
-	QROWS4(Q4ROW, 0)
+	Q4SHARED(0)
+	QROWS4(Q4ROW, 0, 0(DX))
 mv4_done:
+	Q4UNSCALE(Y0)
+	Q4UNSCALE(Y1)
+	Q4UNSCALE(Y2)
+	Q4UNSCALE(Y3)
 	QSTORE
 	RET
 

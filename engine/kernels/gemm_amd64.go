@@ -192,7 +192,7 @@ func widenRows(dst []float32, w *tensor.Matrix, i0, rows int, isa ISA) {
 func matMulQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 	m, kk := w.Rows, w.Cols
 	nb := kk / tensor.QK
-	k.act.quantize(x, n, kk, 0, k.impl)
+	k.act.quantize(x, n, kk, corrMul{}, k.impl)
 	panels := (n + gemmCols - 1) / gemmCols
 	// Activation panels: bytes [p][b][g][j][4] = q+128, scales [p][b][j].
 	xp := growAligned(&k.packed.quants, panels*nb*tensor.QK*gemmCols)

@@ -18,12 +18,12 @@ type impl struct {
 	dotQ8 func(w []byte, x q8Row) float32
 	dotQ4 func(w []byte, x q8Row) float32
 	// corrQ8 and corrQ4 are the multipliers of the activation corrections the Q8_0 and
-	// Q4_0 dots need (0: none).
-	corrQ8, corrQ4 int32
+	// Q4_0 dots need (the zero value: none).
+	corrQ8, corrQ4 corrMul
 	// quant quantizes activation blocks to Q8_0: quantizeBlocks or a vector twin of it.
 	quant func(d []float32, q []int8, x []float32)
 	// lanes computes activation corrections: corrLanes or a vector twin.
-	lanes  func(corr []int32, q []int8, mul int32)
+	lanes  func(corr []int32, q []int8, mul corrMul)
 	matVec func(k *Kernels, y []float32, w *tensor.Matrix, x []float32)
 	matMul func(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int)
 	// siluMul and softmax are the activation functions (vecmath.go).

@@ -19,7 +19,7 @@ func simdImpl(isa ISA) *impl {
 		dotBF16: dotBF16AVX2,
 		dotQ8:   dotQ8AVX2,
 		dotQ4:   dotQ4AVX2,
-		corrQ4:  -8,
+		corrQ4:  corrMul{-8, -8},
 		quant:   quantizeBlocks,
 		lanes:   corrLanesAVX2,
 		matVec:  matVecSIMD,
@@ -38,8 +38,8 @@ func simdImpl(isa ISA) *impl {
 		im.dotBF16 = dotBF16AVX512
 	}
 	if isa >= ISAAVX512VNNI {
-		im.dotQ8, im.corrQ8 = dotQ8VNNIGo, -128
-		im.dotQ4 = dotQ4VNNIGo
+		im.dotQ8, im.corrQ8 = dotQ8VNNIGo, q8CorrVNNI
+		im.dotQ4, im.corrQ4 = dotQ4VNNIGo, q4CorrVNNI
 	}
 	return im
 }
@@ -105,12 +105,20 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 // quantVNNIKernels returns the VNNI kernels of a Q8_0 or Q4_0 matrix: four rows at a
 // time, one row, and the multiplier of the activation corrections.
 func quantVNNIKernels(dt tensor.DType) (four func(w *byte, stride int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32),
-	one func(w []byte, x q8Row) float32, corr int32) {
+	one func(w []byte, x q8Row) float32, corr corrMul) {
 	if dt == tensor.Q8_0 {
-		return matVec4Q8VNNI, dotQ8VNNIGo, -128
+		return matVec4Q8VNNI, dotQ8VNNIGo, q8CorrVNNI
 	}
-	return matVec4Q4VNNI, dotQ4VNNIGo, -8
+	return matVec4Q4VNNI, dotQ4VNNIGo, q4CorrVNNI
 }
+
+// The activation corrections of the VNNI kernels (see dot_amd64.s): Q8_0 weights made
+// unsigned by +128; Q4_0 nibbles offset by 8, the high ones (values 16-31) kept 16 times
+// too large, so the corrections of lanes 4-7 are 16 times too.
+var (
+	q8CorrVNNI = corrMul{-128, -128}
+	q4CorrVNNI = corrMul{-8, -16 * 8}
+)
 
 // matVecQuantVNNI runs Q8_0 and Q4_0 MatVec four rows at a time (matVec4Q8VNNI,
 // matVec4Q4VNNI), the rows left over one at a time.

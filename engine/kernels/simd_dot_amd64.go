@@ -258,7 +258,7 @@ func dotQ4VNNIGo(w []byte, x q8Row) float32 {
 
 // corrLanesAVX2 is corrLanes 32 bytes at a time: VPMADDUBSW with ones sums byte pairs,
 // VPMADDWD with ones sums those into the 4-byte lanes, VPMULLD applies mul.
-func corrLanesAVX2(corr []int32, q []int8, mul int32) {
+func corrLanesAVX2(corr []int32, q []int8, mul corrMul) {
 	nb := len(corr) / 8
 	if nb == 0 {
 		return
@@ -267,7 +267,7 @@ func corrLanesAVX2(corr []int32, q []int8, mul int32) {
 	pq, pc := unsafe.Pointer(&q[0]), unsafe.Pointer(&corr[0])
 	ones8 := archsimd.BroadcastUint8x32(1)
 	ones16 := archsimd.BroadcastInt16x16(1)
-	m := archsimd.BroadcastInt32x8(mul)
+	m := archsimd.LoadInt32x8(&[8]int32{mul[0], mul[0], mul[0], mul[0], mul[1], mul[1], mul[1], mul[1]})
 	for b := range nb {
 		v := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, 32*b)))
 		ones8.DotProductPairsSaturated(v).DotProductPairs(ones16).Mul(m).Store((*[8]int32)(unsafe.Add(pc, 32*b)))
