@@ -92,6 +92,18 @@
 	PREFETCHT1 1024(R14) \
 	PREFETCHT1 1024(R15)
 
+// QPREFETCHAT is QPREFETCH at off bytes further on.
+#define QPREFETCHAT(off) \
+	PREFETCHT1 off(R12) \
+	PREFETCHT1 off(R12)(R10*1) \
+	PREFETCHT1 off(R12)(R10*2) \
+	LEAQ (R12)(R10*2), AX \
+	PREFETCHT1 off(AX)(R10*1) \
+	PREFETCHT1 (1024+off)(SI) \
+	PREFETCHT1 (1024+off)(R13) \
+	PREFETCHT1 (1024+off)(R14) \
+	PREFETCHT1 (1024+off)(R15)
+
 // QADVANCE moves every pointer on by n blocks of bb bytes.
 #define QADVANCE(n, bb) \
 	ADDQ $(n*bb), SI \
@@ -277,22 +289,38 @@ mv8_done:
 	RET
 
 // func matVec4Q4VNNI(w *byte, stride int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+// Steps of four blocks, 72 bytes of each row, so two rounds of prefetches (one per cache
+// line); then one of two blocks and one of one as needed.
 TEXT ·matVec4Q4VNNI(SB), NOSPLIT, $0-64
 	QSETUP
 	VMOVDQU q4mask<>(SB), Y15
 	VMOVUPS q4unscale<>(SB), Y14
-	CMPQ CX, $2
-	JLT mv4_tail
+	CMPQ CX, $4
+	JLT mv4_two
 mv4_loop:
 	QPREFETCH
 	Q4SHARED(0)
 	QROWS4(Q4ROW, 0, 0(DX))
 	Q4SHARED(1)
 	QROWS4(Q4ROW, 18, 4(DX))
+	QPREFETCHAT(36)
+	Q4SHARED(2)
+	QROWS4(Q4ROW, 36, 8(DX))
+	Q4SHARED(3)
+	QROWS4(Q4ROW, 54, 12(DX))
+	QADVANCE(4, 18)
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE mv4_loop
+mv4_two:
+	CMPQ CX, $2
+	JLT mv4_tail
+	Q4SHARED(0)
+	QROWS4(Q4ROW, 0, 0(DX))
+	Q4SHARED(1)
+	QROWS4(Q4ROW, 18, 4(DX))
 	QADVANCE(2, 18)
 	SUBQ $2, CX
-	CMPQ CX, $2
-	JGE mv4_loop
 mv4_tail:
 	TESTQ CX, CX
 	JZ mv4_done
