@@ -79,8 +79,9 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 		}
 	case tensor.BF16:
 		tail = func(i, from int) float32 { return im.dotBF16(tensor.AsU16(w.Row(i))[from:], x[from:]) }
+		xo := bf16Order(grow(&k.packed.panel, k16), x[:k16])
 		four = func(i int) {
-			matVec4BF16((*uint16)(unsafe.Pointer(&w.Data[i*stride])), stride, &x[0], k16, &y[i])
+			matVec4BF16((*uint16)(unsafe.Pointer(&w.Data[i*stride])), stride, &xo[0], k16, &y[i])
 		}
 	}
 	chunk, chunks := rowChunks(w.Rows, k.cfg.Threads, len(w.Data))
@@ -100,6 +101,18 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 			y[i] = tail(i, 0)
 		}
 	})
+}
+
+// bf16Order copies x (a multiple of 16 long) to dst in the order matVec4BF16 reads its
+// activations: in each 16, elements 0-3, 8-11, 4-7, 12-15 (see BF16ROWS).
+func bf16Order(dst, x []float32) []float32 {
+	for g := 0; g+16 <= len(x); g += 16 {
+		copy(dst[g:g+4], x[g:g+4])
+		copy(dst[g+4:g+8], x[g+8:g+12])
+		copy(dst[g+8:g+12], x[g+4:g+8])
+		copy(dst[g+12:g+16], x[g+12:g+16])
+	}
+	return dst
 }
 
 // quantVNNIKernels returns the VNNI kernels of a Q8_0 or Q4_0 matrix: four rows at a
