@@ -59,23 +59,23 @@
 	ROW(disp, XD, R15, Y3, Y22, Y23, Y24)
 
 // QSETUP loads the arguments and sets the row pointers: SI, R13, R14, R15 the four rows,
-// R12 the first of the next four. Each step of two blocks prefetches into L2 the same offset
-// of the next four rows (a row is only a few dozen cache lines, too short for the hardware
-// stream prefetcher to get ahead of) and the four rows 1 KiB ahead; without both, a matrix
+// R12 the first of the next four (next bytes on). Each step of two blocks prefetches into
+// L2 the same offset of the next four rows and the four rows 1 KiB ahead; without both, a matrix
 // streamed from DRAM reached 60% of the read roof instead of about 80%. Prefetches past the
 // matrix never fault.
 #define QSETUP \
 	MOVQ w+0(FP), SI \
 	MOVQ stride+8(FP), R10 \
-	MOVQ xq+16(FP), DI \
-	MOVQ xd+24(FP), DX \
-	MOVQ corr+32(FP), R8 \
-	MOVQ tab+40(FP), R9 \
-	MOVQ nb+48(FP), CX \
+	MOVQ next+16(FP), R12 \
+	ADDQ SI, R12 \
+	MOVQ xq+24(FP), DI \
+	MOVQ xd+32(FP), DX \
+	MOVQ corr+40(FP), R8 \
+	MOVQ tab+48(FP), R9 \
+	MOVQ nb+56(FP), CX \
 	LEAQ (SI)(R10*1), R13 \
 	LEAQ (SI)(R10*2), R14 \
 	LEAQ (R13)(R10*2), R15 \
-	LEAQ (SI)(R10*4), R12 \
 	VXORPS Y0, Y0, Y0 \
 	VXORPS Y1, Y1, Y1 \
 	VXORPS Y2, Y2, Y2 \
@@ -116,7 +116,7 @@
 	ADDQ $(n*32), R8
 
 #define QSTORE \
-	MOVQ y+56(FP), DI \
+	MOVQ y+64(FP), DI \
 	VHADDPS Y1, Y0, Y0 \
 	VHADDPS Y3, Y2, Y2 \
 	VHADDPS Y2, Y0, Y0 \
@@ -261,8 +261,8 @@ TEXT ·dotQ4VNNI(SB), NOSPLIT, $0-52
 	MOVSS X0, ret+48(FP)
 	RET
 
-// func matVec4Q8VNNI(w *byte, stride int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
-TEXT ·matVec4Q8VNNI(SB), NOSPLIT, $0-64
+// func matVec4Q8VNNI(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+TEXT ·matVec4Q8VNNI(SB), NOSPLIT, $0-72
 	QSETUP
 	MOVL $0x80808080, AX
 	VMOVD AX, X15
@@ -288,10 +288,10 @@ mv8_done:
 	QSTORE
 	RET
 
-// func matVec4Q4VNNI(w *byte, stride int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+// func matVec4Q4VNNI(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
 // Steps of four blocks, 72 bytes of each row, so two rounds of prefetches (one per cache
 // line); then one of two blocks and one of one as needed.
-TEXT ·matVec4Q4VNNI(SB), NOSPLIT, $0-64
+TEXT ·matVec4Q4VNNI(SB), NOSPLIT, $0-72
 	QSETUP
 	VMOVDQU q4mask<>(SB), Y15
 	VMOVUPS q4unscale<>(SB), Y14

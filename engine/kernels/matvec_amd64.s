@@ -4,7 +4,7 @@
 
 // Four-row MatVec kernels for the float dtypes (AVX2 + FMA + F16C, 256-bit, so the AVX2 and
 // AVX-512 paths share them): y[r] = Σ_{p<k} fp32(w_r[p])·x[p] for the rows w, w+stride,
-// w+2·stride, w+3·stride, k a multiple of 16. They are memory-bound, and written for the
+// w+2·stride, w+3·stride, k a multiple of 16; the next group of four starts at w+next. They are memory-bound, and written for the
 // memory system:
 //   - 256-bit loads: on CPUs that split 512-bit loads (AMD Zen 4), a 256-bit stream reads
 //     DRAM about a quarter faster;
@@ -16,10 +16,11 @@
 //   - two accumulators per row (eight in all) cover the FMA latency.
 // Their Go twins are dotF32Generic, dotF16Generic and dotBF16Generic, one row at a time.
 
-// ROWS4 sets R11 = 3·stride and R12 = the next group's first row.
+// ROWS4 sets R11 = 3·stride and R12 = the next group's first row (next bytes on).
 #define ROWS4 \
 	LEAQ (R10)(R10*2), R11 \
-	LEAQ (SI)(R10*4), R12
+	MOVQ next+16(FP), R12 \
+	ADDQ SI, R12
 
 #define PREFETCH4 \
 	PREFETCHT1 0(R12) \
@@ -102,9 +103,9 @@
 #define ARGS4 \
 	MOVQ w+0(FP), SI \
 	MOVQ stride+8(FP), R10 \
-	MOVQ x+16(FP), DX \
-	MOVQ k+24(FP), CX \
-	MOVQ y+32(FP), DI \
+	MOVQ x+24(FP), DX \
+	MOVQ k+32(FP), CX \
+	MOVQ y+40(FP), DI \
 	ROWS4 \
 	ZERO8 \
 	SHRQ $4, CX
@@ -119,8 +120,8 @@
 	VXORPS Y6, Y6, Y6 \
 	VXORPS Y7, Y7, Y7
 
-// func matVec4F32(w *float32, stride int, x *float32, k int, y *float32)
-TEXT ·matVec4F32(SB), NOSPLIT, $0-40
+// func matVec4F32(w *float32, stride, next int, x *float32, k int, y *float32)
+TEXT ·matVec4F32(SB), NOSPLIT, $0-48
 	ARGS4
 	JZ f32_done
 f32_loop:
@@ -144,9 +145,9 @@ f32_done:
 	REDUCE4
 	RET
 
-// func matVec4F16(w *uint16, stride int, x *float32, k int, y *float32)
+// func matVec4F16(w *uint16, stride, next int, x *float32, k int, y *float32)
 // Steps of 32 elements (64 bytes of each row, one cache line, one prefetch), then one of 16.
-TEXT ·matVec4F16(SB), NOSPLIT, $0-40
+TEXT ·matVec4F16(SB), NOSPLIT, $0-48
 	ARGS4
 	CMPQ CX, $2
 	JLT f16_one
@@ -168,10 +169,10 @@ f16_done:
 	REDUCE4
 	RET
 
-// func matVec4BF16(w *uint16, stride int, x *float32, k int, y *float32)
+// func matVec4BF16(w *uint16, stride, next int, x *float32, k int, y *float32)
 // Steps of 32 elements (64 bytes of each row, one cache line, one prefetch), then one of 16.
 // x is in bf16Order (see BF16ROWS).
-TEXT ·matVec4BF16(SB), NOSPLIT, $0-40
+TEXT ·matVec4BF16(SB), NOSPLIT, $0-48
 	ARGS4
 	VPXOR Y15, Y15, Y15
 	CMPQ CX, $2
