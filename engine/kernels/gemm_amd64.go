@@ -24,9 +24,6 @@ import (
 const (
 	qgemmRows = 6  // weight rows per int8 tile
 	gemmCols  = 32 // tokens per int8 tile
-	// quantColsMax is the fewest columns a Q8_0 or Q4_0 MatMul runs on qgemm6x32VNNI;
-	// fewer run as row groups against each column (matVecColsQuantVNNI).
-	quantColsMax = 16
 )
 
 // floatTile is an fp32 micro-kernel and its tile: rows weight rows × cols tokens.
@@ -102,7 +99,7 @@ func matMulSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 		matMulFloat(k, y, w, x, n, t)
 	case tensor.Q8_0, tensor.Q4_0:
 		if k.cfg.ISA >= ISAAVX512VNNI {
-			if n < quantColsMax {
+			if n < quantCols(k, w) {
 				matVecColsQuantVNNI(k, y, w, x, n)
 				return
 			}
@@ -111,6 +108,15 @@ func matMulSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 		}
 		rowsMatMul(k, y, w, x, n)
 	}
+}
+
+// quantCols returns the fewest columns a MatMul of w runs on the tiles: quantColsMax, or
+// quantColsPacked for a prepacked matrix.
+func quantCols(k *Kernels, w *tensor.Matrix) int {
+	if k.packs[w].of(w) != nil {
+		return quantColsPacked
+	}
+	return quantColsMax
 }
 
 // matMulFloat runs MatMul of a float weight matrix on the micro-kernel of t.
@@ -200,16 +206,26 @@ func matMulQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 	packQ8Panels(xp, xd, &k.act, n, kk)
 	blocks := (m + qgemmRows - 1) / qgemmRows
 	chunk, chunks := rowChunks(blocks, k.cfg.Threads, len(w.Data)*max(1, n/4))
+	pk := k.packs[w].of(w)
+	per := nb * qgemmRows // a weight panel's blocks
 	k.pool.run(chunks, func(c, worker int) {
 		ws := &k.scratch[worker]
-		wq := growAligned(&ws.quants, nb*qgemmRows*tensor.QK)
-		wd := grow(&ws.scales, nb*qgemmRows)
-		wc := grow(&ws.corr, nb*qgemmRows)
+		var wq []byte
+		var wd []float32
+		var wc []int32
+		if pk == nil {
+			wq = growAligned(&ws.quants, per*tensor.QK)
+			wd, wc = grow(&ws.scales, per), grow(&ws.corr, per)
+		}
 		tile := grow(&ws.tile, qgemmRows*gemmCols)
 		for blk := c * chunk; blk < min((c+1)*chunk, blocks); blk++ {
 			i0 := blk * qgemmRows
 			rows := min(qgemmRows, m-i0)
-			packWeightPanel(wq, wd, wc, w, i0, rows)
+			if pk != nil {
+				wq, wd, wc = pk.quant[blk*per*tensor.QK:], pk.scale[blk*per:], pk.corr[blk*per:]
+			} else {
+				packWeightPanel(wq, wd, wc, w, i0, rows)
+			}
 			for p := range panels {
 				qgemm6x32VNNI((*int8)(unsafe.Pointer(&wq[0])), &wd[0], &wc[0],
 					&xp[p*nb*tensor.QK*gemmCols], &xd[p*nb*gemmCols], nb, &tile[0])
@@ -217,6 +233,33 @@ func matMulQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 			}
 		}
 	})
+}
+
+// prepackQuantVNNI unpacks every weight panel of a Q8_0 or Q4_0 matrix with
+// packWeightPanel, one after another, for matMulQuantVNNI (see Kernels.Prepack).
+func prepackQuantVNNI(k *Kernels, w *tensor.Matrix) *weightPack {
+	if (w.DType != tensor.Q8_0 && w.DType != tensor.Q4_0) || w.Rows == 0 || w.Cols == 0 {
+		return nil
+	}
+	nb := w.Cols / tensor.QK
+	blocks := (w.Rows + qgemmRows - 1) / qgemmRows
+	per := nb * qgemmRows
+	p := &weightPack{
+		data:  &w.Data[0],
+		size:  len(w.Data),
+		quant: tensor.AlignedBytes(blocks * per * tensor.QK),
+		scale: make([]float32, blocks*per),
+		corr:  make([]int32, blocks*per),
+	}
+	chunk, chunks := rowChunks(blocks, k.cfg.Threads, len(w.Data))
+	k.pool.run(chunks, func(c, _ int) {
+		for blk := c * chunk; blk < min((c+1)*chunk, blocks); blk++ {
+			i0 := blk * qgemmRows
+			packWeightPanel(p.quant[blk*per*tensor.QK:(blk+1)*per*tensor.QK], p.scale[blk*per:(blk+1)*per],
+				p.corr[blk*per:(blk+1)*per], w, i0, min(qgemmRows, w.Rows-i0))
+		}
+	})
+	return p
 }
 
 // packQ8Panels lays the quantized activations out for qgemm6x32VNNI: for panel p, block b,

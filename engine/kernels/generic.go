@@ -26,6 +26,8 @@ type impl struct {
 	lanes  func(corr []int32, q []int8, mul corrMul)
 	matVec func(k *Kernels, y []float32, w *tensor.Matrix, x []float32)
 	matMul func(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int)
+	// prepack returns w in the layout matMul's tiles read, or nil where it has none.
+	prepack func(k *Kernels, w *tensor.Matrix) *weightPack
 	// siluMul and softmax are the activation functions (vecmath.go).
 	siluMul func(g, u []float32)
 	softmax func(x []float32, cols int, scale float32)

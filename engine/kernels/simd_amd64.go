@@ -38,6 +38,7 @@ func simdImpl(isa ISA) *impl {
 		im.dotBF16 = dotBF16AVX512
 	}
 	if isa >= ISAAVX512VNNI {
+		im.prepack = prepackQuantVNNI
 		im.dotQ8, im.corrQ8 = dotQ8VNNIGo, q8CorrVNNI
 		im.dotQ4, im.corrQ4 = dotQ4VNNIGo, q4CorrVNNI
 	}
