@@ -262,19 +262,27 @@ func outlierScales(f []float32, rows, cols int) []float32 {
 // WeightBytes returns the bytes of the matmul weights (what a forward pass streams).
 func (m *Model) WeightBytes() int64 {
 	var n int64
-	add := func(l Linear) {
-		if l.W != nil {
-			n += int64(len(l.W.Data)) + 4*int64(len(l.InScale))
+	for _, l := range m.Linears() {
+		n += int64(len(l.W.Data)) + 4*int64(len(l.InScale))
+	}
+	return n
+}
+
+// Linears returns the model's matmul weights: the head, each layer's seven, the dense
+// layers; those without a matrix are left out.
+func (m *Model) Linears() []Linear {
+	var out []Linear
+	add := func(ls ...Linear) {
+		for _, l := range ls {
+			if l.W != nil {
+				out = append(out, l)
+			}
 		}
 	}
 	add(m.Head)
 	for _, l := range m.Layers {
-		for _, w := range []Linear{l.Wq, l.Wk, l.Wv, l.Wo, l.W1, l.W2, l.W3} {
-			add(w)
-		}
+		add(l.Wq, l.Wk, l.Wv, l.Wo, l.W1, l.W2, l.W3)
 	}
-	for _, w := range m.Dense {
-		add(w)
-	}
-	return n
+	add(m.Dense...)
+	return out
 }
