@@ -61,21 +61,95 @@ func packF32Panels(xp []float32, x []float32, n, k, cols int) {
 }
 
 // scatterTile stores the rows×cols tile c into y (n×m) at weight row i0 and token t0,
-// skipping padding. It transposes (the tile is by weight row, y by token), and runs once
-// per tile, so its loop runs without bounds checks: both ends are checked once up front.
-func scatterTile(y []float32, m, n, i0, t0, rows, cols int, c []float32) {
+// skipping padding. It transposes (the tile is by weight row, y by token). With wide
+// (AVX-512), whole groups of 16 tokens by 6 rows go through scatter6x16; the rest, and
+// everything without wide, one token at a time, whose loop runs without bounds checks:
+// both ends are checked once up front. Storing the tile was half the time of a Q8_0
+// MatMul of 85 columns by s15m's 288-wide classifier, one scalar value at a time.
+func scatterTile(y []float32, m, n, i0, t0, rows, cols int, c []float32, wide bool) {
 	rows, tokens := min(rows, m-i0), min(cols, n-t0)
 	if rows <= 0 || tokens <= 0 {
 		return
 	}
 	_ = y[(t0+tokens-1)*m+i0+rows-1]
 	_ = c[(rows-1)*cols+tokens-1]
+	j := 0
+	if wide && rows%6 == 0 {
+		// scatter6x16 stores 16 floats (6 kept) at each token's first row: they must lie
+		// inside y.
+		for ; j+16 <= tokens && (t0+j+15)*m+i0+rows-6+16 <= len(y); j += 16 {
+			for r := 0; r < rows; r += 6 {
+				scatter6x16(y, m, i0+r, t0+j, c[r*cols+j:], cols)
+			}
+		}
+	}
 	stride := 4 * uintptr(cols)
-	for j := range tokens {
+	for ; j < tokens; j++ {
 		out := unsafe.Pointer(&y[(t0+j)*m+i0])
 		in := unsafe.Pointer(&c[j])
 		for i := range uintptr(rows) {
 			*(*float32)(unsafe.Add(out, 4*i)) = *(*float32)(unsafe.Add(in, i*stride))
+		}
+	}
+}
+
+// Index vectors of scatter6x16's permutes (VPERMI2PS: index 0-15 picks from the first
+// vector, 16-31 from the second).
+var (
+	// scatterPair[h]: tokens 8h..8h+7 of rows a and b, interleaved: a0 b0 a1 b1 ...
+	scatterPair [2][16]uint32
+	// scatterQuad[h]: from pairs (rows 0,1) and (rows 2,3) of 8 tokens, tokens 4h..4h+3
+	// with their four rows each.
+	scatterQuad [2][16]uint32
+	// scatterToken[t][h]: token t (0-3) of a quad (lanes 4t..4t+3), then its pair of rows
+	// 4,5 from the 8-token pairs vector (token t+4h there), in lanes 0-5.
+	scatterToken [4][2][16]uint32
+)
+
+func init() {
+	for h := range 2 {
+		for t := range 8 {
+			scatterPair[h][2*t], scatterPair[h][2*t+1] = uint32(8*h+t), uint32(16+8*h+t)
+		}
+		for t := range 4 {
+			u := 4*h + t
+			scatterQuad[h][4*t], scatterQuad[h][4*t+1] = uint32(2*u), uint32(2*u+1)
+			scatterQuad[h][4*t+2], scatterQuad[h][4*t+3] = uint32(16+2*u), uint32(16+2*u+1)
+		}
+	}
+	for t := range 4 {
+		for h := range 2 {
+			v := &scatterToken[t][h]
+			for l := range 4 {
+				v[l] = uint32(4*t + l)
+			}
+			v[4], v[5] = uint32(16+2*(t+4*h)), uint32(16+2*(t+4*h)+1)
+		}
+	}
+}
+
+// scatter6x16 stores 16 tokens of 6 rows of a tile (c: row r's tokens at c[r*cols:], 16 of
+// them) into y (n×m) at weight row i0 and token t0: the rows are interleaved into pairs,
+// the pairs into quads, and each token's quad and pair into one vector whose first 6
+// lanes a masked store writes. 16 floats must lie inside y from each token's row i0.
+func scatter6x16(y []float32, m, i0, t0 int, c []float32, cols int) {
+	var r [6]archsimd.Float32x16
+	for i := range r {
+		r[i] = archsimd.LoadFloat32x16((*[16]float32)(c[i*cols:]))
+	}
+	mask := archsimd.Mask32x16FromBits(0x3f)
+	for h := range 2 { // tokens 8h..8h+7
+		pair := archsimd.LoadUint32x16(&scatterPair[h])
+		p01 := r[0].ConcatPermute(r[1], pair)
+		p23 := r[2].ConcatPermute(r[3], pair)
+		p45 := r[4].ConcatPermute(r[5], pair)
+		for q := range 2 { // tokens 8h+4q..8h+4q+3
+			quad := p01.ConcatPermute(p23, archsimd.LoadUint32x16(&scatterQuad[q]))
+			for t := range 4 {
+				v := quad.ConcatPermute(p45, archsimd.LoadUint32x16(&scatterToken[t][q]))
+				tok := t0 + 8*h + 4*q + t
+				v.StoreMasked((*[16]float32)(y[tok*m+i0:]), mask)
+			}
 		}
 	}
 }
@@ -146,7 +220,7 @@ func matMulFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int, 
 			}
 			for p := range panels {
 				t.kernel(wp, lda, &xp[p*kk*t.cols], kk, &tile[0])
-				scatterTile(y, m, n, i0, p*t.cols, rows, t.cols, tile)
+				scatterTile(y, m, n, i0, p*t.cols, rows, t.cols, tile, k.cfg.ISA >= ISAAVX512)
 			}
 		}
 	})
@@ -229,7 +303,7 @@ func matMulQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 			for p := range panels {
 				qgemm6x32VNNI((*int8)(unsafe.Pointer(&wq[0])), &wd[0], &wc[0],
 					&xp[p*nb*tensor.QK*gemmCols], &xd[p*nb*gemmCols], nb, &tile[0])
-				scatterTile(y, m, n, i0, p*gemmCols, rows, gemmCols, tile)
+				scatterTile(y, m, n, i0, p*gemmCols, rows, gemmCols, tile, true)
 			}
 		}
 	})
