@@ -108,13 +108,28 @@ func SummarizeHistogram(h *hdrhistogram.Histogram) Summary {
 }
 
 // CountOver returns how many values recorded in h exceed d, to the histogram's precision:
-// values in the same bucket as d count as not over.
+// values in the same bucket as d count as not over. It allocates nothing (a capacity
+// search calls it for every term at every live tick, ten times a second, while the
+// generator is sending): it binary-searches the ranks for the first value whose bucket
+// lies wholly above d, each step one scan of the counts.
 func CountOver(h *hdrhistogram.Histogram, d time.Duration) int64 {
-	var over int64
-	for _, b := range h.Distribution() {
-		if b.From > int64(d) {
-			over += b.Count
+	total := h.TotalCount()
+	if total == 0 {
+		return 0
+	}
+	// above reports whether the value of rank r (1-based) lies in a bucket wholly above d.
+	above := func(r int64) bool {
+		v := h.ValueAtPercentile(100 * float64(r) / float64(total)) // the bucket's highest value
+		return v > int64(d) && !h.ValuesAreEquivalent(v, int64(d))
+	}
+	lo, hi := int64(1), total+1 // the first rank above d lies in [lo, hi]; total+1: none
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if above(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
 		}
 	}
-	return over
+	return total + 1 - lo
 }

@@ -98,3 +98,42 @@ func TestQueueingTheory(t *testing.T) {
 		t.Errorf("MD1Wait(0.5, 10ms) = %v, want 5ms", w)
 	}
 }
+
+// TestCountOverMatchesBuckets holds CountOver to the plain count over the histogram's
+// buckets (those whose lowest value exceeds d) for bounds in, between and beyond the
+// recorded values, and checks that it allocates nothing.
+func TestCountOverMatchesBuckets(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	h := loadgen.NewHistogram()
+	for range 5000 {
+		_ = h.RecordValue(int64(r.ExpFloat64() * float64(20*time.Millisecond)))
+	}
+	_ = h.RecordValues(int64(7*time.Millisecond), 40) // a tall bucket
+	want := func(d time.Duration) int64 {
+		var n int64
+		for _, b := range h.Distribution() {
+			if b.From > int64(d) {
+				n += b.Count
+			}
+		}
+		return n
+	}
+	for _, d := range []time.Duration{0, 1, time.Microsecond, 7 * time.Millisecond, 7*time.Millisecond + 1,
+		20 * time.Millisecond, 99 * time.Millisecond, time.Second, time.Hour} {
+		if got, w := loadgen.CountOver(h, d), want(d); got != w {
+			t.Errorf("CountOver(%v) = %d, want %d", d, got, w)
+		}
+	}
+	for range 200 {
+		d := time.Duration(r.Int64N(int64(200 * time.Millisecond)))
+		if got, w := loadgen.CountOver(h, d), want(d); got != w {
+			t.Fatalf("CountOver(%v) = %d, want %d", d, got, w)
+		}
+	}
+	if got := loadgen.CountOver(loadgen.NewHistogram(), time.Millisecond); got != 0 {
+		t.Errorf("CountOver of an empty histogram = %d, want 0", got)
+	}
+	if a := testing.AllocsPerRun(20, func() { loadgen.CountOver(h, 20*time.Millisecond) }); a != 0 {
+		t.Errorf("CountOver allocates %v times per call, want 0", a)
+	}
+}
