@@ -173,8 +173,18 @@ func matMulSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 		matMulFloat(k, y, w, x, n, t)
 	case tensor.Q8_0, tensor.Q4_0:
 		if k.cfg.ISA >= ISAAVX512VNNI {
-			if n < quantCols(k, w) {
+			few := quantCols(k, w)
+			if n < few {
 				matVecColsQuantVNNI(k, y, w, x, n)
+				return
+			}
+			// A last tile of a few columns costs a whole tile: those columns run as row
+			// groups. A decode iteration of 32 sequences and a prefill chunk asks s15m's
+			// classifier for 33.
+			if rest := n % gemmCols; rest > 0 && rest < few && n > gemmCols {
+				full := n - rest
+				matMulQuantVNNI(k, y[:full*w.Rows], w, x[:full*w.Cols], full)
+				matVecColsQuantVNNI(k, y[full*w.Rows:], w, x[full*w.Cols:], rest)
 				return
 			}
 			matMulQuantVNNI(k, y, w, x, n)

@@ -102,11 +102,11 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 // i of the four rows i, i+q, i+2q, i+3q (q = rows/4) as group(p, stride, next, rows, out),
 // p row i's first byte, stride the bytes between the group's rows, next those to the next
 // group's first row, out the worker's space for the kernel's four sums; the rows 4q and
-// on, or every row when rowsOnly, as row(r). Spread so,
-// each of the kernel's four row pointers walks its own quarter of the matrix front to
-// back, a stream long enough for the hardware prefetcher. Groups of adjacent rows walk
-// four streams as short as a row: decoding s15m in fp32 (288-wide rows) ran 310-340
-// tokens/s that way and 390-465 spread.
+// on, or every row when rowsOnly, as row(r) on the calling goroutine. Spread so, each of
+// the kernel's four row pointers walks its own quarter of the matrix front to back, a
+// stream long enough for the hardware prefetcher. Groups of adjacent rows walk four
+// streams as short as a row: decoding s15m in fp32 (288-wide rows) ran 310-340 tokens/s
+// that way and 390-465 spread.
 func (k *Kernels) quarters(w *tensor.Matrix, n int, group func(p unsafe.Pointer, stride, next int, rows [4]int, out *[4]float32), row func(r int), rowsOnly bool) {
 	m, rb := w.Rows, w.RowBytes()
 	q := m / 4
