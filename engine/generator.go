@@ -124,7 +124,8 @@ func (g *Generator) iterate(steps []sched.GenStep) ([]int32, error) {
 	}
 	g.steps = g.steps[:0]
 	for _, st := range steps {
-		g.steps = append(g.steps, model.Step{Tokens: st.Tokens, Pos: st.Pos, Blocks: st.Blocks})
+		// A prefill chunk that does not end its prompt samples nothing: it asks for no logits.
+		g.steps = append(g.steps, model.Step{Tokens: st.Tokens, Pos: st.Pos, Blocks: st.Blocks, NoLogits: !st.Sample})
 	}
 	n := model.LogitsLen(g.model.Spec, g.steps)
 	if cap(g.logits) < n {
@@ -136,8 +137,9 @@ func (g *Generator) iterate(steps []sched.GenStep) ([]int32, error) {
 	}
 	v := g.model.Spec.Vocab
 	g.next = g.next[:0]
-	for i, st := range steps {
+	for _, st := range steps {
 		if st.Sample {
+			i := len(g.next) // the logits hold the sampling steps' rows, in order
 			g.next = append(g.next, model.Greedy(logits[i*v:(i+1)*v]))
 		}
 	}

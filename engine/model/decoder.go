@@ -49,7 +49,9 @@ func KVBlockBytes(spec Spec, blockSize int) int64 {
 // A Step is one sequence's share of a decoder iteration: Tokens at positions Pos ...
 // Pos+len(Tokens)-1 (a prefill chunk or one decode token) of a sequence whose KV blocks
 // are Blocks (covering at least Pos+len(Tokens) positions). AllLogits asks for the logits
-// of every token of the step (teacher-forced fidelity), otherwise of its last token only.
+// of every token of the step (teacher-forced fidelity), NoLogits for none (a prefill chunk
+// that does not end its prompt: the classifier, the largest matmul, skips it), otherwise
+// the step returns its last token's.
 //
 // The keys and values of positions 0 to Pos-1 must already be in the sequence's blocks
 // (written by earlier steps); the step writes those of its own positions.
@@ -58,18 +60,23 @@ type Step struct {
 	Pos       int
 	Blocks    []int
 	AllLogits bool
+	NoLogits  bool
 }
 
 // returned is the number of tokens whose logits the step returns.
 func (st *Step) returned() int {
-	if st.AllLogits {
+	switch {
+	case st.AllLogits:
 		return len(st.Tokens)
+	case st.NoLogits:
+		return 0
 	}
 	return 1
 }
 
 // LogitsLen returns the number of floats Decode writes for steps: Vocab per returned
-// token (every token of a step with AllLogits, the last one of the others).
+// token (every token of a step with AllLogits, none of one with NoLogits, the last one of
+// the others).
 func LogitsLen(spec Spec, steps []Step) int {
 	n := 0
 	for i := range steps {
@@ -120,9 +127,7 @@ func (r *Runner) Decode(steps []Step, kv *KVStore, logits []float32) error {
 	for i := range steps {
 		st := &steps[i]
 		from, to := r.starts[i], r.starts[i]+len(st.Tokens)
-		if !st.AllLogits {
-			from = to - 1
-		}
+		from = to - st.returned()
 		j += copy(sel[j:], x[from*d:to*d])
 	}
 	xn := r.xn[:rows*d]
@@ -169,6 +174,9 @@ func (r *Runner) checkStep(st *Step, kv *KVStore) error {
 	n := len(st.Tokens)
 	if n == 0 {
 		return fmt.Errorf("%w: no tokens; a step holds 1 or more token ids", ErrInput)
+	}
+	if st.AllLogits && st.NoLogits {
+		return fmt.Errorf("AllLogits and NoLogits both set; a step asks for every token's logits, none, or (neither set) its last token's")
 	}
 	if st.Pos < 0 {
 		return fmt.Errorf("position %d is negative", st.Pos)

@@ -650,3 +650,45 @@ func TestSample(t *testing.T) {
 		t.Errorf("logits near 1e4: the larger drawn %.3f of the time, want %.3f", p, math.E/(1+math.E))
 	}
 }
+
+// TestDecodeNoLogits prefills a prompt in two chunks, the first with NoLogits, batched
+// beside another sequence's decode step: the iteration returns only the decode step's
+// logits (the same ones as when the chunk returns its own, to rounding: one row runs the
+// classifier as a MatVec, two as a MatMul, which sum in another order), and the second chunk's
+// logits equal those of a prefill whose first chunk returned logits: the chunk still wrote
+// its keys and values. A step asking for every token's logits and for none is refused.
+func TestDecodeNoLogits(t *testing.T) {
+	tiny := fixture(t, tinyDecoder)
+	v := tiny.Spec.Vocab
+	toks := tokens(40, v, 5)
+	other := tokens(9, v, 6)
+	for _, tier := range usableTiers() {
+		r := model.NewRunner(tiny, newKernels(t, tier, 2))
+		run := func(skip bool) (first, second []float32) {
+			kv := newKV(t, r.Model(), 6, 16)
+			a, b := span(0, 3), span(3, 3)
+			prefill(t, r, kv, b, other[:8])
+			first = decode(t, r, kv,
+				model.Step{Tokens: toks[:25], Blocks: a, NoLogits: skip},
+				model.Step{Tokens: other[8:9], Pos: 8, Blocks: b})
+			second = decode(t, r, kv, model.Step{Tokens: toks[25:], Pos: 25, Blocks: a})
+			return first, second
+		}
+		wantFirst, wantSecond := run(false)
+		gotFirst, gotSecond := run(true)
+		if len(gotFirst) != v || len(wantFirst) != 2*v {
+			t.Fatalf("tier %s: the iteration returned %d and %d logits, want %d with NoLogits and %d without", tier, len(gotFirst), len(wantFirst), v, 2*v)
+		}
+		if e := relErr(gotFirst, wantFirst[v:]); e > 1e-5 {
+			t.Errorf("tier %s: the decode step's logits moved by %.3g of their scale when the chunk beside it asked for none", tier, e)
+		}
+		if !slices.Equal(gotSecond, wantSecond) {
+			t.Errorf("tier %s: the chunk after a NoLogits chunk gave other logits", tier)
+		}
+		kv := newKV(t, r.Model(), 6, 16)
+		err := r.Decode([]model.Step{{Tokens: toks[:3], Blocks: span(0, 1), AllLogits: true, NoLogits: true}}, kv, make([]float32, 3*v))
+		if err == nil || !strings.Contains(err.Error(), "NoLogits") {
+			t.Errorf("tier %s: a step with AllLogits and NoLogits: err %v, want a refusal naming them", tier, err)
+		}
+	}
+}
