@@ -35,6 +35,10 @@ type impl struct {
 	mulCols func(dst, x, s []float32)
 	// addScaled adds a multiple of one vector to another (vecmath.go).
 	addScaled func(y, x []float32, a float32)
+	// dotHeads and addScaledHeads are dotF32 and addScaled over consecutive heads
+	// (vecmath.go).
+	dotHeads       func(out, k, q []float32)
+	addScaledHeads func(y, v, a []float32)
 }
 
 func genericImpl() *impl {
@@ -53,7 +57,9 @@ func genericImpl() *impl {
 		softmax: softmaxGeneric,
 		mulCols: mulColsGeneric,
 
-		addScaled: addScaledGeneric,
+		addScaled:      addScaledGeneric,
+		dotHeads:       dotHeadsGeneric,
+		addScaledHeads: addScaledHeadsGeneric,
 	}
 }
 

@@ -29,10 +29,14 @@ func simdImpl(isa ISA) *impl {
 		mulCols: mulColsAVX2,
 
 		addScaled: addScaledAVX2,
+
+		dotHeads:       dotHeadsAVX2,
+		addScaledHeads: addScaledHeadsAVX2,
 	}
 	if isa >= ISAAVX512 {
 		im.siluMul, im.softmax, im.mulCols = siluMulAVX512, softmaxAVX512, mulColsAVX512
 		im.addScaled = addScaledAVX512
+		im.dotHeads, im.addScaledHeads = dotHeadsAVX512, addScaledHeadsAVX512
 		im.quant = quantBlocksAVX512
 		im.dotF32 = dotF32AVX512
 		im.dotBF16 = dotBF16AVX512

@@ -165,6 +165,44 @@ func (k *Kernels) AddScaled(y, x []float32, a float32) {
 	k.impl.addScaled(y, x, a)
 }
 
+// DotHeads sets out[h] = Σ_i k[h·hd+i]·q[h·hd+i] for each of the len(out) heads of
+// hd = len(q)/len(out) values (the scores of one query against one position's keys, all
+// heads at once), on the calling goroutine. len(q) must be a multiple of len(out) and k
+// at least as long as q. Attention over a cached context calls it once per position where
+// it called DotF32 once per head: for s15m's 48-value heads the call and the reduction of
+// each small dot cost more than its multiply-adds.
+func (k *Kernels) DotHeads(out, keys, q []float32) {
+	if len(out) == 0 || len(q)%len(out) != 0 || len(keys) < len(q) {
+		panic(fmt.Sprintf("kernels: dot-heads: %d heads, q has %d, k %d", len(out), len(q), len(keys)))
+	}
+	k.impl.dotHeads(out, keys, q)
+}
+
+// AddScaledHeads sets y[h·hd+i] += a[h]·v[h·hd+i] for each of the len(a) heads of
+// hd = len(y)/len(a) values (one position's values, weighted per head, added to the
+// output), on the calling goroutine: AddScaled per head in one call. len(y) must be a
+// multiple of len(a) and v at least as long as y.
+func (k *Kernels) AddScaledHeads(y, v, a []float32) {
+	if len(a) == 0 || len(y)%len(a) != 0 || len(v) < len(y) {
+		panic(fmt.Sprintf("kernels: add-scaled-heads: %d heads, y has %d, v %d", len(a), len(y), len(v)))
+	}
+	k.impl.addScaledHeads(y, v, a)
+}
+
+func dotHeadsGeneric(out, k, q []float32) {
+	hd := len(q) / len(out)
+	for h := range out {
+		out[h] = dotF32Generic(k[h*hd:(h+1)*hd], q[h*hd:(h+1)*hd])
+	}
+}
+
+func addScaledHeadsGeneric(y, v, a []float32) {
+	hd := len(y) / len(a)
+	for h, s := range a {
+		addScaledGeneric(y[h*hd:(h+1)*hd], v[h*hd:(h+1)*hd], s)
+	}
+}
+
 // SiLUMul sets g[i] = silu(g[i])·u[i] (SwiGLU's gate), silu(x) = x/(1+e^-x), on the
 // calling goroutine. len(u) must be at least len(g).
 func (k *Kernels) SiLUMul(g, u []float32) {

@@ -238,3 +238,82 @@ func addScaledAVX2(y, x []float32, a float32) {
 	archsimd.ClearAVXUpperBits()
 	addScaledFrom(y, x, a, n8)
 }
+
+// dotHeadsAVX2 is dotHeadsGeneric on dotF32AVX2.
+func dotHeadsAVX2(out, k, q []float32) {
+	hd := len(q) / len(out)
+	for h := range out {
+		out[h] = dotF32AVX2(k[h*hd:(h+1)*hd], q[h*hd:(h+1)*hd])
+	}
+}
+
+// addScaledHeadsAVX2 is addScaledHeadsGeneric on addScaledAVX2.
+func addScaledHeadsAVX2(y, v, a []float32) {
+	hd := len(y) / len(a)
+	for h, s := range a {
+		addScaledAVX2(y[h*hd:(h+1)*hd], v[h*hd:(h+1)*hd], s)
+	}
+}
+
+// dotHeadsAVX512 computes the heads' dots in registers, for heads of a multiple of 16
+// values: each head's products in one 16-lane sum, then the heads reduced together four
+// at a time (halves folded, lanes added in pairs across two heads with VHADDPS, twice,
+// halves folded again), four sums per store. Other head sizes go through dotF32AVX512.
+func dotHeadsAVX512(out, k, q []float32) {
+	nh := len(out)
+	hd := len(q) / nh
+	if hd%16 != 0 {
+		for h := range out {
+			out[h] = dotF32AVX512(k[h*hd:(h+1)*hd], q[h*hd:(h+1)*hd])
+		}
+		return
+	}
+	k = k[:len(q)]
+	var four [4]archsimd.Float32x8 // four heads' sums, folded to 8 lanes
+	for h0 := 0; h0 < nh; h0 += 4 {
+		for j := range four {
+			four[j] = archsimd.Float32x8{}
+			h := h0 + j
+			if h >= nh {
+				continue
+			}
+			var s archsimd.Float32x16
+			for i := h * hd; i < (h+1)*hd; i += 16 {
+				s = archsimd.LoadFloat32x16((*[16]float32)(k[i:])).MulAdd(archsimd.LoadFloat32x16((*[16]float32)(q[i:])), s)
+			}
+			four[j] = s.GetLo().Add(s.GetHi())
+		}
+		// [a01 a23 b01 b23 | a45 a67 b45 b67], then [a b c d (lanes 0-3) | a b c d (4-7)].
+		p := four[0].AddPairsGrouped(four[1]).AddPairsGrouped(four[2].AddPairsGrouped(four[3]))
+		sums := p.GetLo().Add(p.GetHi())
+		if nh-h0 >= 4 {
+			sums.Store((*[4]float32)(out[h0:]))
+		} else {
+			sums.StoreSlicePart(out[h0:])
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+// addScaledHeadsAVX512 is addScaledHeadsGeneric in 16-lane multiply-adds, for heads of a
+// multiple of 16 values (others go through addScaledAVX512): the same result, one
+// rounding per element.
+func addScaledHeadsAVX512(y, v, a []float32) {
+	nh := len(a)
+	hd := len(y) / nh
+	if hd%16 != 0 {
+		for h, s := range a {
+			addScaledAVX512(y[h*hd:(h+1)*hd], v[h*hd:(h+1)*hd], s)
+		}
+		return
+	}
+	v = v[:len(y)]
+	for h, s := range a {
+		av := archsimd.BroadcastFloat32x16(s)
+		for i := h * hd; i < (h+1)*hd; i += 16 {
+			yv := archsimd.LoadFloat32x16((*[16]float32)(y[i:]))
+			archsimd.LoadFloat32x16((*[16]float32)(v[i:])).MulAdd(av, yv).Store((*[16]float32)(y[i:]))
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+}

@@ -163,3 +163,55 @@ func TestDotF32MatchesDot(t *testing.T) {
 		}
 	}
 }
+
+// TestHeadsMatchPerHead: DotHeads and AddScaledHeads on every path equal DotF32 and
+// AddScaled head by head, within float rounding (the heads' sums reduce in another order;
+// the multiply-adds may or may not fuse), for head counts on both sides of the AVX-512
+// path's groups of four and head sizes with and without a multiple of 16 values. Guards
+// past out and y stay untouched.
+func TestHeadsMatchPerHead(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, v := range variants() {
+		k := newKernels(t, v.cfg)
+		for _, nh := range []int{1, 3, 4, 5, 6, 8, 12} {
+			for _, hd := range []int{5, 16, 48, 64} {
+				t.Run(fmt.Sprintf("%s/heads=%d/hd=%d", v.name, nh, hd), func(t *testing.T) {
+					n := nh * hd
+					q, keys, vals := randVec(r, n), randVec(r, n+3), randVec(r, n)
+					out := make([]float32, nh+1)
+					out[nh] = 42
+					k.DotHeads(out[:nh], keys, q)
+					if out[nh] != 42 {
+						t.Fatalf("guard past out overwritten: %v", out[nh])
+					}
+					for h := range nh {
+						want := k.DotF32(keys[h*hd:(h+1)*hd], q[h*hd:(h+1)*hd])
+						var mag float64
+						for i := h * hd; i < (h+1)*hd; i++ {
+							mag += math.Abs(float64(keys[i] * q[i]))
+						}
+						if d := math.Abs(float64(out[h] - want)); d > 1e-6*mag {
+							t.Fatalf("head %d: %v, DotF32 %v", h, out[h], want)
+						}
+					}
+					a := randVec(r, nh)
+					y0 := randVec(r, n+1)
+					y, want := slices.Clone(y0), slices.Clone(y0)
+					y[n] = 42
+					k.AddScaledHeads(y[:n], vals, a)
+					if y[n] != 42 {
+						t.Fatalf("guard past y overwritten: %v", y[n])
+					}
+					for h := range nh {
+						k.AddScaled(want[h*hd:(h+1)*hd], vals[h*hd:(h+1)*hd], a[h])
+					}
+					for i := range n {
+						if d := math.Abs(float64(y[i] - want[i])); d > 1e-6*(math.Abs(float64(want[i]))+math.Abs(float64(vals[i]))) {
+							t.Fatalf("y[%d] = %v, AddScaled per head %v", i, y[i], want[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}

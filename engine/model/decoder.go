@@ -344,22 +344,27 @@ const directQueries = 2
 // them, at column off of rows of width d, position by position with the nh heads of a
 // position together, so that it streams through each block's rows instead of striding
 // down them once per head (the KV cache of a long context is out of cache by the time a
-// layer's attention reads it, after the weights of the whole model streamed past).
+// layer's attention reads it, after the weights of the whole model streamed past). The
+// heads of a position go through one kernel call (DotHeads, AddScaledHeads), not one per
+// head: for s15m's 48-value heads a call per head cost more than its arithmetic.
 func (hw *headWork) attendHeads(q []float32, nh, seen int, blocks []int, bs, d, off int, K, V, out []float32) {
-	hd := len(q) / nh
+	w := len(q)                // nh heads of len(q)/nh values
 	sc := grow(&hw.s, nh*seen) // head h's scores at sc[h*seen:]
+	a := grow(&hw.a, nh)
 	for t := range seen {
 		o := (blocks[t/bs]*bs+t%bs)*d + off
-		for h := range nh {
-			sc[h*seen+t] = hw.k.DotF32(K[o+h*hd:o+(h+1)*hd], q[h*hd:(h+1)*hd])
+		hw.k.DotHeads(a, K[o:o+w], q)
+		for h, s := range a {
+			sc[h*seen+t] = s
 		}
 	}
-	hw.k.Softmax(sc, seen, float32(1/math.Sqrt(float64(hd))))
+	hw.k.Softmax(sc, seen, float32(1/math.Sqrt(float64(w/nh))))
 	clear(out)
 	for t := range seen {
 		o := (blocks[t/bs]*bs+t%bs)*d + off
-		for h := range nh {
-			hw.k.AddScaled(out[h*hd:(h+1)*hd], V[o+h*hd:o+(h+1)*hd], sc[h*seen+t])
+		for h := range a {
+			a[h] = sc[h*seen+t]
 		}
+		hw.k.AddScaledHeads(out, V[o:o+w], a)
 	}
 }

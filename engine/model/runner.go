@@ -254,6 +254,7 @@ func (r *Runner) headWorkers() {
 type headWork struct {
 	k                 *kernels.Kernels
 	qh, kh, vt, s, oh []float32
+	a                 []float32     // attendHeads: one position's score per head
 	kView, vView      tensor.Matrix // the head's keys and values, as matrices
 }
 
