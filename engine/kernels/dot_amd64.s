@@ -50,6 +50,14 @@
 	VMOVDQU (b*32)(DI), Y4 \
 	VMOVDQU (b*32)(R8), Y5
 
+// Q4PAIR runs blocks b and b+1 of the step, all four rows, with Q4ROW. (Arguments are
+// parenthesized: macros substitute text.)
+#define Q4PAIR(b) \
+	Q4SHARED((b)) \
+	QROWS4(Q4ROW, ((b)*18), ((b)*4)(DX)) \
+	Q4SHARED(((b)+1)) \
+	QROWS4(Q4ROW, (((b)+1)*18), (((b)+1)*4)(DX))
+
 // QROWS4 runs one block of all four rows with ROW (Q8ROW or Q4ROW) at block offset disp,
 // the block's activation scale at XD.
 #define QROWS4(ROW, disp, XD) \
@@ -299,15 +307,9 @@ TEXT ·matVec4Q4VNNI(SB), NOSPLIT, $0-72
 	JLT mv4_two
 mv4_loop:
 	QPREFETCH
-	Q4SHARED(0)
-	QROWS4(Q4ROW, 0, 0(DX))
-	Q4SHARED(1)
-	QROWS4(Q4ROW, 18, 4(DX))
+	Q4PAIR(0)
 	QPREFETCHAT(36)
-	Q4SHARED(2)
-	QROWS4(Q4ROW, 36, 8(DX))
-	Q4SHARED(3)
-	QROWS4(Q4ROW, 54, 12(DX))
+	Q4PAIR(2)
 	QADVANCE(4, 18)
 	SUBQ $4, CX
 	CMPQ CX, $4
@@ -315,10 +317,7 @@ mv4_loop:
 mv4_two:
 	CMPQ CX, $2
 	JLT mv4_tail
-	Q4SHARED(0)
-	QROWS4(Q4ROW, 0, 0(DX))
-	Q4SHARED(1)
-	QROWS4(Q4ROW, 18, 4(DX))
+	Q4PAIR(0)
 	QADVANCE(2, 18)
 	SUBQ $2, CX
 mv4_tail:

@@ -66,22 +66,20 @@
 // VPUNPCKHWD the high four, elements 4-7 and 12-15. The activations come in that order
 // (bf16Order).
 #define BF16ROWS(d, XL, XH) \
-	VPUNPCKLWD d(SI), Y15, Y10 \
-	VPUNPCKLWD d(SI)(R10*1), Y15, Y11 \
-	VPUNPCKLWD d(SI)(R10*2), Y15, Y12 \
-	VPUNPCKLWD d(SI)(R11*1), Y15, Y13 \
-	VFMADD231PS Y10, XL, Y0 \
-	VFMADD231PS Y11, XL, Y1 \
-	VFMADD231PS Y12, XL, Y2 \
-	VFMADD231PS Y13, XL, Y3 \
-	VPUNPCKHWD d(SI), Y15, Y10 \
-	VPUNPCKHWD d(SI)(R10*1), Y15, Y11 \
-	VPUNPCKHWD d(SI)(R10*2), Y15, Y12 \
-	VPUNPCKHWD d(SI)(R11*1), Y15, Y13 \
-	VFMADD231PS Y10, XH, Y4 \
-	VFMADD231PS Y11, XH, Y5 \
-	VFMADD231PS Y12, XH, Y6 \
-	VFMADD231PS Y13, XH, Y7
+	BF16UNPACK(VPUNPCKLWD, d, XL, Y0, Y1, Y2, Y3) \
+	BF16UNPACK(VPUNPCKHWD, d, XH, Y4, Y5, Y6, Y7)
+
+// BF16UNPACK is one half of BF16ROWS: UNPACK (VPUNPCKLWD or VPUNPCKHWD) of the four rows
+// against zero, times XV, into A0-A3.
+#define BF16UNPACK(UNPACK, d, XV, A0, A1, A2, A3) \
+	UNPACK d(SI), Y15, Y10 \
+	UNPACK d(SI)(R10*1), Y15, Y11 \
+	UNPACK d(SI)(R10*2), Y15, Y12 \
+	UNPACK d(SI)(R11*1), Y15, Y13 \
+	VFMADD231PS Y10, XV, A0 \
+	VFMADD231PS Y11, XV, A1 \
+	VFMADD231PS Y12, XV, A2 \
+	VFMADD231PS Y13, XV, A3
 
 // BF16STEP runs 16 elements of the four rows with BF16ROWS: activations at byte offset dx,
 // weights at dw.

@@ -189,17 +189,22 @@ func (k *Kernels) AddScaledHeads(y, v, a []float32) {
 	k.impl.addScaledHeads(y, v, a)
 }
 
-func dotHeadsGeneric(out, k, q []float32) {
+func dotHeadsGeneric(out, k, q []float32)     { dotHeadsWith(dotF32Generic, out, k, q) }
+func addScaledHeadsGeneric(y, v, a []float32) { addScaledHeadsWith(addScaledGeneric, y, v, a) }
+
+// dotHeadsWith is DotHeads head by head with dot.
+func dotHeadsWith(dot func(w, x []float32) float32, out, k, q []float32) {
 	hd := len(q) / len(out)
 	for h := range out {
-		out[h] = dotF32Generic(k[h*hd:(h+1)*hd], q[h*hd:(h+1)*hd])
+		out[h] = dot(k[h*hd:(h+1)*hd], q[h*hd:(h+1)*hd])
 	}
 }
 
-func addScaledHeadsGeneric(y, v, a []float32) {
+// addScaledHeadsWith is AddScaledHeads head by head with add.
+func addScaledHeadsWith(add func(y, x []float32, a float32), y, v, a []float32) {
 	hd := len(y) / len(a)
 	for h, s := range a {
-		addScaledGeneric(y[h*hd:(h+1)*hd], v[h*hd:(h+1)*hd], s)
+		add(y[h*hd:(h+1)*hd], v[h*hd:(h+1)*hd], s)
 	}
 }
 

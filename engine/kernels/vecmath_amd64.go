@@ -239,21 +239,8 @@ func addScaledAVX2(y, x []float32, a float32) {
 	addScaledFrom(y, x, a, n8)
 }
 
-// dotHeadsAVX2 is dotHeadsGeneric on dotF32AVX2.
-func dotHeadsAVX2(out, k, q []float32) {
-	hd := len(q) / len(out)
-	for h := range out {
-		out[h] = dotF32AVX2(k[h*hd:(h+1)*hd], q[h*hd:(h+1)*hd])
-	}
-}
-
-// addScaledHeadsAVX2 is addScaledHeadsGeneric on addScaledAVX2.
-func addScaledHeadsAVX2(y, v, a []float32) {
-	hd := len(y) / len(a)
-	for h, s := range a {
-		addScaledAVX2(y[h*hd:(h+1)*hd], v[h*hd:(h+1)*hd], s)
-	}
-}
+func dotHeadsAVX2(out, k, q []float32)     { dotHeadsWith(dotF32AVX2, out, k, q) }
+func addScaledHeadsAVX2(y, v, a []float32) { addScaledHeadsWith(addScaledAVX2, y, v, a) }
 
 // dotHeadsAVX512 computes the heads' dots in registers, for heads of a multiple of 16
 // values: each head's products in one 16-lane sum, then the heads reduced together four
@@ -263,9 +250,7 @@ func dotHeadsAVX512(out, k, q []float32) {
 	nh := len(out)
 	hd := len(q) / nh
 	if hd%16 != 0 {
-		for h := range out {
-			out[h] = dotF32AVX512(k[h*hd:(h+1)*hd], q[h*hd:(h+1)*hd])
-		}
+		dotHeadsWith(dotF32AVX512, out, k, q)
 		return
 	}
 	k = k[:len(q)]
@@ -289,7 +274,11 @@ func dotHeadsAVX512(out, k, q []float32) {
 		if nh-h0 >= 4 {
 			sums.Store((*[4]float32)(out[h0:]))
 		} else {
-			sums.StoreSlicePart(out[h0:])
+			// Not StoreSlicePart: its masked store goes through a pointer to four floats,
+			// which the race detector's pointer checks refuse at the end of out's memory.
+			var t [4]float32
+			sums.Store(&t)
+			copy(out[h0:], t[:])
 		}
 	}
 	archsimd.ClearAVXUpperBits()
@@ -302,9 +291,7 @@ func addScaledHeadsAVX512(y, v, a []float32) {
 	nh := len(a)
 	hd := len(y) / nh
 	if hd%16 != 0 {
-		for h, s := range a {
-			addScaledAVX512(y[h*hd:(h+1)*hd], v[h*hd:(h+1)*hd], s)
-		}
+		addScaledHeadsWith(addScaledAVX512, y, v, a)
 		return
 	}
 	v = v[:len(y)]
