@@ -66,6 +66,10 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 	im := k.impl
 	kk := w.Cols
 	k16 := kk &^ 15
+	if k16 == 0 {
+		rowsMatVec(k, y, w, x) // rows shorter than the four-row kernels' step
+		return
+	}
 	// tail returns row i's dot over its last kk-k16 elements (and the whole row when the
 	// four-row kernel does not run).
 	var tail func(i, from int) float32
@@ -88,9 +92,6 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 			matVec4BF16((*uint16)(p), stride, next, &xo[0], k16, &out[0])
 		}
 	}
-	if k16 == 0 {
-		four = nil
-	}
 	k.quarters(w, 1, func(p unsafe.Pointer, stride, next int, rows [4]int, out *[4]float32) {
 		four(p, stride, next, out)
 		for j, r := range rows {
@@ -99,24 +100,21 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 				y[r] += tail(r, k16)
 			}
 		}
-	}, func(r int) { y[r] = tail(r, 0) }, four == nil)
+	}, func(r int) { y[r] = tail(r, 0) })
 }
 
 // quarters runs a four-row MatVec kernel over w (n activation columns) with the pool: group
 // i of the four rows i, i+q, i+2q, i+3q (q = rows/4) as group(p, stride, next, rows, out),
 // p row i's first byte, stride the bytes between the group's rows, next those to the next
 // group's first row, out the worker's space for the kernel's four sums; the rows 4q and
-// on, or every row when rowsOnly, as row(r) on the calling goroutine. Spread so, each of
+// on as row(r) on the calling goroutine. Spread so, each of
 // the kernel's four row pointers walks its own quarter of the matrix front to back, a
 // stream long enough for the hardware prefetcher. Groups of adjacent rows walk four
 // streams as short as a row: decoding s15m in fp32 (288-wide rows) ran 310-340 tokens/s
 // that way and 390-465 spread.
-func (k *Kernels) quarters(w *tensor.Matrix, n int, group func(p unsafe.Pointer, stride, next int, rows [4]int, out *[4]float32), row func(r int), rowsOnly bool) {
+func (k *Kernels) quarters(w *tensor.Matrix, n int, group func(p unsafe.Pointer, stride, next int, rows [4]int, out *[4]float32), row func(r int)) {
 	m, rb := w.Rows, w.RowBytes()
 	q := m / 4
-	if rowsOnly {
-		q = 0
-	}
 	if q > 0 {
 		chunk, chunks := rowChunks(q, k.cfg.Threads, len(w.Data)*n)
 		k.pool.run(chunks, func(c, worker int) {
@@ -132,7 +130,7 @@ func (k *Kernels) quarters(w *tensor.Matrix, n int, group func(p unsafe.Pointer,
 }
 
 // bf16Order copies x (a multiple of 16 long) to dst in the order matVec4BF16 reads its
-// activations: in each 16, elements 0-3, 8-11, 4-7, 12-15 (see BF16ROWS).
+// activations: in each 16, elements 0-3, 8-11, 4-7, 12-15 (see UNPCKLBF16 in matvec_amd64.s).
 func bf16Order(dst, x []float32) []float32 {
 	for g := 0; g+16 <= len(x); g += 16 {
 		copy(dst[g:g+4], x[g:g+4])
@@ -169,8 +167,9 @@ func matVecQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 
 // matVecColsQuantVNNI is matVecQuantVNNI for n activation columns (Y = X·Wᵀ, n×m): each
 // group of four weight rows runs against every column in turn, so it is read from memory
-// once and from L1 for the other columns. Below quantColsMax columns this beats the tiled
-// MatMul, which computes whole tiles of 32 columns and first unpacks every weight block.
+// once and from L1 for the other columns. Below quantColsMax columns (quantColsPacked for a
+// prepacked matrix) this beats the tiled MatMul, which computes whole tiles of 32 columns
+// and, unless the matrix is prepacked, first unpacks every weight block.
 func matVecColsQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 	four, one, corr := quantVNNIKernels(w.DType)
 	nb := w.Cols / tensor.QK
@@ -194,5 +193,5 @@ func matVecColsQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32,
 		for j := range cols {
 			y[j*m+r] = one(w.Row(r), cols[j])
 		}
-	}, false)
+	})
 }
