@@ -173,7 +173,11 @@ func matMulSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 		matMulFloat(k, y, w, x, n, t)
 	case tensor.Q8_0, tensor.Q4_0:
 		if k.cfg.ISA >= ISAAVX512VNNI {
-			few := quantCols(k, w)
+			pk := k.packs[w].of(w)
+			few := quantColsMax
+			if pk != nil {
+				few = quantColsPacked
+			}
 			if n < few {
 				matVecColsQuantVNNI(k, y, w, x, n)
 				return
@@ -183,24 +187,15 @@ func matMulSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 			// classifier for 33.
 			if rest := n % gemmCols; rest > 0 && rest < few && n > gemmCols {
 				full := n - rest
-				matMulQuantVNNI(k, y[:full*w.Rows], w, x[:full*w.Cols], full)
+				matMulQuantVNNI(k, y[:full*w.Rows], w, x[:full*w.Cols], full, pk)
 				matVecColsQuantVNNI(k, y[full*w.Rows:], w, x[full*w.Cols:], rest)
 				return
 			}
-			matMulQuantVNNI(k, y, w, x, n)
+			matMulQuantVNNI(k, y, w, x, n, pk)
 			return
 		}
 		rowsMatMul(k, y, w, x, n)
 	}
-}
-
-// quantCols returns the fewest columns a MatMul of w runs on the tiles: quantColsMax, or
-// quantColsPacked for a prepacked matrix.
-func quantCols(k *Kernels, w *tensor.Matrix) int {
-	if k.packs[w].of(w) != nil {
-		return quantColsPacked
-	}
-	return quantColsMax
 }
 
 // matMulFloat runs MatMul of a float weight matrix on the micro-kernel of t.
@@ -278,8 +273,9 @@ func widenRows(dst []float32, w *tensor.Matrix, i0, rows int, isa ISA) {
 	}
 }
 
-// matMulQuantVNNI runs Q8_0 and Q4_0 MatMul on qgemm6x32VNNI.
-func matMulQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
+// matMulQuantVNNI runs Q8_0 and Q4_0 MatMul on qgemm6x32VNNI, reading the weight panels
+// from pk, w's prepacked form, or unpacking them per call when pk is nil.
+func matMulQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int, pk *weightPack) {
 	m, kk := w.Rows, w.Cols
 	nb := kk / tensor.QK
 	k.act.quantize(x, n, kk, corrMul{}, k.impl)
@@ -290,7 +286,6 @@ func matMulQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 	packQ8Panels(xp, xd, &k.act, n, kk)
 	blocks := (m + qgemmRows - 1) / qgemmRows
 	chunk, chunks := rowChunks(blocks, k.cfg.Threads, len(w.Data)*max(1, n/4))
-	pk := k.packs[w].of(w)
 	per := nb * qgemmRows // a weight panel's blocks
 	k.pool.run(chunks, func(c, worker int) {
 		ws := &k.scratch[worker]

@@ -63,7 +63,7 @@ type weightPack struct {
 
 // of returns p when it was made from w's data as it is now, else nil.
 func (p *weightPack) of(w *tensor.Matrix) *weightPack {
-	if p == nil || p.size != len(w.Data) || p.size == 0 || p.data != &w.Data[0] {
+	if p == nil || p.size != len(w.Data) || p.data != &w.Data[0] { // size > 0: Data[0] exists
 		return nil
 	}
 	return p
