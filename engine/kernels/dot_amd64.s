@@ -89,19 +89,9 @@
 	VXORPS Y2, Y2, Y2 \
 	VXORPS Y3, Y3, Y3
 
-#define QPREFETCH \
-	PREFETCHT1 0(R12) \
-	PREFETCHT1 0(R12)(R10*1) \
-	PREFETCHT1 0(R12)(R10*2) \
-	LEAQ (R12)(R10*2), AX \
-	PREFETCHT1 0(AX)(R10*1) \
-	PREFETCHT1 1024(SI) \
-	PREFETCHT1 1024(R13) \
-	PREFETCHT1 1024(R14) \
-	PREFETCHT1 1024(R15)
-
-// QPREFETCHAT is QPREFETCH at off bytes further on.
-#define QPREFETCHAT(off) \
+// QPREFETCH prefetches, off bytes on from the step's offset, the next four rows and the
+// four rows 1 KiB ahead (see QSETUP).
+#define QPREFETCH(off) \
 	PREFETCHT1 off(R12) \
 	PREFETCHT1 off(R12)(R10*1) \
 	PREFETCHT1 off(R12)(R10*2) \
@@ -278,7 +268,7 @@ TEXT ·matVec4Q8VNNI(SB), NOSPLIT, $0-72
 	CMPQ CX, $2
 	JLT mv8_tail
 mv8_loop:
-	QPREFETCH
+	QPREFETCH(0)
 	QSHARED(0)
 	QROWS4(Q8ROW, 0, 0)
 	QSHARED(1)
@@ -306,9 +296,9 @@ TEXT ·matVec4Q4VNNI(SB), NOSPLIT, $0-72
 	CMPQ CX, $4
 	JLT mv4_two
 mv4_loop:
-	QPREFETCH
+	QPREFETCH(0)
 	Q4PAIR(0)
-	QPREFETCHAT(36)
+	QPREFETCH(36)
 	Q4PAIR(2)
 	QADVANCE(4, 18)
 	SUBQ $4, CX

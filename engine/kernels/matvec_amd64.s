@@ -4,8 +4,8 @@
 
 // Four-row MatVec kernels for the float dtypes (AVX2 + FMA + F16C, 256-bit, so the AVX2 and
 // AVX-512 paths share them): y[r] = Σ_{p<k} fp32(w_r[p])·x[p] for the rows w, w+stride,
-// w+2·stride, w+3·stride, k a multiple of 16; the next group of four starts at w+next. They are memory-bound, and written for the
-// memory system:
+// w+2·stride, w+3·stride, k a multiple of 16; the next group of four starts at w+next.
+// They are memory-bound, and written for the memory system:
 //   - 256-bit loads: on CPUs that split 512-bit loads (AMD Zen 4), a 256-bit stream reads
 //     DRAM about a quarter faster;
 //   - the activation vector is loaded once per step and shared by the four rows;
@@ -47,54 +47,46 @@
 	VMOVUPS X0, 0(DI) \
 	VZEROUPPER
 
-// F16HALF widens 8 fp16 weights of each row at byte offset d into Y10-Y13 and adds their
+// WIDEN4 widens 8 weights of each row at byte offset d to fp32 in Y10-Y13 with W (a macro
+// of a memory operand and a register: CVTF16, UNPCKLBF16 or UNPCKHBF16) and adds their
 // products with the activations in XV to accumulators A0-A3.
-#define F16HALF(d, XV, A0, A1, A2, A3) \
-	VCVTPH2PS d(SI), Y10 \
-	VCVTPH2PS d(SI)(R10*1), Y11 \
-	VCVTPH2PS d(SI)(R10*2), Y12 \
-	VCVTPH2PS d(SI)(R11*1), Y13 \
+#define WIDEN4(W, d, XV, A0, A1, A2, A3) \
+	W(d(SI), Y10) \
+	W(d(SI)(R10*1), Y11) \
+	W(d(SI)(R10*2), Y12) \
+	W(d(SI)(R11*1), Y13) \
 	VFMADD231PS Y10, XV, A0 \
 	VFMADD231PS Y11, XV, A1 \
 	VFMADD231PS Y12, XV, A2 \
 	VFMADD231PS Y13, XV, A3
 
-// BF16ROWS widens 16 bf16 weights of each row at byte offset d and adds their products
-// with the activations XL and XH to Y0-Y3 and Y4-Y7. VPUNPCKLWD with zero (Y15) moves each
-// weight into the high half of a 32-bit lane, which makes it an fp32, in one instruction
-// (a zero-extend and a shift take two): the low four words of each 128-bit lane, elements 0-3 and 8-11;
-// VPUNPCKHWD the high four, elements 4-7 and 12-15. The activations come in that order
-// (bf16Order).
+// fp16: F16C's conversion.
+#define CVTF16(m, dst) VCVTPH2PS m, dst
+
+// bf16: VPUNPCKLWD with zero (Y15) moves each weight into the high half of a 32-bit lane,
+// which makes it an fp32, in one instruction (a zero-extend and a shift take two): the low
+// four words of each 128-bit lane, elements 0-3 and 8-11 of 16; VPUNPCKHWD the high four,
+// elements 4-7 and 12-15. The activations come in that order (bf16Order).
+#define UNPCKLBF16(m, dst) VPUNPCKLWD m, Y15, dst
+#define UNPCKHBF16(m, dst) VPUNPCKHWD m, Y15, dst
+
+// F16ROWS and BF16ROWS run 16 weights of each row at byte offset d against the
+// activations XL and XH (the first and second eight as the row reads them), into Y0-Y3
+// and Y4-Y7.
+#define F16ROWS(d, XL, XH) \
+	WIDEN4(CVTF16, d, XL, Y0, Y1, Y2, Y3) \
+	WIDEN4(CVTF16, d+16, XH, Y4, Y5, Y6, Y7)
+
 #define BF16ROWS(d, XL, XH) \
-	BF16UNPACK(VPUNPCKLWD, d, XL, Y0, Y1, Y2, Y3) \
-	BF16UNPACK(VPUNPCKHWD, d, XH, Y4, Y5, Y6, Y7)
+	WIDEN4(UNPCKLBF16, d, XL, Y0, Y1, Y2, Y3) \
+	WIDEN4(UNPCKHBF16, d, XH, Y4, Y5, Y6, Y7)
 
-// BF16UNPACK is one half of BF16ROWS: UNPACK (VPUNPCKLWD or VPUNPCKHWD) of the four rows
-// against zero, times XV, into A0-A3.
-#define BF16UNPACK(UNPACK, d, XV, A0, A1, A2, A3) \
-	UNPACK d(SI), Y15, Y10 \
-	UNPACK d(SI)(R10*1), Y15, Y11 \
-	UNPACK d(SI)(R10*2), Y15, Y12 \
-	UNPACK d(SI)(R11*1), Y15, Y13 \
-	VFMADD231PS Y10, XV, A0 \
-	VFMADD231PS Y11, XV, A1 \
-	VFMADD231PS Y12, XV, A2 \
-	VFMADD231PS Y13, XV, A3
-
-// BF16STEP runs 16 elements of the four rows with BF16ROWS: activations at byte offset dx,
-// weights at dw.
-#define BF16STEP(dx, dw) \
-	VMOVUPS dx(DX), Y8 \
-	VMOVUPS dx+32(DX), Y9 \
-	BF16ROWS(dw, Y8, Y9)
-
-// HALF16 runs 16 elements of the four rows with HALF (F16HALF): activations at
+// STEP16 runs 16 elements of the four rows with ROWS (F16ROWS or BF16ROWS): activations at
 // byte offset dx, weights at dw.
-#define HALF16(HALF, dx, dw) \
+#define STEP16(ROWS, dx, dw) \
 	VMOVUPS dx(DX), Y8 \
 	VMOVUPS dx+32(DX), Y9 \
-	HALF(dw, Y8, Y0, Y1, Y2, Y3) \
-	HALF(dw+16, Y9, Y4, Y5, Y6, Y7)
+	ROWS(dw, Y8, Y9)
 
 // ARGS4 loads the arguments and prepares the row pointers and accumulators; CX becomes the
 // number of 16-element steps.
@@ -151,8 +143,8 @@ TEXT ·matVec4F16(SB), NOSPLIT, $0-48
 	JLT f16_one
 f16_loop:
 	PREFETCH4
-	HALF16(F16HALF, 0, 0)
-	HALF16(F16HALF, 64, 32)
+	STEP16(F16ROWS, 0, 0)
+	STEP16(F16ROWS, 64, 32)
 	ADDQ $64, SI
 	ADDQ $64, R12
 	ADDQ $128, DX
@@ -162,14 +154,14 @@ f16_loop:
 f16_one:
 	TESTQ CX, CX
 	JZ f16_done
-	HALF16(F16HALF, 0, 0)
+	STEP16(F16ROWS, 0, 0)
 f16_done:
 	REDUCE4
 	RET
 
 // func matVec4BF16(w *uint16, stride, next int, x *float32, k int, y *float32)
 // Steps of 32 elements (64 bytes of each row, one cache line, one prefetch), then one of 16.
-// x is in bf16Order (see BF16ROWS).
+// x is in bf16Order (see UNPCKLBF16).
 TEXT ·matVec4BF16(SB), NOSPLIT, $0-48
 	ARGS4
 	VPXOR Y15, Y15, Y15
@@ -177,8 +169,8 @@ TEXT ·matVec4BF16(SB), NOSPLIT, $0-48
 	JLT bf16_one
 bf16_loop:
 	PREFETCH4
-	BF16STEP(0, 0)
-	BF16STEP(64, 32)
+	STEP16(BF16ROWS, 0, 0)
+	STEP16(BF16ROWS, 64, 32)
 	ADDQ $64, SI
 	ADDQ $64, R12
 	ADDQ $128, DX
@@ -188,7 +180,7 @@ bf16_loop:
 bf16_one:
 	TESTQ CX, CX
 	JZ bf16_done
-	BF16STEP(0, 0)
+	STEP16(BF16ROWS, 0, 0)
 bf16_done:
 	REDUCE4
 	RET
