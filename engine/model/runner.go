@@ -67,27 +67,20 @@ type Runner struct {
 	direct []int
 	// Decode: the block table check's stamps.
 	blocks blockCheck
-	// packed is the memory k holds for m's prepacked weights.
-	packed int64
 }
 
 // NewRunner returns a runner of m on k. It prepacks m's weights on k (Kernels.Prepack),
-// where k's MatMul would otherwise unpack them on every call; PackedBytes says how much
-// memory that took.
+// where k's MatMul would otherwise unpack them on every call.
 func NewRunner(m *Model, k *kernels.Kernels) *Runner {
 	r := &Runner{m: m, k: k}
 	for _, l := range m.Linears() {
-		r.packed += k.Prepack(l.W)
+		k.Prepack(l.W)
 	}
 	if m.Spec.Arch.transformer() {
 		r.rope = ropeTable(m.Spec.Context, m.Spec.HeadDim())
 	}
 	return r
 }
-
-// PackedBytes returns the memory the runner's kernels hold for its model's prepacked
-// weights (0 where none are).
-func (r *Runner) PackedBytes() int64 { return r.packed }
 
 // Model returns the runner's model.
 func (r *Runner) Model() *Model { return r.m }
