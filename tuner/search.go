@@ -136,11 +136,7 @@ func Search(ctx context.Context, factory Factory, o Options) (Result, error) {
 		budgetCtx, cancel = context.WithTimeout(ctx, o.Budget)
 	}
 	defer cancel()
-	if o.Space.Generation() {
-		// Smart's predictions simulate the dynamic batcher: a generation space is searched
-		// as a grid (baseline first), and said to be.
-		o.Strategy = StrategyGrid
-	}
+	o.Strategy = StrategyFor(o.Strategy, o.Space) // and RunStarted says so
 	o.Bus.Publish(RunStarted{Workload: o.Workload, Terms: o.Terms, Strategy: o.Strategy, Configs: len(configs), Budget: o.Budget})
 	s := &searcher{o: o, factory: factory, parent: ctx}
 	var err error
@@ -430,6 +426,16 @@ func (s *searcher) result() Result {
 
 // peakWindow is the closed-loop window that estimates a config's peak rate.
 const peakWindow = 300 * time.Millisecond
+
+// StrategyFor returns the strategy a search of space runs when asked for asked: asked, but
+// that a generation space is searched as a grid (baseline first), since smart's
+// predictions simulate the dynamic batcher.
+func StrategyFor(asked string, space Space) string {
+	if space.Generation() {
+		return StrategyGrid
+	}
+	return asked
+}
 
 // quickPeak runs a closed loop of 2·MaxBatch requests against srv for peakWindow and
 // returns the rate it achieved, and the time spent.

@@ -246,7 +246,7 @@ func (c tuneConfig) plan(stored *tuner.Space) (tunePlan, error) {
 		Workload: w.Name,
 		Terms:    pl.terms,
 		Space:    space,
-		Strategy: searchStrategy(c.Strategy, space),
+		Strategy: tuner.StrategyFor(c.Strategy, space), // stored as the search will run it
 		Budget:   budget,
 		Capacity: tuner.DefaultCapacityOptions(pl.terms, probe),
 		Targets:  tuner.LocalTargets(hw, runtime.NumCPU()),
@@ -415,16 +415,6 @@ func runTune(gs *globalState, cmd *cobra.Command, lc *loadedConfig) error {
 	default:
 		return withCode(exitSLOFailed, errors.New(rep.Verdict))
 	}
-}
-
-// searchStrategy is the strategy a search of space runs: a generation space is searched
-// as a grid whatever was asked (smart's predictions simulate the dynamic batcher), and
-// the run is stored as such.
-func searchStrategy(asked string, space tuner.Space) string {
-	if space.Generation() {
-		return tuner.StrategyGrid
-	}
-	return asked
 }
 
 func joinTerms(ts []tuner.Term) string {
