@@ -2,7 +2,6 @@ package tui
 
 import (
 	"fmt"
-	"github.com/charmbracelet/x/ansi"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // browseCompare shows marked runs side by side: the text of report compare, scrolled left
@@ -113,7 +113,7 @@ func (c browseCompare) view(st Styles, width, height int) []string {
 	names := min(c.names, width/2)
 	end := min(len(c.lines), c.top+c.visible(height))
 	for _, l := range c.lines[c.top:end] {
-		l = ansi.Cut(l, 0, names) + ansi.Cut(l, names+c.left, names+c.left+width-names)
+		l = ansi.Cut(l, 0, names) + ansi.Cut(l, names+c.left, c.left+width)
 		out = append(out, strings.TrimRight(l, " "))
 	}
 	return out
