@@ -459,6 +459,9 @@ type generationReport struct {
 	// decodes.
 	MeanIterationTokens float64 `json:"mean_tokens_per_iteration"`
 	Preemptions         uint64  `json:"preemptions"`
+	// PaddingSteps are the static batcher's steps of sequences that had finished, run to
+	// keep a batch whole until its longest sequence finishes.
+	PaddingSteps uint64 `json:"padding_steps"`
 	// KVBlocks is the cache's size; KVPeakBlocks the most blocks in use at once.
 	KVBlocks     int `json:"kv_blocks"`
 	KVPeakBlocks int `json:"kv_peak_blocks"`
@@ -476,7 +479,7 @@ func newGenerationReport(res *loadgen.Result, met sched.GenMetrics, kv sched.KVC
 	g := &generationReport{
 		TTFTP50Ms: ms(res.TTFT.P50), TTFTP99Ms: ms(res.TTFT.P99), TPOTP50Ms: ms(res.TPOT.P50), TPOTP99Ms: ms(res.TPOT.P99),
 		OutputTokens: res.OutputTokens, OutputTokensPerS: res.TokensPerSecond,
-		Iterations: met.Iterations, Preemptions: met.Preemptions,
+		Iterations: met.Iterations, Preemptions: met.Preemptions, PaddingSteps: met.Padding,
 		KVBlocks: kv.Blocks, KVPeakBlocks: met.KVPeak,
 		PeakPositionsHeld: met.PeakTokensHeld, PeakBlocksHeld: met.PeakBlocksHeld, PeakSeqsHeld: met.PeakSeqsHeld,
 		PeakWasteBlocks: float64(met.PeakBlocksHeld) - float64(met.PeakTokensHeld)/float64(kv.BlockSize),
@@ -612,9 +615,9 @@ func writeBenchText(w io.Writer, rep benchReport, res *loadgen.Result) error {
 	}
 	if g := rep.Generation; g != nil {
 		fmt.Fprintf(tw, "generation\tTTFT p50 %s p99 %s, TPOT p50 %s p99 %s, %.1f output tokens/s, %.1f output tokens per request; "+
-			"%d iterations of %.1f tokens on average, %d preemptions (whole run)\n",
+			"%d iterations of %.1f tokens on average, %d preemptions, %d padding steps (whole run)\n",
 			reports.Duration(res.TTFT.P50), reports.Duration(res.TTFT.P99), reports.Duration(res.TPOT.P50), reports.Duration(res.TPOT.P99), g.OutputTokensPerS,
-			g.MeanOutputTokens, g.Iterations, g.MeanIterationTokens, g.Preemptions)
+			g.MeanOutputTokens, g.Iterations, g.MeanIterationTokens, g.Preemptions, g.PaddingSteps)
 		fmt.Fprintf(tw, "kv cache\tpeak %d of %d blocks used; at the peak of %d positions held: %d blocks held (%.1f blocks wasted), %d sequences\n",
 			g.KVPeakBlocks, g.KVBlocks, g.PeakPositionsHeld, g.PeakBlocksHeld, g.PeakWasteBlocks, g.PeakSeqsHeld)
 	} else {

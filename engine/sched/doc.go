@@ -53,8 +53,11 @@
 //     is preempted: its blocks return to the pool and it waits at the head of the queue to
 //     be recomputed (prompt and output so far) when admitted again.
 //   - Static: waits for max_seqs requests (or StaticWait after the oldest), takes those
-//     whose full length fits the cache, and runs them until the longest finishes; no
-//     request joins a running batch, and each is answered when its batch ends.
+//     whose full length fits the cache, and runs them together until the longest
+//     finishes; no request joins a running batch, and each is answered when its batch
+//     ends. The batch runs whole, as a padded batch does: a sequence that finished early
+//     takes a padding step each iteration (its last position again, the token thrown
+//     away), so its slot costs what a decode costs until the batch ends.
 //   - Requests that cannot run (an empty prompt, more positions than the context, more
 //     blocks than the cache) are refused at once with ErrRequest; a full queue rejects
 //     with ErrQueueFull; a caller that gives up is dropped at the next iteration, and its

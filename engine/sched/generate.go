@@ -94,8 +94,11 @@ type GenMetrics struct {
 	Tokens           uint64 // tokens fed to the model, prefill and decode
 	Generated        uint64 // output tokens
 	Preemptions      uint64
-	Finished         uint64 // requests answered, successfully or not
-	Rejected         uint64 // refused with ErrQueueFull
+	// Padding counts the static batcher's steps of sequences that had finished, run to
+	// keep their batch whole until its longest sequence finishes.
+	Padding  uint64
+	Finished uint64 // requests answered, successfully or not
+	Rejected uint64 // refused with ErrQueueFull
 	// PeakTokensHeld is the most positions held in the KV cache at once, beside the blocks
 	// held then (PeakBlocksHeld): paged blocks waste at most one partial block per sequence.
 	PeakTokensHeld, PeakBlocksHeld, PeakSeqsHeld int
@@ -265,6 +268,15 @@ func (g *genCore) finish(s *seq, err error) {
 	g.mu.Unlock()
 }
 
+// addPadStep gives s, which has finished, a padding step (see Static): its last position
+// again, sampled.
+func (g *genCore) addPadStep(s *seq) {
+	p := len(s.all) - 1
+	g.steps = append(g.steps, GenStep{Seq: s.id, Tokens: s.all[p:], Pos: p, Blocks: s.table.Blocks, Sample: true})
+	g.owner = append(g.owner, s)
+	s.stepped = true
+}
+
 // addStep gives s a step of n tokens from its first uncomputed position, after its table
 // has grown to hold them.
 func (g *genCore) addStep(s *seq, n int) {
@@ -302,12 +314,18 @@ func (g *genCore) runSteps() (ended []*seq) {
 	if err == nil && len(next) != want {
 		err = fmt.Errorf("sched: iterate returned %d tokens for %d sampled steps", len(next), want)
 	}
-	generated := 0
+	generated, padding := 0, 0
 	for i, s := range g.owner {
 		s.stepped = false
 		if err != nil {
 			g.finish(s, fmt.Errorf("sched: iteration failed: %w", err))
 			ended = append(ended, s)
+			continue
+		}
+		if s.finished() { // a padding step (see Static): its token is not the sequence's
+			s.computed = len(s.all)
+			next = next[1:]
+			padding++
 			continue
 		}
 		s.computed += len(g.steps[i].Tokens)
@@ -329,6 +347,7 @@ func (g *genCore) runSteps() (ended []*seq) {
 	g.metrics.Iterations++
 	g.metrics.Tokens += uint64(tokens)
 	g.metrics.Generated += uint64(generated)
+	g.metrics.Padding += uint64(padding)
 	g.mu.Unlock()
 	g.steps, g.owner = g.steps[:0], g.owner[:0]
 	return ended
@@ -543,7 +562,13 @@ func (c *Continuous) preempt(s *seq) {
 // cache holds at their full length, and runs them together until the longest finishes;
 // no request joins a batch that has started, and every request of a batch is answered
 // when the batch ends. Prefills are chunked by MaxBatchedTokens like the continuous
-// batcher's; a sequence that finished early takes no more steps.
+// batcher's, and decodes come before prefill chunks in an iteration.
+//
+// The batch runs whole, as a server that pads a fixed batch runs it: a sequence that
+// finished early keeps its slot, and every iteration until the longest finishes it takes
+// a padding step, which recomputes its last position (the same keys and values again,
+// within the cache it holds) and samples a token that is thrown away. Its slot so costs
+// what a decode costs, as the padded rows of a batch do.
 type Static struct {
 	*genCore
 	next []*seq // taken from the queue, not yet in a batch
@@ -606,17 +631,29 @@ func (st *Static) runBatch() {
 		budget := st.cfg.MaxBatchedTokens
 		active := 0
 		for _, s := range batch {
-			if s.finished() || s.ctx.Err() != nil {
-				continue
-			}
-			active++
-			if n := min(s.pending(), budget); n > 0 {
-				st.addStep(s, n)
-				budget -= n
+			if !s.finished() && s.ctx.Err() == nil {
+				active++
 			}
 		}
 		if active == 0 {
 			break
+		}
+		// Decodes and padding steps first, then prefill chunks, as Continuous orders them.
+		for _, decode := range []bool{true, false} {
+			for _, s := range batch {
+				if s.ctx.Err() != nil || budget == 0 {
+					continue
+				}
+				switch {
+				case s.finished() && decode:
+					st.addPadStep(s)
+					budget--
+				case !s.finished() && (s.pending() == 1) == decode:
+					n := min(s.pending(), budget)
+					st.addStep(s, n)
+					budget -= n
+				}
+			}
 		}
 		st.snapshot(active, len(st.next)+st.queued())
 		failed := false

@@ -230,6 +230,10 @@ func TestStaticBatches(t *testing.T) {
 		runRandom(t, st, 3, 60, 0)
 
 		// Four requests at once form one batch and end at the same time, however long each.
+		// The batch runs whole: after one iteration of the four 3-token prompts, 25 of four
+		// steps each, until the 26-token output is done; the shorter outputs' 1+9+17
+		// decodes leave 48 padding steps.
+		before := st.Metrics()
 		start := time.Now()
 		ends := make([]time.Duration, 4)
 		var wg sync.WaitGroup
@@ -256,6 +260,11 @@ func TestStaticBatches(t *testing.T) {
 		}
 		if late <= ends[0] {
 			t.Errorf("a request that arrived during a batch ended at %v, before the batch (%v)", late, ends[0])
+		}
+		// The fifth request adds one iteration of one token.
+		m := st.Metrics()
+		if tok, pad, it := m.Tokens-before.Tokens, m.Padding-before.Padding, m.Iterations-before.Iterations; tok != 12+25*4+1 || pad != 48 || it != 27 {
+			t.Errorf("the batch of four and the fifth request: %d tokens, %d padding steps, %d iterations; want 113, 48, 27", tok, pad, it)
 		}
 		if st.pool.Used() != 0 {
 			t.Errorf("%d blocks held after every batch", st.pool.Used())
