@@ -396,3 +396,96 @@ cvty_loop:
 cvty_done:
 	VZEROUPPER
 	RET
+
+// fp16 KV cache kernels (F16C + FMA, 256-bit): attention reads each position's keys and
+// values, all heads together, converting as it loads.
+
+// func dotHeadsF16AVX2(out *float32, k *uint16, q *float32, nh, hd int)
+// out[h] = Σ_i fp32(k[h·hd+i])·q[h·hd+i] for h < nh, hd a multiple of 8.
+TEXT ·dotHeadsF16AVX2(SB), NOSPLIT, $0-40
+	MOVQ out+0(FP), DI
+	MOVQ k+8(FP), SI
+	MOVQ q+16(FP), DX
+	MOVQ nh+24(FP), BX
+	MOVQ hd+32(FP), R8
+	SHRQ $3, R8
+dh16_head:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ R8, CX
+dh16_pair:
+	CMPQ CX, $2
+	JLT dh16_one
+	VCVTPH2PS 0(SI), Y2
+	VCVTPH2PS 16(SI), Y3
+	VFMADD231PS 0(DX), Y2, Y0
+	VFMADD231PS 32(DX), Y3, Y1
+	ADDQ $32, SI
+	ADDQ $64, DX
+	SUBQ $2, CX
+	JMP dh16_pair
+dh16_one:
+	TESTQ CX, CX
+	JZ dh16_sum
+	VCVTPH2PS 0(SI), Y2
+	VFMADD231PS 0(DX), Y2, Y0
+	ADDQ $16, SI
+	ADDQ $32, DX
+dh16_sum:
+	VADDPS Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	MOVSS X0, 0(DI)
+	ADDQ $4, DI
+	DECQ BX
+	JNZ dh16_head
+	VZEROUPPER
+	RET
+
+// func addScaledHeadsF16AVX2(y *float32, v *uint16, a *float32, nh, hd int)
+// y[h·hd+i] += a[h]·fp32(v[h·hd+i]) for h < nh, hd a multiple of 8 (one rounding: FMA).
+TEXT ·addScaledHeadsF16AVX2(SB), NOSPLIT, $0-40
+	MOVQ y+0(FP), DI
+	MOVQ v+8(FP), SI
+	MOVQ a+16(FP), DX
+	MOVQ nh+24(FP), BX
+	MOVQ hd+32(FP), R8
+	SHRQ $3, R8
+ah16_head:
+	VBROADCASTSS 0(DX), Y4
+	MOVQ R8, CX
+ah16_loop:
+	VCVTPH2PS 0(SI), Y2
+	VMOVUPS 0(DI), Y3
+	VFMADD231PS Y4, Y2, Y3
+	VMOVUPS Y3, 0(DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ ah16_loop
+	ADDQ $4, DX
+	DECQ BX
+	JNZ ah16_head
+	VZEROUPPER
+	RET
+
+// func cvtToF16AVX2(dst *uint16, src *float32, n int)
+// dst[i] = fp16(src[i]), rounded to nearest even, for i < n, n a multiple of 8.
+TEXT ·cvtToF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	SHRQ $3, CX
+	JZ toh_done
+toh_loop:
+	VMOVUPS 0(SI), Y0
+	VCVTPS2PH $0, Y0, 0(DI)
+	ADDQ $32, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNZ toh_loop
+toh_done:
+	VZEROUPPER
+	RET

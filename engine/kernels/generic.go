@@ -39,6 +39,12 @@ type impl struct {
 	// (vecmath.go).
 	dotHeads       func(out, k, q []float32)
 	addScaledHeads func(y, v, a []float32)
+	// The same over fp16 keys and values, and the conversions to and from fp16 (an fp16
+	// KV cache; vecmath.go).
+	dotHeadsF16       func(out []float32, k []uint16, q []float32)
+	addScaledHeadsF16 func(y []float32, v []uint16, a []float32)
+	toF16             func(dst []uint16, src []float32)
+	fromF16           func(dst []float32, src []uint16)
 }
 
 func genericImpl() *impl {
@@ -60,6 +66,11 @@ func genericImpl() *impl {
 		addScaled:      addScaledGeneric,
 		dotHeads:       dotHeadsGeneric,
 		addScaledHeads: addScaledHeadsGeneric,
+
+		dotHeadsF16:       dotHeadsF16Generic,
+		addScaledHeadsF16: addScaledHeadsF16Generic,
+		toF16:             toF16Generic,
+		fromF16:           fromF16Generic,
 	}
 }
 

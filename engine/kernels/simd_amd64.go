@@ -32,6 +32,11 @@ func simdImpl(isa ISA) *impl {
 
 		dotHeads:       dotHeadsAVX2,
 		addScaledHeads: addScaledHeadsAVX2,
+
+		dotHeadsF16:       dotHeadsF16Go,
+		addScaledHeadsF16: addScaledHeadsF16Go,
+		toF16:             toF16AVX2Go,
+		fromF16:           fromF16AVX2Go,
 	}
 	if isa >= ISAAVX512 {
 		im.siluMul, im.softmax, im.mulCols = siluMulAVX512, softmaxAVX512, mulColsAVX512
@@ -194,4 +199,46 @@ func matVecColsQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32,
 			y[j*m+r] = one(w.Row(r), cols[j])
 		}
 	})
+}
+
+// dotHeadsF16Go runs dotHeadsF16AVX2 for heads of a multiple of 8 values, others on the
+// generic kernel.
+func dotHeadsF16Go(out []float32, k []uint16, q []float32) {
+	nh := len(out)
+	hd := len(q) / nh
+	if hd%8 != 0 {
+		dotHeadsF16Generic(out, k, q)
+		return
+	}
+	dotHeadsF16AVX2(&out[0], &k[0], &q[0], nh, hd)
+}
+
+// addScaledHeadsF16Go runs addScaledHeadsF16AVX2 for heads of a multiple of 8 values,
+// others on the generic kernel.
+func addScaledHeadsF16Go(y []float32, v []uint16, a []float32) {
+	nh := len(a)
+	hd := len(y) / nh
+	if hd%8 != 0 {
+		addScaledHeadsF16Generic(y, v, a)
+		return
+	}
+	addScaledHeadsF16AVX2(&y[0], &v[0], &a[0], nh, hd)
+}
+
+// toF16AVX2Go converts eight values at a time with VCVTPS2PH, the rest one by one.
+func toF16AVX2Go(dst []uint16, src []float32) {
+	n8 := len(src) &^ 7
+	if n8 > 0 {
+		cvtToF16AVX2(&dst[0], &src[0], n8)
+	}
+	toF16From(dst, src, n8)
+}
+
+// fromF16AVX2Go converts eight values at a time with VCVTPH2PS, the rest from the table.
+func fromF16AVX2Go(dst []float32, src []uint16) {
+	n8 := len(src) &^ 7
+	if n8 > 0 {
+		cvtF16AVX2(&dst[0], &src[0], n8)
+	}
+	fromF16From(dst, src, n8)
 }

@@ -3,6 +3,8 @@ package kernels
 import (
 	"fmt"
 	"math"
+
+	"github.com/infertune/infertune/engine/tensor"
 )
 
 // Exp32 returns e^x in float32 to within 2 ulp over the whole float32 range: x = n·ln2 + r
@@ -187,6 +189,79 @@ func (k *Kernels) AddScaledHeads(y, v, a []float32) {
 		panic(fmt.Sprintf("kernels: add-scaled-heads: %d heads, y has %d, v %d", len(a), len(y), len(v)))
 	}
 	k.impl.addScaledHeads(y, v, a)
+}
+
+// DotHeadsF16 is DotHeads over fp16 keys (a KV cache kept in fp16): out[h] =
+// Σ_i fp32(keys[h·hd+i])·q[h·hd+i].
+func (k *Kernels) DotHeadsF16(out []float32, keys []uint16, q []float32) {
+	if len(out) == 0 || len(q)%len(out) != 0 || len(keys) < len(q) {
+		panic(fmt.Sprintf("kernels: dot-heads-f16: %d heads, q has %d, k %d", len(out), len(q), len(keys)))
+	}
+	k.impl.dotHeadsF16(out, keys, q)
+}
+
+// AddScaledHeadsF16 is AddScaledHeads over fp16 values: y[h·hd+i] += a[h]·fp32(v[h·hd+i]).
+func (k *Kernels) AddScaledHeadsF16(y []float32, v []uint16, a []float32) {
+	if len(a) == 0 || len(y)%len(a) != 0 || len(v) < len(y) {
+		panic(fmt.Sprintf("kernels: add-scaled-heads-f16: %d heads, y has %d, v %d", len(a), len(y), len(v)))
+	}
+	k.impl.addScaledHeadsF16(y, v, a)
+}
+
+// ToF16 sets dst[i] to src[i] in fp16, rounded to nearest even (tensor.F32ToF16: values
+// past the fp16 range become ±Inf), on the calling goroutine. len(dst) must equal
+// len(src).
+func (k *Kernels) ToF16(dst []uint16, src []float32) {
+	if len(dst) != len(src) {
+		panic(fmt.Sprintf("kernels: to-f16: dst has %d, src %d", len(dst), len(src)))
+	}
+	k.impl.toF16(dst, src)
+}
+
+// FromF16 sets dst[i] to the value of the fp16 src[i] (tensor.F16ToF32), on the calling
+// goroutine. len(dst) must equal len(src).
+func (k *Kernels) FromF16(dst []float32, src []uint16) {
+	if len(dst) != len(src) {
+		panic(fmt.Sprintf("kernels: from-f16: dst has %d, src %d", len(dst), len(src)))
+	}
+	k.impl.fromF16(dst, src)
+}
+
+func dotHeadsF16Generic(out []float32, k []uint16, q []float32) {
+	hd := len(q) / len(out)
+	for h := range out {
+		out[h] = dotF16Generic(k[h*hd:(h+1)*hd], q[h*hd:(h+1)*hd])
+	}
+}
+
+func addScaledHeadsF16Generic(y []float32, v []uint16, a []float32) {
+	tab := f16Table()
+	hd := len(y) / len(a)
+	for h, s := range a {
+		yh, vh := y[h*hd:(h+1)*hd], v[h*hd:(h+1)*hd]
+		for i := range yh {
+			yh[i] += s * tab[vh[i]]
+		}
+	}
+}
+
+func toF16Generic(dst []uint16, src []float32) { toF16From(dst, src, 0) }
+
+// toF16From is toF16Generic from element i on, the tail of the vector path.
+func toF16From(dst []uint16, src []float32, i int) {
+	for ; i < len(src); i++ {
+		dst[i] = tensor.F32ToF16(src[i])
+	}
+}
+
+func fromF16Generic(dst []float32, src []uint16) { fromF16From(dst, src, 0) }
+
+// fromF16From is fromF16Generic from element i on, the tail of the vector path.
+func fromF16From(dst []float32, src []uint16, i int) {
+	tab := f16Table()
+	for ; i < len(src); i++ {
+		dst[i] = tab[src[i]]
+	}
 }
 
 func dotHeadsGeneric(out, k, q []float32)     { dotHeadsWith(dotF32Generic, out, k, q) }

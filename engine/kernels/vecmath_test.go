@@ -215,3 +215,111 @@ func TestHeadsMatchPerHead(t *testing.T) {
 		}
 	}
 }
+
+// TestF16Conversions: ToF16 rounds as tensor.F32ToF16 does, bit for bit, and FromF16
+// decodes as tensor.F16ToF32, on every path: values from fp16's subnormals past its
+// largest (to ±Inf), ties, every fp16 bit pattern back, and lengths around the vector
+// path's eight lanes. Guards past dst stay untouched.
+func TestF16Conversions(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	src := make([]float32, 0, 4096)
+	for range 4000 {
+		// Magnitudes 2^-30 .. 2^20: below the subnormals, through them, past 65504.
+		src = append(src, float32(r.NormFloat64()*math.Exp2(float64(r.IntN(51)-30))))
+	}
+	for _, h := range []uint16{0x0001, 0x03ff, 0x0400, 0x3c00, 0x3c01, 0x7bff} {
+		// Halfway between h and the next fp16 value: ties go to even.
+		lo, hi := float64(tensor.F16ToF32(h)), float64(tensor.F16ToF32(h+1))
+		src = append(src, float32((lo+hi)/2), -float32((lo+hi)/2), 65520, 1e-8, 0, float32(math.Inf(-1)))
+	}
+	patterns := make([]uint16, 1<<16)
+	for i := range patterns {
+		patterns[i] = uint16(i)
+	}
+	for _, v := range variants() {
+		k := newKernels(t, v.cfg)
+		for _, n := range []int{0, 1, 7, 8, 9, 17, len(src)} {
+			dst := make([]uint16, n+1)
+			dst[n] = 0xabcd
+			k.ToF16(dst[:n], src[:n])
+			if dst[n] != 0xabcd {
+				t.Fatalf("%s: n=%d: guard past dst overwritten", v.name, n)
+			}
+			for i := range n {
+				if want := tensor.F32ToF16(src[i]); dst[i] != want {
+					t.Fatalf("%s: ToF16(%v) = %#04x, want %#04x", v.name, src[i], dst[i], want)
+				}
+			}
+		}
+		got := make([]float32, len(patterns)+1)
+		got[len(patterns)] = 42
+		k.FromF16(got[:len(patterns)], patterns)
+		if got[len(patterns)] != 42 {
+			t.Fatalf("%s: guard past dst overwritten", v.name)
+		}
+		for i, h := range patterns {
+			want := tensor.F16ToF32(h)
+			if math.Float32bits(got[i]) != math.Float32bits(want) && !(isNaN32(got[i]) && isNaN32(want)) {
+				t.Fatalf("%s: FromF16(%#04x) = %v, want %v", v.name, h, got[i], want)
+			}
+		}
+	}
+}
+
+func isNaN32(f float32) bool { return f != f }
+
+// TestHeadsF16MatchF32: DotHeadsF16 and AddScaledHeadsF16 on every path equal DotHeads
+// and AddScaledHeads over the fp16 values decoded, within float rounding, for head sizes
+// with and without a multiple of eight values. Guards past out and y stay untouched.
+func TestHeadsF16MatchF32(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, v := range variants() {
+		k := newKernels(t, v.cfg)
+		for _, nh := range []int{1, 3, 6, 8} {
+			for _, hd := range []int{5, 8, 16, 24, 48, 64} {
+				t.Run(fmt.Sprintf("%s/heads=%d/hd=%d", v.name, nh, hd), func(t *testing.T) {
+					n := nh * hd
+					q := randVec(r, n)
+					keys, vals := make([]uint16, n+3), make([]uint16, n)
+					k.ToF16(keys, randVec(r, n+3))
+					k.ToF16(vals, randVec(r, n))
+					kf, vf := make([]float32, n+3), make([]float32, n)
+					k.FromF16(kf, keys)
+					k.FromF16(vf, vals)
+
+					out, want := make([]float32, nh+1), make([]float32, nh)
+					out[nh] = 42
+					k.DotHeadsF16(out[:nh], keys, q)
+					k.DotHeads(want, kf, q)
+					if out[nh] != 42 {
+						t.Fatalf("guard past out overwritten: %v", out[nh])
+					}
+					for h := range nh {
+						var mag float64
+						for i := h * hd; i < (h+1)*hd; i++ {
+							mag += math.Abs(float64(kf[i] * q[i]))
+						}
+						if d := math.Abs(float64(out[h] - want[h])); d > 1e-6*mag {
+							t.Fatalf("head %d: %v, DotHeads %v", h, out[h], want[h])
+						}
+					}
+
+					a := randVec(r, nh)
+					y0 := randVec(r, n+1)
+					y, wantY := slices.Clone(y0), slices.Clone(y0[:n])
+					y[n] = 42
+					k.AddScaledHeadsF16(y[:n], vals, a)
+					k.AddScaledHeads(wantY, vf, a)
+					if y[n] != 42 {
+						t.Fatalf("guard past y overwritten: %v", y[n])
+					}
+					for i := range n {
+						if d := math.Abs(float64(y[i] - wantY[i])); d > 1e-6*(math.Abs(float64(wantY[i]))+math.Abs(float64(vf[i]))) {
+							t.Fatalf("y[%d] = %v, AddScaledHeads %v", i, y[i], wantY[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}
