@@ -48,14 +48,14 @@ func (c GenConfig) Validate() error {
 }
 
 // KVBlocks returns how many KV blocks of blockSize positions a budget of bytes holds for
-// the decoder preset name (K and V of every layer, fp32), refusing a budget below one
-// block or above memLimit (when positive).
+// the decoder preset name (K and V of every layer, in model.KVDType), refusing a budget
+// below one block or above memLimit (when positive).
 func KVBlocks(name string, budget int64, blockSize int, memLimit int64) (int, error) {
 	spec, err := model.Preset(name, model.Decoder)
 	if err != nil {
 		return 0, err
 	}
-	return sched.KVBlocksForBudget(budget, spec.Layers, spec.Dim, blockSize, memLimit)
+	return sched.KVBlocksForBudget(budget, spec.Layers, spec.Dim, blockSize, model.KVValueBytes(model.KVDType), memLimit)
 }
 
 // genBatcher is what Continuous and Static offer.
@@ -95,7 +95,7 @@ func NewGenerator(cfg GenConfig, m *model.Model) (*Generator, error) {
 	if err := cfg.Sched.Validate(); err != nil { // before the cache is allocated
 		return nil, fmt.Errorf("engine: generator: %w", err)
 	}
-	kv, err := model.NewKVStore(m.Spec, cfg.Sched.KV.Blocks, cfg.Sched.KV.BlockSize)
+	kv, err := model.NewKVStore(m.Spec, cfg.Sched.KV.Blocks, cfg.Sched.KV.BlockSize, model.KVDType)
 	if err != nil {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ func greedyAlone(t *testing.T, m *model.Model, prompt []int32, n int) []int32 {
 	defer k.Close()
 	const bs = 16
 	blocks := (len(prompt) + n + bs - 1) / bs
-	kv, err := model.NewKVStore(m.Spec, blocks, bs)
+	kv, err := model.NewKVStore(m.Spec, blocks, bs, model.KVDType) // as the generator serves
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,8 +194,8 @@ func TestGeneratorRefuses(t *testing.T) {
 	if _, err := engine.NewGenerator(noSeqs, m); err == nil || !strings.Contains(err.Error(), "max_seqs is 0") {
 		t.Errorf("max_seqs 0: %v", err)
 	}
-	if n, err := engine.KVBlocks("s15m", 64<<20, 16, 0); err != nil || n != 303 {
-		t.Errorf("s15m, 64 MiB of 16-position blocks: %d blocks, %v; want 303", n, err)
+	if n, err := engine.KVBlocks("s15m", 64<<20, 16, 0); err != nil || n != 606 { // fp16: 110,592 bytes a block
+		t.Errorf("s15m, 64 MiB of 16-position blocks: %d blocks, %v; want 606", n, err)
 	}
 	if _, err := engine.KVBlocks("s15m", 1000, 16, 0); err == nil || !strings.Contains(err.Error(), "kv_budget 1000") {
 		t.Errorf("a budget below one block: %v", err)

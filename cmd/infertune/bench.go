@@ -232,7 +232,7 @@ func (c benchConfig) workloadRun(memBytes int64) (workloadRun, error) {
 		}
 		r.kvBudget = orDefault(c.KVBudget, kvBudgetDefault(d))
 		if r.gen = c.genConfig(in, ec, d, maxQueue, memBytes); r.gen != nil {
-			r.kvBudgetBytes = int64(r.gen.Sched.KV.Blocks) * model.KVBlockBytes(r.spec, r.gen.Sched.KV.BlockSize)
+			r.kvBudgetBytes = int64(r.gen.Sched.KV.Blocks) * model.KVBlockBytes(r.spec, r.gen.Sched.KV.BlockSize, model.KVDType)
 		}
 	} else {
 		generation := fmt.Sprintf("only a generation workload (arch %s) has a generation batcher and a KV cache; %s (arch %s) is batched by max_batch and max_queue_delay",
@@ -329,7 +329,7 @@ func (c benchConfig) genConfig(in *benchSettings, ec engine.Config, d profiles.D
 	}
 	blocks, err := engine.KVBlocks(spec.Name, budget, bs, limit)
 	if err != nil {
-		block := model.KVBlockBytes(spec, bs)
+		block := model.KVBlockBytes(spec, bs, model.KVDType)
 		if limit > 0 {
 			in.bad("kv_budget", text, "accepted: a size from one block (%s: %d positions of %s) to %.0f%% of this machine's memory (%s)",
 				formatSize(block), bs, spec.Name, 100*memShare, formatSize(limit))

@@ -78,8 +78,8 @@ func TestBenchWorkloadBadInput(t *testing.T) {
 		{"max batched tokens", []string{"--workload", "chat", "--max-batched-tokens", "many"}, []string{"--max-batched-tokens", `"many"`, "accepted: a whole number from 1"}},
 		{"kv block size past the context", []string{"--workload", "chat", "--kv-block-size", "300"}, []string{"--kv-block-size", `"300"`, "from 1 to 256"}},
 		{"kv budget not a size", []string{"--workload", "chat", "--kv-budget", "12 parsecs"}, []string{"--kv-budget", `"12 parsecs"`, "unknown unit parsecs", "such as 64MiB"}},
-		{"kv budget below one block", []string{"--workload", "chat", "--kv-budget", "100KiB"}, []string{"--kv-budget", `"100KiB"`, "one block (216 KiB: 16 positions of s15m)"}},
-		{"kv budget of a smaller block", []string{"--workload", "chat", "--kv-block-size", "4", "--kv-budget", "50KiB"}, []string{"--kv-budget", `"50KiB"`, "one block (54 KiB: 4 positions of s15m)"}},
+		{"kv budget below one block", []string{"--workload", "chat", "--kv-budget", "100KiB"}, []string{"--kv-budget", `"100KiB"`, "one block (108 KiB: 16 positions of s15m)"}},
+		{"kv budget of a smaller block", []string{"--workload", "chat", "--kv-block-size", "4", "--kv-budget", "20KiB"}, []string{"--kv-budget", `"20KiB"`, "one block (27 KiB: 4 positions of s15m)"}},
 		{"max batch on chat", []string{"--workload", "chat", "--max-batch", "4"}, []string{"--max-batch", `"4"`, "not read by the chat workload", "batched by iteration", "accepted: unset"}},
 		{"max queue delay on chat", []string{"--workload", "chat", "--max-queue-delay", "1ms"}, []string{"--max-queue-delay", `"1ms"`, "not read by the chat workload"}},
 		{"timeout on chat", []string{"--workload", "chat", "--timeout", "1s"}, []string{"--timeout", `"1s"`, "no queue timeout"}},
@@ -230,7 +230,7 @@ type benchGenJSON struct {
 }
 
 // TestBenchE2EGeneration runs the chat workload for a short closed-loop probe over a small KV
-// cache (18 blocks of 16 positions: one request of the whole context fits), writing the
+// cache (37 blocks of 16 positions: one request of the whole context fits), writing the
 // JSON to a file and the text to stdout. There is no warm-up, so that the first requests
 // are sent in the window even where the generic tier takes the whole window over them.
 // Timing figures are not asserted, only their presence and accounting.
@@ -252,7 +252,7 @@ func TestBenchE2EGeneration(t *testing.T) {
 	}
 	c := rep.Config
 	if c.Workload != "chat" || c.Model != "s15m" || c.Batching != "continuous" || c.MaxSeqs != 4 || c.MaxBatchedTokens != 128 ||
-		c.KVBlockSize != 16 || c.KVBlocks != 18 || c.KVBudget != "4MiB" || c.KVBytes != 18*221184 || c.MaxBatch != nil {
+		c.KVBlockSize != 16 || c.KVBlocks != 37 || c.KVBudget != "4MiB" || c.KVBytes != 37*110592 || c.MaxBatch != nil {
 		t.Errorf("config %+v", c)
 	}
 	if f := rep.Fidelity; f == nil || f.Inputs != 4 || f.Positions < 4*16 || f.Top1 < 0.9 {
@@ -262,7 +262,7 @@ func TestBenchE2EGeneration(t *testing.T) {
 	if g == nil {
 		t.Fatalf("no generation object:\n%s", b)
 	}
-	if g.Preemptions == nil || g.KVBlocks != 18 || g.KVPeakBlocks < 1 || g.KVPeakBlocks > 18 || g.Iterations == 0 ||
+	if g.Preemptions == nil || g.KVBlocks != 37 || g.KVPeakBlocks < 1 || g.KVPeakBlocks > 37 || g.Iterations == 0 ||
 		g.MeanIterationTokens < 1 || g.MeanIterationTokens > 128 {
 		t.Errorf("batcher figures %+v", *g)
 	}
@@ -279,9 +279,9 @@ func TestBenchE2EGeneration(t *testing.T) {
 	}
 	out := ts.stdout.String()
 	wantContains(t, "stdout", out, "config", "chat: s15m int8", "continuous batching, max seqs 4, max batched tokens 128",
-		"KV cache 18 blocks × 16 positions", "4MiB budget", "fidelity", "4 prompts", "positions",
+		"KV cache 37 blocks × 16 positions", "4MiB budget", "fidelity", "4 prompts", "positions",
 		"generation", "TTFT p50", "TPOT p50", "output tokens/s", "output tokens per request", "iterations of", "preemptions",
-		"kv cache", "of 18 blocks used", "blocks held", "blocks wasted", "sequences", "latency", "verdict")
+		"kv cache", "of 37 blocks used", "blocks held", "blocks wasted", "sequences", "latency", "verdict")
 	if strings.Contains(out, "batches") {
 		t.Errorf("a generation run prints the batches line of the dynamic batcher:\n%s", out)
 	}

@@ -69,13 +69,13 @@ func BenchmarkDecode(b *testing.B) {
 	for _, p := range []model.Precision{tensor.F32, tensor.Q8_0, tensor.Q4_0} {
 		r := model.NewRunner(convert(b, m, p), k)
 		b.Run(fmt.Sprintf("precision=%s/phase=prefill/tokens=%d/threads=1", model.PrecisionName(p), ctx), func(b *testing.B) {
-			kv := newKV(b, m, perSeq, blockSize)
+			kv := newKVOf(b, m, perSeq, blockSize, model.KVDType)
 			step := []model.Step{{Tokens: tokens(ctx, m.Spec.Vocab, 1), Blocks: span(0, perSeq)}}
 			benchDecode(b, r, kv, step, ctx)
 		})
 		for _, seqs := range []int{1, 8} {
 			b.Run(fmt.Sprintf("precision=%s/phase=decode/seqs=%d/ctx=%d/threads=1", model.PrecisionName(p), seqs, ctx), func(b *testing.B) {
-				kv := newKV(b, m, seqs*perSeq, blockSize)
+				kv := newKVOf(b, m, seqs*perSeq, blockSize, model.KVDType)
 				steps := make([]model.Step, seqs)
 				for s := range steps {
 					table := span(s*perSeq, perSeq)
@@ -102,4 +102,35 @@ func benchDecode(b *testing.B, r *model.Runner, kv *model.KVStore, steps []model
 		}
 	}
 	b.ReportMetric(float64(tokensPerIter*b.N)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// BenchmarkIteration measures iterations shaped like a chat workload's on two threads:
+// seqs sequences decoding one token each at context ctx (the logits of each), and, with
+// prefill > 0, one more sequence's prompt chunk of that many tokens (no logits), as a
+// continuous batcher mixes them; over an fp32 and an fp16 KV cache. tokens/s counts every
+// token fed to the model.
+func BenchmarkIteration(b *testing.B) {
+	m := fixture(b, s15mDecoder)
+	const ctx, blockSize, threads = 128, 16, 2
+	k := newKernels(b, kernels.BestTier(), threads)
+	perSeq := ctx/blockSize + 1
+	r := model.NewRunner(convert(b, m, tensor.Q8_0), k)
+	for _, dt := range []tensor.DType{tensor.F32, tensor.F16} {
+		for _, shape := range []struct{ seqs, prefill int }{{16, 0}, {32, 0}, {64, 0}, {32, 48}} {
+			name := fmt.Sprintf("precision=int8/kv=%s/seqs=%d/ctx=%d/prefill=%d/threads=%d", dt, shape.seqs, ctx, shape.prefill, threads)
+			b.Run(name, func(b *testing.B) {
+				kv := newKVOf(b, m, (shape.seqs+1)*perSeq, blockSize, dt)
+				steps := make([]model.Step, shape.seqs, shape.seqs+1)
+				for s := range steps {
+					table := span(s*perSeq, perSeq)
+					decode(b, r, kv, model.Step{Tokens: tokens(ctx, m.Spec.Vocab, uint64(s)), Blocks: table, NoLogits: true})
+					steps[s] = model.Step{Tokens: []int32{int32(s)}, Pos: ctx, Blocks: table}
+				}
+				if shape.prefill > 0 {
+					steps = append(steps, model.Step{Tokens: tokens(shape.prefill, m.Spec.Vocab, 99), Blocks: span(shape.seqs*perSeq, perSeq), NoLogits: true})
+				}
+				benchDecode(b, r, kv, steps, shape.seqs+shape.prefill)
+			})
+		}
+	}
 }

@@ -4,26 +4,39 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/infertune/infertune/engine/kernels"
+	"github.com/infertune/infertune/engine/tensor"
 )
 
 // KVStore holds every layer's keys and values for a pool of blocks of BlockSize
-// positions: layer l's key of the position at offset o of block b is
-// K[l][(b*BlockSize+o)*Dim : ...+Dim] (after RoPE), V likewise. Which blocks belong to
+// positions, as DType values (F32, or F16: half the memory, and half the bytes attention
+// reads): layer l's key of the position at offset o of block b is the Dim values from
+// element (b*BlockSize+o)*Dim of K[l] (after RoPE), V likewise. Which blocks belong to
 // which sequence is the caller's (a paged KV allocator's) to decide; a Step names its
 // sequence's blocks in order.
 type KVStore struct {
 	BlockSize, Blocks int
-	K, V              [][]float32
+	DType             tensor.DType
+	K, V              [][]byte
 }
 
-// NewKVStore allocates a zeroed KVStore of blocks blocks of blockSize positions for the
-// decoder spec: KVBlockBytes(spec, blockSize) bytes per block.
-func NewKVStore(spec Spec, blocks, blockSize int) (*KVStore, error) {
+// KVDType is the dtype of the generation engine's KV cache: fp16, as llama.cpp keeps its
+// cache by default. The keys and values lose what fp16 rounding loses (a relative 2^-11);
+// attention computes in fp32.
+const KVDType = tensor.F16
+
+// NewKVStore allocates a zeroed KVStore of blocks blocks of blockSize positions, in dt
+// (F32 or F16), for the decoder spec: KVBlockBytes(spec, blockSize, dt) bytes per block.
+func NewKVStore(spec Spec, blocks, blockSize int, dt tensor.DType) (*KVStore, error) {
 	if spec.Arch != Decoder {
 		return nil, fmt.Errorf("kv store: the %s model is an %s; only a decoder keeps a KV cache", spec.Name, spec.Arch)
 	}
 	if err := spec.Validate(); err != nil {
 		return nil, fmt.Errorf("kv store: %w", err)
+	}
+	if dt != tensor.F32 && dt != tensor.F16 {
+		return nil, fmt.Errorf("kv store: dtype %s: accepted: %s, %s", dt, tensor.F32, tensor.F16)
 	}
 	if blocks < 1 || blockSize < 1 {
 		return nil, fmt.Errorf("kv store: %d blocks of %d positions: both must be positive", blocks, blockSize)
@@ -31,19 +44,70 @@ func NewKVStore(spec Spec, blocks, blockSize int) (*KVStore, error) {
 	if blocks > math.MaxInt/blockSize/(2*4*spec.Dim*spec.Layers) {
 		return nil, fmt.Errorf("kv store: %d blocks of %d positions: too many positions to address", blocks, blockSize)
 	}
-	n := blocks * blockSize * spec.Dim
-	kv := &KVStore{BlockSize: blockSize, Blocks: blocks, K: make([][]float32, spec.Layers), V: make([][]float32, spec.Layers)}
+	n := blocks * blockSize * spec.Dim * KVValueBytes(dt)
+	kv := &KVStore{BlockSize: blockSize, Blocks: blocks, DType: dt, K: make([][]byte, spec.Layers), V: make([][]byte, spec.Layers)}
 	for l := range spec.Layers {
-		kv.K[l] = make([]float32, n)
-		kv.V[l] = make([]float32, n)
+		kv.K[l] = tensor.AlignedBytes(n)
+		kv.V[l] = tensor.AlignedBytes(n)
 	}
 	return kv, nil
 }
 
-// KVBlockBytes returns the bytes one KV block of blockSize positions takes for spec: a
-// key and a value of Dim fp32 values per position and layer.
-func KVBlockBytes(spec Spec, blockSize int) int64 {
-	return 2 * 4 * int64(spec.Layers) * int64(blockSize) * int64(spec.Dim)
+// KVBlockBytes returns the bytes one KV block of blockSize positions takes for spec in dt
+// (F32 or F16): a key and a value of Dim values per position and layer.
+func KVBlockBytes(spec Spec, blockSize int, dt tensor.DType) int64 {
+	return 2 * int64(KVValueBytes(dt)) * int64(spec.Layers) * int64(blockSize) * int64(spec.Dim)
+}
+
+// KVValueBytes returns the bytes of one cached value in dt: 2 for F16, else 4.
+func KVValueBytes(dt tensor.DType) int {
+	if dt == tensor.F16 {
+		return 2
+	}
+	return 4
+}
+
+// kvLayer is one layer's keys and values as typed slices: k16 and v16 for an F16 store,
+// k32 and v32 for an F32 one.
+type kvLayer struct {
+	k32, v32 []float32
+	k16, v16 []uint16
+}
+
+func (kv *KVStore) layer(l int) kvLayer {
+	if kv.DType == tensor.F16 {
+		return kvLayer{k16: tensor.AsU16(kv.K[l]), v16: tensor.AsU16(kv.V[l])}
+	}
+	return kvLayer{k32: tensor.AsF32(kv.K[l]), v32: tensor.AsF32(kv.V[l])}
+}
+
+// put stores x as the len(x) values from element o of the keys (or the values, with
+// value set).
+func (c kvLayer) put(k *kernels.Kernels, value bool, o int, x []float32) {
+	switch {
+	case c.k16 != nil && value:
+		k.ToF16(c.v16[o:o+len(x)], x)
+	case c.k16 != nil:
+		k.ToF16(c.k16[o:o+len(x)], x)
+	case value:
+		copy(c.v32[o:], x)
+	default:
+		copy(c.k32[o:], x)
+	}
+}
+
+// get loads the len(x) keys (or values) from element o into x.
+func (c kvLayer) get(k *kernels.Kernels, value bool, o int, x []float32) {
+	switch {
+	case c.k16 != nil && value:
+		k.FromF16(x, c.v16[o:o+len(x)])
+	case c.k16 != nil:
+		k.FromF16(x, c.k16[o:o+len(x)])
+	case value:
+		copy(x, c.v32[o:])
+	default:
+		copy(x, c.k32[o:])
+	}
 }
 
 // A Step is one sequence's share of a decoder iteration: Tokens at positions Pos ...
@@ -145,13 +209,16 @@ func (r *Runner) checkDecode(steps []Step, kv *KVStore, logits []float32) error 
 	if kv == nil {
 		return errors.New("decode: no KV store")
 	}
-	per := kv.Blocks * kv.BlockSize * s.Dim
+	if kv.DType != tensor.F32 && kv.DType != tensor.F16 {
+		return fmt.Errorf("decode: the KV store's dtype is %s; accepted: %s, %s (see NewKVStore)", kv.DType, tensor.F32, tensor.F16)
+	}
+	per := kv.Blocks * kv.BlockSize * s.Dim * KVValueBytes(kv.DType)
 	if kv.Blocks < 1 || kv.BlockSize < 1 || len(kv.K) != s.Layers || len(kv.V) != s.Layers {
 		return fmt.Errorf("decode: the KV store has %d layers of %d blocks of %d positions; the %s model needs %d layers (see NewKVStore)", len(kv.K), kv.Blocks, kv.BlockSize, s.Name, s.Layers)
 	}
 	for l := range s.Layers {
 		if len(kv.K[l]) != per || len(kv.V[l]) != per {
-			return fmt.Errorf("decode: the KV store's layer %d holds %d keys and %d values, want %d (blocks × block size × dim %d)", l, len(kv.K[l]), len(kv.V[l]), per, s.Dim)
+			return fmt.Errorf("decode: the KV store's layer %d holds %d bytes of keys and %d of values, want %d (blocks × block size × dim %d × %d bytes)", l, len(kv.K[l]), len(kv.V[l]), per, s.Dim, KVValueBytes(kv.DType))
 		}
 	}
 	for i := range steps {
@@ -261,6 +328,7 @@ func (r *Runner) decodeAttention(steps []Step, kv *KVStore, layer int, q, k, v, 
 		st := i / heads
 		r.decodeHead(&r.heads[w], &steps[st], r.starts[st], layer, i%heads, kv, q, k, v, att)
 	})
+	cache := kv.layer(layer)
 	r.direct = r.direct[:0]
 	for i := range steps {
 		if len(steps[i].Tokens) <= directQueries {
@@ -282,7 +350,7 @@ func (r *Runner) decodeAttention(steps []Step, kv *KVStore, layer int, q, k, v, 
 			row := (t0+j)*d + h0*hd
 			cols := (h1 - h0) * hd
 			r.heads[w].attendHeads(q[row:row+cols], h1-h0, st.Pos+j+1, st.Blocks, bs, d, h0*hd,
-				kv.K[layer], kv.V[layer], att[row:row+cols])
+				cache, att[row:row+cols])
 		}
 	})
 }
@@ -298,16 +366,15 @@ func (r *Runner) decodeHead(hw *headWork, st *Step, t0, layer, h int, kv *KVStor
 	d, hd, bs := s.Dim, s.HeadDim(), kv.BlockSize
 	n := len(st.Tokens)
 	L := st.Pos + n
-	K, V := kv.K[layer], kv.V[layer]
+	cache := kv.layer(layer)
 	for i := range n {
 		p, row := st.Pos+i, (t0+i)*d+h*hd
 		cs := r.rope[p*hd : (p+1)*hd]
 		rope(q[row:row+hd], cs)
+		rope(k[row:row+hd], cs) // in place: the projected keys are read only here
 		o := (st.Blocks[p/bs]*bs+p%bs)*d + h*hd
-		kp := K[o : o+hd]
-		copy(kp, k[row:row+hd])
-		rope(kp, cs)
-		copy(V[o:o+hd], v[row:row+hd])
+		cache.put(hw.k, false, o, k[row:row+hd])
+		cache.put(hw.k, true, o, v[row:row+hd])
 	}
 	if n <= directQueries {
 		return
@@ -317,10 +384,12 @@ func (r *Runner) decodeHead(hw *headWork, st *Step, t0, layer, h int, kv *KVStor
 		row := (t0+i)*d + h*hd
 		copy(qh[i*hd:(i+1)*hd], q[row:row+hd])
 	}
+	vp := grow(&hw.v, hd)
 	for p := range L {
 		o := (st.Blocks[p/bs]*bs+p%bs)*d + h*hd
-		copy(kh[p*hd:(p+1)*hd], K[o:o+hd])
-		for j, x := range V[o : o+hd] {
+		cache.get(hw.k, false, o, kh[p*hd:(p+1)*hd])
+		cache.get(hw.k, true, o, vp)
+		for j, x := range vp {
 			vt[j*L+p] = x
 		}
 	}
@@ -347,13 +416,17 @@ const directQueries = 2
 // layer's attention reads it, after the weights of the whole model streamed past). The
 // heads of a position go through one kernel call (DotHeads, AddScaledHeads), not one per
 // head: for s15m's 48-value heads a call per head cost more than its arithmetic.
-func (hw *headWork) attendHeads(q []float32, nh, seen int, blocks []int, bs, d, off int, K, V, out []float32) {
+func (hw *headWork) attendHeads(q []float32, nh, seen int, blocks []int, bs, d, off int, cache kvLayer, out []float32) {
 	w := len(q)                // nh heads of len(q)/nh values
 	sc := grow(&hw.s, nh*seen) // head h's scores at sc[h*seen:]
 	a := grow(&hw.a, nh)
 	for t := range seen {
 		o := (blocks[t/bs]*bs+t%bs)*d + off
-		hw.k.DotHeads(a, K[o:o+w], q)
+		if cache.k16 != nil {
+			hw.k.DotHeadsF16(a, cache.k16[o:o+w], q)
+		} else {
+			hw.k.DotHeads(a, cache.k32[o:o+w], q)
+		}
 		for h, s := range a {
 			sc[h*seen+t] = s
 		}
@@ -365,6 +438,10 @@ func (hw *headWork) attendHeads(q []float32, nh, seen int, blocks []int, bs, d, 
 		for h := range a {
 			a[h] = sc[h*seen+t]
 		}
-		hw.k.AddScaledHeads(out, V[o:o+w], a)
+		if cache.k16 != nil {
+			hw.k.AddScaledHeadsF16(out, cache.v16[o:o+w], a)
+		} else {
+			hw.k.AddScaledHeads(out, cache.v32[o:o+w], a)
+		}
 	}
 }

@@ -188,13 +188,17 @@ func TestDecodeBatchEqualsAlone(t *testing.T) {
 	}
 	for _, tier := range usableTiers() {
 		k := newKernels(t, tier, 2)
-		for _, p := range []model.Precision{tensor.F32, tensor.Q8_0, tensor.Q4_0} {
-			t.Run(fmt.Sprintf("tier=%s/%s", tier, model.PrecisionName(p)), func(t *testing.T) {
+		for _, c := range []struct {
+			p  model.Precision
+			kv tensor.DType
+		}{{tensor.F32, tensor.F32}, {tensor.Q8_0, tensor.F32}, {tensor.Q4_0, tensor.F32}, {tensor.F32, tensor.F16}, {tensor.Q8_0, tensor.F16}} {
+			p := c.p
+			t.Run(fmt.Sprintf("tier=%s/%s/kv=%s", tier, model.PrecisionName(p), c.kv), func(t *testing.T) {
 				r := model.NewRunner(convert(t, tiny, p), k)
-				together := runPlans(t, r, newKV(t, r.Model(), 5*len(seqs), blockSize), seqs, shared, true, false)
-				backwards := runPlans(t, r, newKV(t, r.Model(), 5*len(seqs), blockSize), seqs, shared, true, true)
+				together := runPlans(t, r, newKVOf(t, r.Model(), 5*len(seqs), blockSize, c.kv), seqs, shared, true, false)
+				backwards := runPlans(t, r, newKVOf(t, r.Model(), 5*len(seqs), blockSize, c.kv), seqs, shared, true, true)
 				for s := range seqs {
-					by := runPlans(t, r, newKV(t, r.Model(), 5, blockSize), seqs[s:s+1], alone[s:s+1], false, false)[0]
+					by := runPlans(t, r, newKVOf(t, r.Model(), 5, blockSize, c.kv), seqs[s:s+1], alone[s:s+1], false, false)[0]
 					if len(together[s]) != len(by) || len(by) == 0 {
 						t.Fatalf("sequence %d: %d logits batched, %d alone", s, len(together[s]), len(by))
 					}
@@ -206,6 +210,54 @@ func TestDecodeBatchEqualsAlone(t *testing.T) {
 					if e := relErr(backwards[s], together[s]); e > tol {
 						t.Errorf("sequence %d: reversing the steps changed its logits by %.3g", s, e)
 					}
+				}
+			})
+		}
+	}
+}
+
+// TestDecodeF16Cache holds Decode over an fp16 KV store to the same over an fp32 one:
+// prompts prefilled in chunks, then decoded token by token, on every tier. The keys and
+// values lose fp16's rounding (a relative 2^-11 each), which reaches the logits damped by
+// the softmax's averaging: observed 2.2e-4 of the logits' scale with fp32 weights, 3.6e-3
+// with int8 (whose activation quantization turns small differences into whole steps of
+// a block's scale, as in TestDecodeChunking). The bounds are about 5 and 3 times those,
+// and far below what a misplaced or misconverted value gives (a wrong position's keys, or
+// keys read as fp32: differences of the logits' own scale).
+func TestDecodeF16Cache(t *testing.T) {
+	tols := map[model.Precision]float64{tensor.F32: 1e-3, tensor.Q8_0: 1e-2}
+	tiny := fixture(t, tinyDecoder)
+	const prompt, extra = 90, 10
+	toks := tokens(prompt+extra, tiny.Spec.Vocab, 31)
+	for _, tier := range usableTiers() {
+		k := newKernels(t, tier, 2)
+		for _, p := range []model.Precision{tensor.F32, tensor.Q8_0} {
+			t.Run(fmt.Sprintf("tier=%s/%s", tier, model.PrecisionName(p)), func(t *testing.T) {
+				r := model.NewRunner(convert(t, tiny, p), k)
+				run := func(dt tensor.DType) []float32 {
+					kv := newKVOf(t, r.Model(), 7, 16, dt)
+					table := span(0, 7)
+					out := prefill(t, r, kv, table, toks[:prompt], 37, 1, 52)
+					for i := prompt; i < prompt+extra; i++ {
+						out = append(out, decode(t, r, kv, model.Step{Tokens: toks[i : i+1], Pos: i, Blocks: table})...)
+					}
+					return out
+				}
+				f32, f16 := run(tensor.F32), run(tensor.F16)
+				e := relErr(f16, f32)
+				t.Logf("fp16 cache vs fp32: %.3g of the logits' scale", e)
+				if tol := tols[p]; e > tol || e == 0 {
+					t.Errorf("fp16 cache logits differ from the fp32 cache's by %.3g of their scale, want (0, %g]", e, tol)
+				}
+				a, b := greedyTokens(f16, tiny.Spec.Vocab), greedyTokens(f32, tiny.Spec.Vocab)
+				same := 0
+				for i := range a {
+					if a[i] == b[i] {
+						same++
+					}
+				}
+				if same < len(a)*99/100 {
+					t.Errorf("greedy tokens agree at %d of %d positions, want 99%%", same, len(a))
 				}
 			})
 		}
@@ -242,10 +294,9 @@ func TestDecodeBlockLayout(t *testing.T) {
 			for _, l := range layouts {
 				t.Run(fmt.Sprintf("tier=%s/%s/%s", tier, model.PrecisionName(p), l.name), func(t *testing.T) {
 					kv := newKV(t, r.Model(), l.blocks, l.blockSize)
-					nan := float32(math.NaN())
 					for i := range kv.K {
 						for j := range kv.K[i] {
-							kv.K[i][j], kv.V[i][j] = nan, nan
+							kv.K[i][j], kv.V[i][j] = 0xff, 0xff // NaN, read anywhere
 						}
 					}
 					got := runPlans(t, r, kv, []seqPlan{{toks: toks, chunks: chunks, all: true}}, [][]int{l.table}, false, false)[0]
@@ -383,7 +434,7 @@ func TestDecodeRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherKV, err := model.NewKVStore(s15m, 1, 16)
+	otherKV, err := model.NewKVStore(s15m, 1, 16, tensor.F32)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,7 +491,7 @@ func TestDecodeRejects(t *testing.T) {
 				kv = newKV(t, tiny, 10, 16)
 				for l := range kv.K {
 					for j := range kv.K[l] {
-						kv.K[l][j], kv.V[l][j] = guard, guard
+						kv.K[l][j], kv.V[l][j] = guardByte, guardByte
 					}
 				}
 			}
@@ -469,8 +520,8 @@ func TestDecodeRejects(t *testing.T) {
 			}
 			if kv != nil && tc.kv == nil {
 				for l := range kv.K {
-					if slices.ContainsFunc(kv.K[l], func(v float32) bool { return v != guard }) ||
-						slices.ContainsFunc(kv.V[l], func(v float32) bool { return v != guard }) {
+					if slices.ContainsFunc(kv.K[l], func(v byte) bool { return v != guardByte }) ||
+						slices.ContainsFunc(kv.V[l], func(v byte) bool { return v != guardByte }) {
 						t.Errorf("layer %d of the KV store changed after a refused iteration", l)
 					}
 				}
@@ -505,21 +556,32 @@ func TestDecoderRunAndKVStore(t *testing.T) {
 		{"no blocks", tiny.Spec, 0, 16, "0 blocks of 16"},
 		{"negative block size", tiny.Spec, 4, -1, "4 blocks of -1"},
 		{"too many", tiny.Spec, math.MaxInt / 16, 16, "too many"},
+		{"int8 values", tiny.Spec, 4, 16, "dtype q8_0: accepted: f32, f16"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := model.NewKVStore(tc.spec, tc.blocks, tc.blockSize); err == nil || !strings.Contains(err.Error(), tc.want) {
+			dt := tensor.F32
+			if strings.HasPrefix(tc.name, "int8") {
+				dt = tensor.Q8_0
+			}
+			if _, err := model.NewKVStore(tc.spec, tc.blocks, tc.blockSize, dt); err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("NewKVStore = %v, want an error mentioning %q", err, tc.want)
 			}
 		})
 	}
+	for _, dt := range []tensor.DType{tensor.F32, tensor.F16} {
+		kv := newKVOf(t, tiny, 3, 16, dt)
+		var bytes int
+		for l := range kv.K {
+			bytes += len(kv.K[l]) + len(kv.V[l])
+		}
+		if got, want := model.KVBlockBytes(tiny.Spec, 16, dt), int64(bytes/3); got != want {
+			t.Errorf("%s: KVBlockBytes = %d, a store of 3 blocks holds %d bytes per block", dt, got, want)
+		}
+		if want := int64(2 * tiny.Spec.Layers * 16 * tiny.Spec.Dim * model.KVValueBytes(dt)); model.KVBlockBytes(tiny.Spec, 16, dt) != want {
+			t.Errorf("%s: KVBlockBytes = %d, want %d", dt, model.KVBlockBytes(tiny.Spec, 16, dt), want)
+		}
+	}
 	kv := newKV(t, tiny, 3, 16)
-	var floats int
-	for l := range kv.K {
-		floats += len(kv.K[l]) + len(kv.V[l])
-	}
-	if got, want := model.KVBlockBytes(tiny.Spec, 16), int64(4*floats/3); got != want {
-		t.Errorf("KVBlockBytes = %d, a store of 3 blocks holds %d bytes per block", got, want)
-	}
 	if kv.Blocks != 3 || kv.BlockSize != 16 || len(kv.K) != tiny.Spec.Layers {
 		t.Errorf("store of %d blocks of %d over %d layers", kv.Blocks, kv.BlockSize, len(kv.K))
 	}

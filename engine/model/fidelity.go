@@ -143,10 +143,12 @@ func generationFidelity(ref, cand *Runner, eval []Input) (Agreement, error) {
 		}
 		if rkv == nil || rkv.Blocks < blocks {
 			var err error
-			if rkv, err = NewKVStore(s, blocks, bs); err != nil {
+			// Both caches hold what the engine serves with (KVDType): the figure is the
+			// weights' precision.
+			if rkv, err = NewKVStore(s, blocks, bs, KVDType); err != nil {
 				return Agreement{}, fmt.Errorf("fidelity: %w", err)
 			}
-			if ckv, err = NewKVStore(s, blocks, bs); err != nil {
+			if ckv, err = NewKVStore(s, blocks, bs, KVDType); err != nil {
 				return Agreement{}, fmt.Errorf("fidelity: %w", err)
 			}
 		}

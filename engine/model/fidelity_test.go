@@ -312,8 +312,8 @@ func TestGenerationFidelity(t *testing.T) {
 		agree, n, kld := 0, 0, 0.0
 		for _, in := range eval {
 			nb := (len(in.Tokens) + 15) / 16
-			p := prefill(t, ref, newKV(t, long, nb, 16), span(0, nb), in.Tokens)
-			q := prefill(t, cand, newKV(t, long, nb, 16), span(0, nb), in.Tokens)
+			p := prefill(t, ref, newKVOf(t, long, nb, 16, model.KVDType), span(0, nb), in.Tokens) // as Fidelity runs
+			q := prefill(t, cand, newKVOf(t, long, nb, 16, model.KVDType), span(0, nb), in.Tokens)
 			for i := range in.Tokens {
 				pi, qi := widen(p[i*v:(i+1)*v]), widen(q[i*v:(i+1)*v])
 				if argmax(pi) == argmax(qi) {

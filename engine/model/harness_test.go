@@ -9,6 +9,7 @@ import (
 
 	"github.com/infertune/infertune/engine/kernels"
 	"github.com/infertune/infertune/engine/model"
+	"github.com/infertune/infertune/engine/tensor"
 )
 
 // Shared fixtures: the fp32 models of the presets the tests use, generated once per
@@ -80,6 +81,9 @@ func simdUsable() bool {
 const guard = float32(-12345.678)
 
 const guardLen = 16
+
+// guardByte fills a KV store's bytes where a refused iteration must write nothing.
+const guardByte = 0x5a
 
 // run runs batch through r into a guarded buffer and returns the outputs. It fails the
 // test when Run errors or writes outside out.
@@ -161,10 +165,18 @@ func relErr[T, U float32 | float64](got []T, want []U) float64 {
 	return diff / scale
 }
 
-// newKV returns a KV store of blocks blocks of blockSize positions for m, or fails the test.
+// newKV returns an fp32 KV store of blocks blocks of blockSize positions for m, or fails
+// the test: the store of the tests that hold Decode to the float64 reference, and of those
+// whose properties hold for any store (the fp16 store has tests of its own).
 func newKV(tb testing.TB, m *model.Model, blocks, blockSize int) *model.KVStore {
 	tb.Helper()
-	kv, err := model.NewKVStore(m.Spec, blocks, blockSize)
+	return newKVOf(tb, m, blocks, blockSize, tensor.F32)
+}
+
+// newKVOf is newKV in dtype dt.
+func newKVOf(tb testing.TB, m *model.Model, blocks, blockSize int, dt tensor.DType) *model.KVStore {
+	tb.Helper()
+	kv, err := model.NewKVStore(m.Spec, blocks, blockSize, dt)
 	if err != nil {
 		tb.Fatalf("kv store: %v", err)
 	}

@@ -248,6 +248,7 @@ type headWork struct {
 	k                 *kernels.Kernels
 	qh, kh, vt, s, oh []float32
 	a                 []float32     // attendHeads: one position's score per head
+	v                 []float32     // decodeHead: one position's values, read from the cache
 	kView, vView      tensor.Matrix // the head's keys and values, as matrices
 }
 

@@ -38,13 +38,15 @@ func (c KVConfig) Validate() error {
 }
 
 // KVBlockBytes returns the bytes one block holds for a model of layers layers and kvDim key
-// (and value) width, K and V in float32: 2 × layers × blockSize × kvDim × 4. The arguments
-// must be positive and small enough not to overflow; KVBlocksForBudget checks both.
-func KVBlockBytes(layers, kvDim, blockSize int) int64 {
-	return 2 * int64(layers) * int64(blockSize) * int64(kvDim) * 4
+// (and value) width, K and V in values of valueBytes bytes (4 for fp32, 2 for fp16):
+// 2 × layers × blockSize × kvDim × valueBytes. The arguments must be positive and small
+// enough not to overflow; KVBlocksForBudget checks both.
+func KVBlockBytes(layers, kvDim, blockSize, valueBytes int) int64 {
+	return 2 * int64(layers) * int64(blockSize) * int64(kvDim) * int64(valueBytes)
 }
 
-// KVBlocksForBudget returns how many blocks of KVBlockBytes(layers, kvDim, blockSize) fit in
+// KVBlocksForBudget returns how many blocks of KVBlockBytes(layers, kvDim, blockSize,
+// valueBytes) fit in
 // budget bytes (kv_budget). memLimit is the most bytes the cache may take (the tool passes
 // 80% of the machine's memory); memLimit <= 0 means no limit.
 //
@@ -52,7 +54,7 @@ func KVBlockBytes(layers, kvDim, blockSize int) int64 {
 // memLimit, as in "kv_budget 1048576000000: accepted: 4194304 (one block) to 20132659200
 // (the memory limit)". A model shape that is not positive, or whose block overflows int64,
 // is an error too.
-func KVBlocksForBudget(budget int64, layers, kvDim, blockSize int, memLimit int64) (int, error) {
+func KVBlocksForBudget(budget int64, layers, kvDim, blockSize, valueBytes int, memLimit int64) (int, error) {
 	var errs []error
 	if layers < 1 {
 		errs = append(errs, fmt.Errorf("layers is %d; want an integer >= 1", layers))
@@ -63,13 +65,16 @@ func KVBlocksForBudget(budget int64, layers, kvDim, blockSize int, memLimit int6
 	if blockSize < 1 {
 		errs = append(errs, fmt.Errorf("kv_block_size is %d; want an integer >= 1 (default %d)", blockSize, DefaultKVBlockSize))
 	}
+	if valueBytes < 1 || valueBytes > 8 {
+		errs = append(errs, fmt.Errorf("value_bytes is %d; want 1 to 8", valueBytes))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return 0, err
 	}
-	if int64(layers) > math.MaxInt64/8/int64(blockSize)/int64(kvDim) {
+	if int64(layers) > math.MaxInt64/16/int64(blockSize)/int64(kvDim) {
 		return 0, fmt.Errorf("kv block of %d layers × %d tokens × kv_dim %d overflows int64 bytes; want a smaller shape", layers, blockSize, kvDim)
 	}
-	block := KVBlockBytes(layers, kvDim, blockSize)
+	block := KVBlockBytes(layers, kvDim, blockSize, valueBytes)
 	switch {
 	case memLimit > 0 && block > memLimit:
 		return 0, fmt.Errorf("kv_budget %d: accepted: none: one block takes %d bytes, more than the memory limit of %d", budget, block, memLimit)

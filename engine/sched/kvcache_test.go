@@ -50,17 +50,19 @@ func TestKVBlockBytes(t *testing.T) {
 	tests := []struct {
 		name                     string
 		layers, kvDim, blockSize int
+		valueBytes               int
 		want                     int64
 	}{
-		{"s15m", kvS15mLayers, kvS15mDim, 16, 221184},
-		{"s15m one-token blocks", kvS15mLayers, kvS15mDim, 1, 13824},
-		{"32 layers kv 1024", 32, 1024, 16, 4194304},
-		{"32 layers kv 4096", 32, 4096, 16, 16777216},
+		{"s15m", kvS15mLayers, kvS15mDim, 16, 4, 221184},
+		{"s15m fp16", kvS15mLayers, kvS15mDim, 16, 2, 110592},
+		{"s15m one-token blocks", kvS15mLayers, kvS15mDim, 1, 4, 13824},
+		{"32 layers kv 1024", 32, 1024, 16, 4, 4194304},
+		{"32 layers kv 4096 fp16", 32, 4096, 16, 2, 8388608},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := KVBlockBytes(tt.layers, tt.kvDim, tt.blockSize); got != tt.want {
-				t.Errorf("KVBlockBytes(%d, %d, %d) = %d; want %d", tt.layers, tt.kvDim, tt.blockSize, got, tt.want)
+			if got := KVBlockBytes(tt.layers, tt.kvDim, tt.blockSize, tt.valueBytes); got != tt.want {
+				t.Errorf("KVBlockBytes(%d, %d, %d, %d) = %d; want %d", tt.layers, tt.kvDim, tt.blockSize, tt.valueBytes, got, tt.want)
 			}
 		})
 	}
@@ -72,41 +74,44 @@ func TestKVBlocksForBudget(t *testing.T) {
 		name                     string
 		budget                   int64
 		layers, kvDim, blockSize int
+		valueBytes               int
 		memLimit                 int64
 		want                     int
 		wantErr                  []string // substrings of the error; none: no error
 	}{
-		{"s15m one block", kvS15mBlockBytes, kvS15mLayers, kvS15mDim, 16, limit, 1, nil},
-		{"s15m just below two blocks", 2*kvS15mBlockBytes - 1, kvS15mLayers, kvS15mDim, 16, limit, 1, nil},
-		{"s15m two blocks", 2 * kvS15mBlockBytes, kvS15mLayers, kvS15mDim, 16, limit, 2, nil},
-		{"s15m 64 MiB", 64 << 20, kvS15mLayers, kvS15mDim, 16, limit, 303, nil},
-		{"s15m budget at the limit", limit, kvS15mLayers, kvS15mDim, 16, limit, 91022, nil},
-		{"s15m 1 TiB without a limit", 1 << 40, kvS15mLayers, kvS15mDim, 16, 0, 4971026, nil},
-		{"s15m negative limit is none", 1 << 40, kvS15mLayers, kvS15mDim, 16, -1, 4971026, nil},
-		{"above the limit", 1048576000000, 32, 1024, 16, limit, 0,
+		{"s15m one block", kvS15mBlockBytes, kvS15mLayers, kvS15mDim, 16, 4, limit, 1, nil},
+		{"s15m just below two blocks", 2*kvS15mBlockBytes - 1, kvS15mLayers, kvS15mDim, 16, 4, limit, 1, nil},
+		{"s15m two blocks", 2 * kvS15mBlockBytes, kvS15mLayers, kvS15mDim, 16, 4, limit, 2, nil},
+		{"s15m 64 MiB", 64 << 20, kvS15mLayers, kvS15mDim, 16, 4, limit, 303, nil},
+		{"s15m 64 MiB fp16", 64 << 20, kvS15mLayers, kvS15mDim, 16, 2, limit, 606, nil},
+		{"value bytes 0", 64 << 20, kvS15mLayers, kvS15mDim, 16, 0, limit, 0, []string{"value_bytes is 0; want 1 to 8"}},
+		{"s15m budget at the limit", limit, kvS15mLayers, kvS15mDim, 16, 4, limit, 91022, nil},
+		{"s15m 1 TiB without a limit", 1 << 40, kvS15mLayers, kvS15mDim, 16, 4, 0, 4971026, nil},
+		{"s15m negative limit is none", 1 << 40, kvS15mLayers, kvS15mDim, 16, 4, -1, 4971026, nil},
+		{"above the limit", 1048576000000, 32, 1024, 16, 4, limit, 0,
 			[]string{"kv_budget 1048576000000: accepted: 4194304 (one block) to 20132659200 (the memory limit)"}},
-		{"one byte above the limit", limit + 1, kvS15mLayers, kvS15mDim, 16, limit, 0,
+		{"one byte above the limit", limit + 1, kvS15mLayers, kvS15mDim, 16, 4, limit, 0,
 			[]string{"kv_budget 20132659201: accepted: 221184 (one block) to 20132659200 (the memory limit)"}},
-		{"one byte below a block", kvS15mBlockBytes - 1, kvS15mLayers, kvS15mDim, 16, limit, 0,
+		{"one byte below a block", kvS15mBlockBytes - 1, kvS15mLayers, kvS15mDim, 16, 4, limit, 0,
 			[]string{"kv_budget 221183: accepted: 221184 (one block) to 20132659200"}},
-		{"zero budget without a limit", 0, kvS15mLayers, kvS15mDim, 16, 0, 0,
+		{"zero budget without a limit", 0, kvS15mLayers, kvS15mDim, 16, 4, 0, 0,
 			[]string{"kv_budget 0: accepted: 221184 (one block) or more"}},
-		{"negative budget", -1, kvS15mLayers, kvS15mDim, 16, limit, 0, []string{"kv_budget -1: accepted: 221184 (one block)"}},
-		{"limit below one block", kvS15mBlockBytes, kvS15mLayers, kvS15mDim, 16, kvS15mBlockBytes - 1, 0,
+		{"negative budget", -1, kvS15mLayers, kvS15mDim, 16, 4, limit, 0, []string{"kv_budget -1: accepted: 221184 (one block)"}},
+		{"limit below one block", kvS15mBlockBytes, kvS15mLayers, kvS15mDim, 16, 4, kvS15mBlockBytes - 1, 0,
 			[]string{"kv_budget 221184: accepted: none: one block takes 221184 bytes, more than the memory limit of 221183"}},
-		{"zero block size", 64 << 20, kvS15mLayers, kvS15mDim, 0, limit, 0, []string{"kv_block_size is 0; want an integer >= 1"}},
-		{"negative block size", 64 << 20, kvS15mLayers, kvS15mDim, -16, limit, 0, []string{"kv_block_size is -16"}},
-		{"bad shape, every problem", 64 << 20, 0, -1, 0, limit, 0,
+		{"zero block size", 64 << 20, kvS15mLayers, kvS15mDim, 0, 4, limit, 0, []string{"kv_block_size is 0; want an integer >= 1"}},
+		{"negative block size", 64 << 20, kvS15mLayers, kvS15mDim, -16, 4, limit, 0, []string{"kv_block_size is -16"}},
+		{"bad shape, every problem", 64 << 20, 0, -1, 0, 4, limit, 0,
 			[]string{"layers is 0; want an integer >= 1", "kv_dim is -1; want an integer >= 1", "kv_block_size is 0"}},
-		{"block overflows", 64 << 20, 1 << 30, 1 << 30, 16, 0, 0, []string{"overflows int64"}},
+		{"block overflows", 64 << 20, 1 << 30, 1 << 30, 16, 4, 0, 0, []string{"overflows int64"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := KVBlocksForBudget(tt.budget, tt.layers, tt.kvDim, tt.blockSize, tt.memLimit)
+			got, err := KVBlocksForBudget(tt.budget, tt.layers, tt.kvDim, tt.blockSize, tt.valueBytes, tt.memLimit)
 			checkKVError(t, err, tt.wantErr)
 			if got != tt.want {
-				t.Errorf("KVBlocksForBudget(%d, %d, %d, %d, %d) = %d; want %d",
-					tt.budget, tt.layers, tt.kvDim, tt.blockSize, tt.memLimit, got, tt.want)
+				t.Errorf("KVBlocksForBudget(%d, %d, %d, %d, %d, %d) = %d; want %d",
+					tt.budget, tt.layers, tt.kvDim, tt.blockSize, tt.valueBytes, tt.memLimit, got, tt.want)
 			}
 		})
 	}
