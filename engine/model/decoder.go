@@ -67,47 +67,59 @@ func KVValueBytes(dt tensor.DType) int {
 	return 4
 }
 
-// kvLayer is one layer's keys and values as typed slices: k16 and v16 for an F16 store,
-// k32 and v32 for an F32 one.
-type kvLayer struct {
-	k32, v32 []float32
-	k16, v16 []uint16
+// kvLayer is one layer's keys (k) and values (v) in the store's dtype.
+type kvLayer struct{ k, v kvValues }
+
+// kvValues is one layer's keys or values as a typed slice: f16 for an F16 store, f32 for
+// an F32 one (the other nil).
+type kvValues struct {
+	f32 []float32
+	f16 []uint16
 }
 
 func (kv *KVStore) layer(l int) kvLayer {
 	if kv.DType == tensor.F16 {
-		return kvLayer{k16: tensor.AsU16(kv.K[l]), v16: tensor.AsU16(kv.V[l])}
+		return kvLayer{kvValues{f16: tensor.AsU16(kv.K[l])}, kvValues{f16: tensor.AsU16(kv.V[l])}}
 	}
-	return kvLayer{k32: tensor.AsF32(kv.K[l]), v32: tensor.AsF32(kv.V[l])}
+	return kvLayer{kvValues{f32: tensor.AsF32(kv.K[l])}, kvValues{f32: tensor.AsF32(kv.V[l])}}
 }
 
-// put stores x as the len(x) values from element o of the keys (or the values, with
-// value set).
-func (c kvLayer) put(k *kernels.Kernels, value bool, o int, x []float32) {
-	switch {
-	case c.k16 != nil && value:
-		k.ToF16(c.v16[o:o+len(x)], x)
-	case c.k16 != nil:
-		k.ToF16(c.k16[o:o+len(x)], x)
-	case value:
-		copy(c.v32[o:], x)
-	default:
-		copy(c.k32[o:], x)
+// put stores x as the len(x) values from element o.
+func (c kvValues) put(k *kernels.Kernels, o int, x []float32) {
+	if c.f16 != nil {
+		k.ToF16(c.f16[o:o+len(x)], x)
+		return
 	}
+	copy(c.f32[o:o+len(x)], x)
 }
 
-// get loads the len(x) keys (or values) from element o into x.
-func (c kvLayer) get(k *kernels.Kernels, value bool, o int, x []float32) {
-	switch {
-	case c.k16 != nil && value:
-		k.FromF16(x, c.v16[o:o+len(x)])
-	case c.k16 != nil:
-		k.FromF16(x, c.k16[o:o+len(x)])
-	case value:
-		copy(x, c.v32[o:])
-	default:
-		copy(x, c.k32[o:])
+// get loads the len(x) values from element o into x.
+func (c kvValues) get(k *kernels.Kernels, o int, x []float32) {
+	if c.f16 != nil {
+		k.FromF16(x, c.f16[o:o+len(x)])
+		return
 	}
+	copy(x, c.f32[o:o+len(x)])
+}
+
+// dotHeads sets out[h] to the dot of q's head h with head h of the len(q) keys from
+// element o (Kernels.DotHeads).
+func (c kvValues) dotHeads(k *kernels.Kernels, out []float32, o int, q []float32) {
+	if c.f16 != nil {
+		k.DotHeadsF16(out, c.f16[o:o+len(q)], q)
+		return
+	}
+	k.DotHeads(out, c.f32[o:o+len(q)], q)
+}
+
+// addScaledHeads adds a[h] times head h of the len(y) values from element o to y's head h
+// (Kernels.AddScaledHeads).
+func (c kvValues) addScaledHeads(k *kernels.Kernels, y []float32, o int, a []float32) {
+	if c.f16 != nil {
+		k.AddScaledHeadsF16(y, c.f16[o:o+len(y)], a)
+		return
+	}
+	k.AddScaledHeads(y, c.f32[o:o+len(y)], a)
 }
 
 // A Step is one sequence's share of a decoder iteration: Tokens at positions Pos ...
@@ -373,8 +385,8 @@ func (r *Runner) decodeHead(hw *headWork, st *Step, t0, layer, h int, kv *KVStor
 		rope(q[row:row+hd], cs)
 		rope(k[row:row+hd], cs) // in place: the projected keys are read only here
 		o := (st.Blocks[p/bs]*bs+p%bs)*d + h*hd
-		cache.put(hw.k, false, o, k[row:row+hd])
-		cache.put(hw.k, true, o, v[row:row+hd])
+		cache.k.put(hw.k, o, k[row:row+hd])
+		cache.v.put(hw.k, o, v[row:row+hd])
 	}
 	if n <= directQueries {
 		return
@@ -387,8 +399,8 @@ func (r *Runner) decodeHead(hw *headWork, st *Step, t0, layer, h int, kv *KVStor
 	vp := grow(&hw.v, hd)
 	for p := range L {
 		o := (st.Blocks[p/bs]*bs+p%bs)*d + h*hd
-		cache.get(hw.k, false, o, kh[p*hd:(p+1)*hd])
-		cache.get(hw.k, true, o, vp)
+		cache.k.get(hw.k, o, kh[p*hd:(p+1)*hd])
+		cache.v.get(hw.k, o, vp)
 		for j, x := range vp {
 			vt[j*L+p] = x
 		}
@@ -422,11 +434,7 @@ func (hw *headWork) attendHeads(q []float32, nh, seen int, blocks []int, bs, d, 
 	a := grow(&hw.a, nh)
 	for t := range seen {
 		o := (blocks[t/bs]*bs+t%bs)*d + off
-		if cache.k16 != nil {
-			hw.k.DotHeadsF16(a, cache.k16[o:o+w], q)
-		} else {
-			hw.k.DotHeads(a, cache.k32[o:o+w], q)
-		}
+		cache.k.dotHeads(hw.k, a, o, q)
 		for h, s := range a {
 			sc[h*seen+t] = s
 		}
@@ -438,10 +446,6 @@ func (hw *headWork) attendHeads(q []float32, nh, seen int, blocks []int, bs, d, 
 		for h := range a {
 			a[h] = sc[h*seen+t]
 		}
-		if cache.k16 != nil {
-			hw.k.AddScaledHeadsF16(out, cache.v16[o:o+w], a)
-		} else {
-			hw.k.AddScaledHeads(out, cache.v32[o:o+w], a)
-		}
+		cache.v.addScaledHeads(hw.k, out, o, a)
 	}
 }
