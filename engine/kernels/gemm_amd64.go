@@ -79,7 +79,7 @@ func scatterTile(y []float32, m, n, i0, t0, rows, cols int, c []float32, wide bo
 		// inside y.
 		for ; j+16 <= tokens && (t0+j+15)*m+i0+rows-6+16 <= len(y); j += 16 {
 			for r := 0; r < rows; r += 6 {
-				scatter6x16(y, m, i0+r, t0+j, c[r*cols+j:], cols)
+				scatter6x16(&y[(t0+j)*m+i0+r], 4*m, &c[r*cols+j], 4*cols)
 			}
 		}
 	}
@@ -93,7 +93,7 @@ func scatterTile(y []float32, m, n, i0, t0, rows, cols int, c []float32, wide bo
 	}
 }
 
-// Index vectors of scatter6x16's permutes (VPERMI2PS: index 0-15 picks from the first
+// Index vectors of scatter6x16's permutes (gemm_amd64.s) (VPERMI2PS: index 0-15 picks from the first
 // vector, 16-31 from the second).
 var (
 	// scatterPair[h]: tokens 8h..8h+7 of rows a and b, interleaved: a0 b0 a1 b1 ...
@@ -124,32 +124,6 @@ func init() {
 				v[l] = uint32(4*t + l)
 			}
 			v[4], v[5] = uint32(16+2*(t+4*h)), uint32(16+2*(t+4*h)+1)
-		}
-	}
-}
-
-// scatter6x16 stores 16 tokens of 6 rows of a tile (c: row r's tokens at c[r*cols:], 16 of
-// them) into y (n×m) at weight row i0 and token t0: the rows are interleaved into pairs,
-// the pairs into quads, and each token's quad and pair into one vector whose first 6
-// lanes a masked store writes. 16 floats must lie inside y from each token's row i0.
-func scatter6x16(y []float32, m, i0, t0 int, c []float32, cols int) {
-	var r [6]archsimd.Float32x16
-	for i := range r {
-		r[i] = archsimd.LoadFloat32x16((*[16]float32)(c[i*cols:]))
-	}
-	mask := archsimd.Mask32x16FromBits(0x3f)
-	for h := range 2 { // tokens 8h..8h+7
-		pair := archsimd.LoadUint32x16(&scatterPair[h])
-		p01 := r[0].ConcatPermute(r[1], pair)
-		p23 := r[2].ConcatPermute(r[3], pair)
-		p45 := r[4].ConcatPermute(r[5], pair)
-		for q := range 2 { // tokens 8h+4q..8h+4q+3
-			quad := p01.ConcatPermute(p23, archsimd.LoadUint32x16(&scatterQuad[q]))
-			for t := range 4 {
-				v := quad.ConcatPermute(p45, archsimd.LoadUint32x16(&scatterToken[t][q]))
-				tok := t0 + 8*h + 4*q + t
-				v.StoreMasked((*[16]float32)(y[tok*m+i0:]), mask)
-			}
 		}
 	}
 }

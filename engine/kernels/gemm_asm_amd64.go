@@ -15,3 +15,9 @@ func qgemm6x32VNNI(wq *int8, wd *float32, wc *int32, xp *uint8, xd *float32, nb 
 
 //go:noescape
 func sgemm6x16AVX2(w *float32, lda int, xp *float32, k int, c *float32)
+
+// scatter6x16 stores 16 tokens of 6 weight rows of a tile into Y, one token's 6 floats
+// at a time (see scatterTile); strides in bytes.
+//
+//go:noescape
+func scatter6x16(y *float32, ystride int, c *float32, cstride int)

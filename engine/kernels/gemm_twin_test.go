@@ -114,3 +114,43 @@ func TestQgemmKernelTwin(t *testing.T) {
 		}
 	}
 }
+
+// scatter6x16Go is the Go twin of scatter6x16: token j's 6 rows at y[j*m:], row r's 16
+// tokens at c[r*cols:].
+func scatter6x16Go(y []float32, m int, c []float32, cols int) {
+	for j := range 16 {
+		for r := range 6 {
+			y[j*m+r] = c[r*cols+j]
+		}
+	}
+}
+
+// TestScatterKernelTwin checks scatter6x16 against its twin, and that it writes nothing
+// but the 6 rows of each of its 16 tokens.
+func TestScatterKernelTwin(t *testing.T) {
+	if DetectISA() < ISAAVX512 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	for _, shape := range []struct{ m, cols, i0 int }{{6, 16, 0}, {22, 32, 0}, {22, 32, 6}, {288, 32, 282}, {1000, 48, 501}} {
+		c := make([]float32, 6*shape.cols)
+		for i := range c {
+			c[i] = float32(r.NormFloat64())
+		}
+		for _, j0 := range []int{0, shape.cols - 16} {
+			size := 16*shape.m + 16
+			got, want := make([]float32, size), make([]float32, size)
+			for i := range got {
+				got[i] = float32(-i)
+				want[i] = got[i]
+			}
+			scatter6x16(&got[shape.i0], 4*shape.m, &c[j0], 4*shape.cols)
+			scatter6x16Go(want[shape.i0:], shape.m, c[j0:], shape.cols)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("m=%d cols=%d i0=%d j0=%d: y[%d] = %v, twin %v", shape.m, shape.cols, shape.i0, j0, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -21,6 +21,8 @@ func main() {
 	g.sgemm(sgemm512)
 	g.qgemm()
 	g.l("")
+	g.scatter()
+	g.l("")
 	g.sgemm(sgemm256)
 	write("gemm_amd64.s", &g)
 }
@@ -216,6 +218,65 @@ func (g *gen) qgemm() {
 	for i := range 6 {
 		g.i("VMOVUPS Z%d, %d(DX)", 2*i, 128*i)
 		g.i("VMOVUPS Z%d, %d(DX)", 2*i+1, 128*i+64)
+	}
+	g.i("VZEROUPPER")
+	g.i("RET")
+}
+
+// scatter writes scatter6x16, the store of a micro-kernel's tile into Y: 16 tokens of 6
+// weight rows (row r at c+r·cstride), transposed to 6 floats per token (token j at
+// y+j·ystride). Rows are interleaved into pairs, pairs into quads, and each token's quad
+// and pair into one vector, by two-table permutes whose index vectors (scatterPair,
+// scatterQuad, scatterToken in gemm_amd64.go) stay in registers; a store masked to six
+// lanes writes each token. In Go, with the index vectors reloaded and the rows spilled, it
+// took about four times as long as the int8 micro-kernel's share of a classifier MatMul.
+func (g *gen) scatter() {
+	g.l("// func scatter6x16(y *float32, ystride int, c *float32, cstride int)")
+	g.l("//")
+	g.l("// Strides are in bytes. 16 floats must lie inside y from each token's first row; only")
+	g.l("// 6 are stored.")
+	g.l("TEXT ·scatter6x16(SB), NOSPLIT, $0-32")
+	g.i("MOVQ y+0(FP), DI")
+	g.i("MOVQ ystride+8(FP), DX")
+	g.i("MOVQ c+16(FP), SI")
+	g.i("MOVQ cstride+24(FP), CX")
+	for r := range 6 {
+		g.i("VMOVUPS (SI), Z%d", r)
+		if r < 5 {
+			g.i("ADDQ CX, SI")
+		}
+	}
+	g.i("MOVL $0x3f, AX")
+	g.i("KMOVW AX, K1")
+	for h := range 2 {
+		g.i("VMOVDQU32 ·scatterPair+%d(SB), Z%d", 64*h, 16+h)
+		g.i("VMOVDQU32 ·scatterQuad+%d(SB), Z%d", 64*h, 18+h)
+	}
+	for t := range 4 {
+		for q := range 2 {
+			g.i("VMOVDQU32 ·scatterToken+%d(SB), Z%d", 64*(2*t+q), 20+2*t+q)
+		}
+	}
+	// permute sets Z(dst) to the permute of tables a (indices 0-15) and b (16-31) by the
+	// index vector in Z(idx): VPERMI2PS overwrites its index operand with the result.
+	permute := func(dst, a, b, idx int) {
+		g.i("VMOVDQA64 Z%d, Z%d", idx, dst)
+		g.i("VPERMI2PS Z%d, Z%d, Z%d", b, a, dst)
+	}
+	for h := range 2 { // tokens 8h..8h+7
+		permute(6, 0, 1, 16+h)
+		permute(7, 2, 3, 16+h)
+		permute(8, 4, 5, 16+h)
+		for q := range 2 { // tokens 8h+4q..8h+4q+3
+			permute(9, 6, 7, 18+q)
+			for t := range 4 {
+				permute(10+t, 9, 8, 20+2*t+q)
+				g.i("VMOVUPS Z%d, K1, (DI)", 10+t)
+				if h < 1 || q < 1 || t < 3 {
+					g.i("ADDQ DX, DI")
+				}
+			}
+		}
 	}
 	g.i("VZEROUPPER")
 	g.i("RET")
