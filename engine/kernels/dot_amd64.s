@@ -397,18 +397,33 @@ cvty_done:
 	VZEROUPPER
 	RET
 
-// fp16 KV cache kernels (F16C + FMA, 256-bit): attention reads each position's keys and
-// values, all heads together, converting as it loads.
+// fp16 KV cache kernels (F16C + FMA, 256-bit): attention reads rows of keys and values
+// (one row per position, all heads together), converting as it loads, several rows per
+// call (a KV block's), so that a call's cost is spread over a block rather than paid per
+// position.
 
-// func dotHeadsF16AVX2(out *float32, k *uint16, q *float32, nh, hd int)
-// out[h] = Σ_i fp32(k[h·hd+i])·q[h·hd+i] for h < nh, hd a multiple of 8.
-TEXT ·dotHeadsF16AVX2(SB), NOSPLIT, $0-40
+// func dotHeadsF16AVX2(out *float32, ldo int, k *uint16, ldk int, q *float32, nh, hd, rows int)
+// out[h·ldo+r] = Σ_i fp32(k[r·ldk+h·hd+i])·q[h·hd+i] for r < rows, h < nh; hd a multiple
+// of 8, nh and rows at least 1.
+TEXT ·dotHeadsF16AVX2(SB), NOSPLIT, $0-64
 	MOVQ out+0(FP), DI
-	MOVQ k+8(FP), SI
-	MOVQ q+16(FP), DX
-	MOVQ nh+24(FP), BX
-	MOVQ hd+32(FP), R8
+	MOVQ ldo+8(FP), R10
+	SHLQ $2, R10
+	MOVQ k+16(FP), SI
+	MOVQ ldk+24(FP), R11
+	SHLQ $1, R11
+	MOVQ q+32(FP), DX
+	MOVQ nh+40(FP), BX
+	MOVQ hd+48(FP), R8
+	MOVQ rows+56(FP), R9
+	MOVQ R8, AX
+	IMULQ BX, AX
+	LEAQ 0(DX)(AX*4), BX // q's end: the last head's
 	SHRQ $3, R8
+dh16_row:
+	MOVQ SI, R12 // this row's keys, head by head
+	MOVQ DX, R13 // q, head by head
+	MOVQ DI, AX  // out[r], then out[h·ldo+r]
 dh16_head:
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -416,58 +431,81 @@ dh16_head:
 dh16_pair:
 	CMPQ CX, $2
 	JLT dh16_one
-	VCVTPH2PS 0(SI), Y2
-	VCVTPH2PS 16(SI), Y3
-	VFMADD231PS 0(DX), Y2, Y0
-	VFMADD231PS 32(DX), Y3, Y1
-	ADDQ $32, SI
-	ADDQ $64, DX
+	VCVTPH2PS 0(R12), Y2
+	VCVTPH2PS 16(R12), Y3
+	VFMADD231PS 0(R13), Y2, Y0
+	VFMADD231PS 32(R13), Y3, Y1
+	ADDQ $32, R12
+	ADDQ $64, R13
 	SUBQ $2, CX
 	JMP dh16_pair
 dh16_one:
 	TESTQ CX, CX
 	JZ dh16_sum
-	VCVTPH2PS 0(SI), Y2
-	VFMADD231PS 0(DX), Y2, Y0
-	ADDQ $16, SI
-	ADDQ $32, DX
+	VCVTPH2PS 0(R12), Y2
+	VFMADD231PS 0(R13), Y2, Y0
+	ADDQ $16, R12
+	ADDQ $32, R13
 dh16_sum:
 	VADDPS Y1, Y0, Y0
 	VEXTRACTF128 $1, Y0, X1
 	VADDPS X1, X0, X0
 	VHADDPS X0, X0, X0
 	VHADDPS X0, X0, X0
-	MOVSS X0, 0(DI)
+	MOVSS X0, 0(AX)
+	ADDQ R10, AX
+	CMPQ R13, BX
+	JNE dh16_head
+	ADDQ R11, SI
 	ADDQ $4, DI
-	DECQ BX
-	JNZ dh16_head
+	DECQ R9
+	JNZ dh16_row
 	VZEROUPPER
 	RET
 
-// func addScaledHeadsF16AVX2(y *float32, v *uint16, a *float32, nh, hd int)
-// y[h·hd+i] += a[h]·fp32(v[h·hd+i]) for h < nh, hd a multiple of 8 (one rounding: FMA).
-TEXT ·addScaledHeadsF16AVX2(SB), NOSPLIT, $0-40
+// func addScaledHeadsF16AVX2(y *float32, v *uint16, ldv int, a *float32, lda int, nh, hd, rows int)
+// y[h·hd+i] += Σ_r a[h·lda+r]·fp32(v[r·ldv+h·hd+i]) for r < rows, h < nh, one rounding per
+// row (FMA), rows in order; hd a multiple of 8, nh and rows at least 1. Row by row, y
+// read and written for each (it stays in L1): holding y in registers down the rows, or
+// taking two rows a pass, measured slower on decode iterations, whose values are not in
+// cache.
+TEXT ·addScaledHeadsF16AVX2(SB), NOSPLIT, $0-64
 	MOVQ y+0(FP), DI
 	MOVQ v+8(FP), SI
-	MOVQ a+16(FP), DX
-	MOVQ nh+24(FP), BX
-	MOVQ hd+32(FP), R8
+	MOVQ ldv+16(FP), R11
+	SHLQ $1, R11
+	MOVQ a+24(FP), DX
+	MOVQ lda+32(FP), R10
+	SHLQ $2, R10
+	MOVQ nh+40(FP), BX
+	MOVQ hd+48(FP), R8
+	IMULQ R8, BX
+	LEAQ 0(DI)(BX*4), BX // y's end: the last head's
 	SHRQ $3, R8
+	MOVQ rows+56(FP), R9
+ah16_row:
+	MOVQ DI, R12 // y, head by head
+	MOVQ SI, R13 // row r's values, head by head
+	MOVQ DX, AX  // a[r], then a[h·lda+r]
 ah16_head:
-	VBROADCASTSS 0(DX), Y4
+	VBROADCASTSS 0(AX), Y4
 	MOVQ R8, CX
 ah16_loop:
-	VCVTPH2PS 0(SI), Y2
-	VMOVUPS 0(DI), Y3
+	VCVTPH2PS 0(R13), Y2
+	VMOVUPS 0(R12), Y3
 	VFMADD231PS Y4, Y2, Y3
-	VMOVUPS Y3, 0(DI)
-	ADDQ $16, SI
-	ADDQ $32, DI
+	VMOVUPS Y3, 0(R12)
+	ADDQ $16, R13
+	ADDQ $32, R12
 	DECQ CX
 	JNZ ah16_loop
+	ADDQ R10, AX
+	CMPQ R12, BX
+	JNE ah16_head
+	ADDQ R11, SI
 	ADDQ $4, DX
-	DECQ BX
-	JNZ ah16_head
+	DECQ R9
+	JNZ ah16_row
 	VZEROUPPER
 	RET
 

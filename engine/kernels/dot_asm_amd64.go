@@ -39,10 +39,10 @@ func matVec4BF16(w *uint16, stride, next int, x *float32, k int, y *float32)
 func cvtF16AVX2(dst *float32, src *uint16, n int)
 
 //go:noescape
-func dotHeadsF16AVX2(out *float32, k *uint16, q *float32, nh, hd int)
+func dotHeadsF16AVX2(out *float32, ldo int, k *uint16, ldk int, q *float32, nh, hd, rows int)
 
 //go:noescape
-func addScaledHeadsF16AVX2(y *float32, v *uint16, a *float32, nh, hd int)
+func addScaledHeadsF16AVX2(y *float32, v *uint16, ldv int, a *float32, lda int, nh, hd, rows int)
 
 //go:noescape
 func cvtToF16AVX2(dst *uint16, src *float32, n int)

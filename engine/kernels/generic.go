@@ -39,10 +39,10 @@ type impl struct {
 	// (vecmath.go).
 	dotHeads       func(out, k, q []float32)
 	addScaledHeads func(y, v, a []float32)
-	// The same over fp16 keys and values, and the conversions to and from fp16 (an fp16
-	// KV cache; vecmath.go).
-	dotHeadsF16       func(out []float32, k []uint16, q []float32)
-	addScaledHeadsF16 func(y []float32, v []uint16, a []float32)
+	// The same over rows of fp16 keys and values, and the conversions to and from fp16
+	// (an fp16 KV cache; vecmath.go).
+	dotHeadsF16       func(out []float32, ldo int, k []uint16, ldk int, q []float32, nh, rows int)
+	addScaledHeadsF16 func(y []float32, v []uint16, ldv int, a []float32, lda int, nh, rows int)
 	toF16             func(dst []uint16, src []float32)
 	fromF16           func(dst []float32, src []uint16)
 }

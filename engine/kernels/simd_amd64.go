@@ -203,26 +203,22 @@ func matVecColsQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32,
 
 // dotHeadsF16Go runs dotHeadsF16AVX2 for heads of a multiple of 8 values, others on the
 // generic kernel.
-func dotHeadsF16Go(out []float32, k []uint16, q []float32) {
-	nh := len(out)
-	hd := len(q) / nh
-	if hd%8 != 0 {
-		dotHeadsF16Generic(out, k, q)
+func dotHeadsF16Go(out []float32, ldo int, k []uint16, ldk int, q []float32, nh, rows int) {
+	if hd := len(q) / nh; hd%8 == 0 {
+		dotHeadsF16AVX2(&out[0], ldo, &k[0], ldk, &q[0], nh, hd, rows)
 		return
 	}
-	dotHeadsF16AVX2(&out[0], &k[0], &q[0], nh, hd)
+	dotHeadsF16Generic(out, ldo, k, ldk, q, nh, rows)
 }
 
 // addScaledHeadsF16Go runs addScaledHeadsF16AVX2 for heads of a multiple of 8 values,
 // others on the generic kernel.
-func addScaledHeadsF16Go(y []float32, v []uint16, a []float32) {
-	nh := len(a)
-	hd := len(y) / nh
-	if hd%8 != 0 {
-		addScaledHeadsF16Generic(y, v, a)
+func addScaledHeadsF16Go(y []float32, v []uint16, ldv int, a []float32, lda int, nh, rows int) {
+	if hd := len(y) / nh; hd%8 == 0 {
+		addScaledHeadsF16AVX2(&y[0], &v[0], ldv, &a[0], lda, nh, hd, rows)
 		return
 	}
-	addScaledHeadsF16AVX2(&y[0], &v[0], &a[0], nh, hd)
+	addScaledHeadsF16Generic(y, v, ldv, a, lda, nh, rows)
 }
 
 // toF16AVX2Go converts eight values at a time with VCVTPS2PH, the rest one by one.

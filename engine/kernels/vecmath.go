@@ -191,21 +191,36 @@ func (k *Kernels) AddScaledHeads(y, v, a []float32) {
 	k.impl.addScaledHeads(y, v, a)
 }
 
-// DotHeadsF16 is DotHeads over fp16 keys (a KV cache kept in fp16): out[h] =
-// Σ_i fp32(keys[h·hd+i])·q[h·hd+i].
-func (k *Kernels) DotHeadsF16(out []float32, keys []uint16, q []float32) {
-	if len(out) == 0 || len(q)%len(out) != 0 || len(keys) < len(q) {
-		panic(fmt.Sprintf("kernels: dot-heads-f16: %d heads, q has %d, k %d", len(out), len(q), len(keys)))
+// DotHeadsF16 is DotHeads over rows of fp16 keys (a KV cache kept in fp16), several
+// positions in one call: for each of rows rows of keys, ldk values apart, and each of the
+// nh heads of hd = len(q)/nh values, out[h·ldo+r] = Σ_i fp32(keys[r·ldk+h·hd+i])·q[h·hd+i]
+// (head h's scores are a row of out, ldo apart). On the calling goroutine.
+func (k *Kernels) DotHeadsF16(out []float32, ldo int, keys []uint16, ldk int, q []float32, nh, rows int) {
+	if !headRowsFit(len(q), nh, rows, ldk, len(keys), ldo, len(out)) {
+		panic(fmt.Sprintf("kernels: dot-heads-f16: %d heads of q (%d), %d rows of keys (%d, %d apart), out %d (%d apart)",
+			nh, len(q), rows, len(keys), ldk, len(out), ldo))
 	}
-	k.impl.dotHeadsF16(out, keys, q)
+	k.impl.dotHeadsF16(out, ldo, keys, ldk, q, nh, rows)
 }
 
-// AddScaledHeadsF16 is AddScaledHeads over fp16 values: y[h·hd+i] += a[h]·fp32(v[h·hd+i]).
-func (k *Kernels) AddScaledHeadsF16(y []float32, v []uint16, a []float32) {
-	if len(a) == 0 || len(y)%len(a) != 0 || len(v) < len(y) {
-		panic(fmt.Sprintf("kernels: add-scaled-heads-f16: %d heads, y has %d, v %d", len(a), len(y), len(v)))
+// AddScaledHeadsF16 is AddScaledHeads over rows of fp16 values, several positions in
+// one call: y[h·hd+i] += Σ_r a[h·lda+r]·fp32(v[r·ldv+h·hd+i]) for the rows rows of v, ldv
+// values apart, and the nh heads of hd = len(y)/nh values (head h's weights are a row of
+// a, lda apart), added row by row in order. On the calling goroutine.
+func (k *Kernels) AddScaledHeadsF16(y []float32, v []uint16, ldv int, a []float32, lda int, nh, rows int) {
+	if !headRowsFit(len(y), nh, rows, ldv, len(v), lda, len(a)) {
+		panic(fmt.Sprintf("kernels: add-scaled-heads-f16: %d heads of y (%d), %d rows of v (%d, %d apart), a %d (%d apart)",
+			nh, len(y), rows, len(v), ldv, len(a), lda))
 	}
-	k.impl.addScaledHeadsF16(y, v, a)
+	k.impl.addScaledHeadsF16(y, v, ldv, a, lda, nh, rows)
+}
+
+// headRowsFit reports whether the head-row kernels' operands fit: n values in nh heads
+// of at least one value; rows rows of kv values (kvLen) ld apart, each holding the n; nh
+// rows of per-row values (sLen) sld apart, each holding rows.
+func headRowsFit(n, nh, rows, ld, kvLen, sld, sLen int) bool {
+	return nh >= 1 && n >= nh && n%nh == 0 && rows >= 1 && ld >= n && kvLen >= (rows-1)*ld+n &&
+		sld >= rows && sLen >= (nh-1)*sld+rows
 }
 
 // ToF16 sets dst[i] to src[i] in fp16, rounded to nearest even (tensor.F32ToF16: values
@@ -227,20 +242,27 @@ func (k *Kernels) FromF16(dst []float32, src []uint16) {
 	k.impl.fromF16(dst, src)
 }
 
-func dotHeadsF16Generic(out []float32, k []uint16, q []float32) {
-	hd := len(q) / len(out)
-	for h := range out {
-		out[h] = dotF16Generic(k[h*hd:(h+1)*hd], q[h*hd:(h+1)*hd])
+func dotHeadsF16Generic(out []float32, ldo int, k []uint16, ldk int, q []float32, nh, rows int) {
+	hd := len(q) / nh
+	for r := range rows {
+		kr := k[r*ldk:]
+		for h := range nh {
+			out[h*ldo+r] = dotF16Generic(kr[h*hd:(h+1)*hd], q[h*hd:(h+1)*hd])
+		}
 	}
 }
 
-func addScaledHeadsF16Generic(y []float32, v []uint16, a []float32) {
+func addScaledHeadsF16Generic(y []float32, v []uint16, ldv int, a []float32, lda int, nh, rows int) {
 	tab := f16Table()
-	hd := len(y) / len(a)
-	for h, s := range a {
-		yh, vh := y[h*hd:(h+1)*hd], v[h*hd:(h+1)*hd]
-		for i := range yh {
-			yh[i] += s * tab[vh[i]]
+	hd := len(y) / nh
+	for r := range rows {
+		vr := v[r*ldv:]
+		for h := range nh {
+			s := a[h*lda+r]
+			yh, vh := y[h*hd:(h+1)*hd], vr[h*hd:(h+1)*hd]
+			for i := range yh {
+				yh[i] += s * tab[vh[i]]
+			}
 		}
 	}
 }

@@ -269,56 +269,79 @@ func TestF16Conversions(t *testing.T) {
 func isNaN32(f float32) bool { return f != f }
 
 // TestHeadsF16MatchF32: DotHeadsF16 and AddScaledHeadsF16 on every path equal DotHeads
-// and AddScaledHeads over the fp16 values decoded, within float rounding, for head sizes
-// with and without a multiple of eight values. Guards past out and y stay untouched.
+// and AddScaledHeads row by row over the fp16 values decoded, within float rounding, for
+// head sizes with and without a multiple of eight values, one row or several, rows apart
+// by more than their width. Values between and past the operands stay untouched.
 func TestHeadsF16MatchF32(t *testing.T) {
 	r := rand.New(rand.NewPCG(17, 18))
+	const guard = 42
 	for _, v := range variants() {
 		k := newKernels(t, v.cfg)
 		for _, nh := range []int{1, 3, 6, 8} {
 			for _, hd := range []int{5, 8, 16, 24, 48, 64} {
-				t.Run(fmt.Sprintf("%s/heads=%d/hd=%d", v.name, nh, hd), func(t *testing.T) {
-					n := nh * hd
-					q := randVec(r, n)
-					keys, vals := make([]uint16, n+3), make([]uint16, n)
-					k.ToF16(keys, randVec(r, n+3))
-					k.ToF16(vals, randVec(r, n))
-					kf, vf := make([]float32, n+3), make([]float32, n)
-					k.FromF16(kf, keys)
-					k.FromF16(vf, vals)
+				for _, rows := range []int{1, 3, 16} {
+					t.Run(fmt.Sprintf("%s/heads=%d/hd=%d/rows=%d", v.name, nh, hd, rows), func(t *testing.T) {
+						n := nh * hd
+						ld, ls := n+5, rows+2 // apart: rows of keys and values; rows of scores and weights
+						q := randVec(r, n)
+						keys, vals := make([]uint16, rows*ld), make([]uint16, rows*ld)
+						k.ToF16(keys, randVec(r, rows*ld))
+						k.ToF16(vals, randVec(r, rows*ld))
+						kf, vf := make([]float32, rows*ld), make([]float32, rows*ld)
+						k.FromF16(kf, keys)
+						k.FromF16(vf, vals)
 
-					out, want := make([]float32, nh+1), make([]float32, nh)
-					out[nh] = 42
-					k.DotHeadsF16(out[:nh], keys, q)
-					k.DotHeads(want, kf, q)
-					if out[nh] != 42 {
-						t.Fatalf("guard past out overwritten: %v", out[nh])
-					}
-					for h := range nh {
-						var mag float64
-						for i := h * hd; i < (h+1)*hd; i++ {
-							mag += math.Abs(float64(kf[i] * q[i]))
+						out := make([]float32, nh*ls)
+						for i := range out {
+							out[i] = guard
 						}
-						if d := math.Abs(float64(out[h] - want[h])); d > 1e-6*mag {
-							t.Fatalf("head %d: %v, DotHeads %v", h, out[h], want[h])
+						k.DotHeadsF16(out, ls, keys, ld, q, nh, rows)
+						want := make([]float32, nh)
+						for row := range rows {
+							k.DotHeads(want, kf[row*ld:row*ld+n], q)
+							for h := range nh {
+								var mag float64
+								for i := h * hd; i < (h+1)*hd; i++ {
+									mag += math.Abs(float64(kf[row*ld+i] * q[i]))
+								}
+								if d := math.Abs(float64(out[h*ls+row] - want[h])); d > 1e-6*mag {
+									t.Fatalf("row %d head %d: %v, DotHeads %v", row, h, out[h*ls+row], want[h])
+								}
+							}
 						}
-					}
+						for h := range nh {
+							for i := rows; i < ls; i++ {
+								if out[h*ls+i] != guard {
+									t.Fatalf("out[%d], past head %d's scores, overwritten: %v", h*ls+i, h, out[h*ls+i])
+								}
+							}
+						}
 
-					a := randVec(r, nh)
-					y0 := randVec(r, n+1)
-					y, wantY := slices.Clone(y0), slices.Clone(y0[:n])
-					y[n] = 42
-					k.AddScaledHeadsF16(y[:n], vals, a)
-					k.AddScaledHeads(wantY, vf, a)
-					if y[n] != 42 {
-						t.Fatalf("guard past y overwritten: %v", y[n])
-					}
-					for i := range n {
-						if d := math.Abs(float64(y[i] - wantY[i])); d > 1e-6*(math.Abs(float64(wantY[i]))+math.Abs(float64(vf[i]))) {
-							t.Fatalf("y[%d] = %v, AddScaledHeads %v", i, y[i], wantY[i])
+						a := randVec(r, nh*ls)
+						y0 := randVec(r, n+1)
+						y, wantY := slices.Clone(y0), slices.Clone(y0[:n])
+						y[n] = guard
+						k.AddScaledHeadsF16(y[:n], vals, ld, a, ls, nh, rows)
+						ah, mag := make([]float32, nh), make([]float64, n)
+						for row := range rows {
+							for h := range nh {
+								ah[h] = a[h*ls+row]
+							}
+							k.AddScaledHeads(wantY, vf[row*ld:row*ld+n], ah)
+							for i := range n {
+								mag[i] += math.Abs(float64(ah[i/hd] * vf[row*ld+i]))
+							}
 						}
-					}
-				})
+						if y[n] != guard {
+							t.Fatalf("guard past y overwritten: %v", y[n])
+						}
+						for i := range n {
+							if d := math.Abs(float64(y[i] - wantY[i])); d > 1e-6*(math.Abs(float64(y0[i]))+mag[i]) {
+								t.Fatalf("y[%d] = %v, AddScaledHeads %v", i, y[i], wantY[i])
+							}
+						}
+					})
+				}
 			}
 		}
 	}

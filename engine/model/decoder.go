@@ -102,24 +102,36 @@ func (c kvValues) get(k *kernels.Kernels, o int, x []float32) {
 	copy(x, c.f32[o:o+len(x)])
 }
 
-// dotHeads sets out[h] to the dot of q's head h with head h of the len(q) keys from
-// element o (Kernels.DotHeads).
-func (c kvValues) dotHeads(k *kernels.Kernels, out []float32, o int, q []float32) {
+// dotHeads sets out[h·ldo+r] to the dot of q's head h with head h of the keys of row r,
+// from element o+r·ld, for rows rows of nh = len(a) heads (Kernels.DotHeadsF16). An F32
+// store goes row by row through Kernels.DotHeads, with a as its scratch.
+func (c kvValues) dotHeads(k *kernels.Kernels, out []float32, ldo, o, ld, rows int, q, a []float32) {
 	if c.f16 != nil {
-		k.DotHeadsF16(out, c.f16[o:o+len(q)], q)
+		k.DotHeadsF16(out, ldo, c.f16[o:], ld, q, len(a), rows)
 		return
 	}
-	k.DotHeads(out, c.f32[o:o+len(q)], q)
+	for r := range rows {
+		k.DotHeads(a, c.f32[o+r*ld:o+r*ld+len(q)], q)
+		for h, s := range a {
+			out[h*ldo+r] = s
+		}
+	}
 }
 
-// addScaledHeads adds a[h] times head h of the len(y) values from element o to y's head h
-// (Kernels.AddScaledHeads).
-func (c kvValues) addScaledHeads(k *kernels.Kernels, y []float32, o int, a []float32) {
+// addScaledHeads adds, for rows rows from element o, ld apart, w[h·ldw+r] times head h of
+// row r to y's head h, for nh = len(a) heads (Kernels.AddScaledHeadsF16). An F32 store goes
+// row by row through Kernels.AddScaledHeads, with a as its scratch.
+func (c kvValues) addScaledHeads(k *kernels.Kernels, y []float32, o, ld, rows int, w []float32, ldw int, a []float32) {
 	if c.f16 != nil {
-		k.AddScaledHeadsF16(y, c.f16[o:o+len(y)], a)
+		k.AddScaledHeadsF16(y, c.f16[o:], ld, w, ldw, len(a), rows)
 		return
 	}
-	k.AddScaledHeads(y, c.f32[o:o+len(y)], a)
+	for r := range rows {
+		for h := range a {
+			a[h] = w[h*ldw+r]
+		}
+		k.AddScaledHeads(y, c.f32[o+r*ld:o+r*ld+len(y)], a)
+	}
 }
 
 // A Step is one sequence's share of a decoder iteration: Tokens at positions Pos ...
@@ -421,31 +433,22 @@ const directQueries = 2
 
 // attendHeads computes one query's attention for nh consecutive heads over the first
 // seen positions of a sequence: for each head, softmax(q·kᵀ/√hd) times the values, into
-// out (nh·hd, like q). It reads each position's keys and values where its block holds
-// them, at column off of rows of width d, position by position with the nh heads of a
-// position together, so that it streams through each block's rows instead of striding
-// down them once per head (the KV cache of a long context is out of cache by the time a
-// layer's attention reads it, after the weights of the whole model streamed past). The
-// heads of a position go through one kernel call (DotHeads, AddScaledHeads), not one per
-// head: for s15m's 48-value heads a call per head cost more than its arithmetic.
+// out (nh·hd, like q). It reads the keys and values where their blocks hold them, at
+// column off of rows of width d, a block of positions per kernel call with the nh heads of
+// each position together, so that it streams through each block's rows instead of
+// striding down them once per head (the KV cache of a long context is out of cache by the
+// time a layer's attention reads it, after the weights of the whole model streamed past).
+// Calls per head, then per position, cost more than their arithmetic for s15m's 48-value
+// heads; a block's rows in one call (DotHeadsF16, AddScaledHeadsF16) spread that cost.
 func (hw *headWork) attendHeads(q []float32, nh, seen int, blocks []int, bs, d, off int, cache kvLayer, out []float32) {
-	w := len(q)                // nh heads of len(q)/nh values
 	sc := grow(&hw.s, nh*seen) // head h's scores at sc[h*seen:]
 	a := grow(&hw.a, nh)
-	for t := range seen {
-		o := (blocks[t/bs]*bs+t%bs)*d + off
-		cache.k.dotHeads(hw.k, a, o, q)
-		for h, s := range a {
-			sc[h*seen+t] = s
-		}
+	for t := 0; t < seen; t += bs {
+		cache.k.dotHeads(hw.k, sc[t:], seen, blocks[t/bs]*bs*d+off, d, min(bs, seen-t), q, a)
 	}
-	hw.k.Softmax(sc, seen, float32(1/math.Sqrt(float64(w/nh))))
+	hw.k.Softmax(sc, seen, float32(1/math.Sqrt(float64(len(q)/nh))))
 	clear(out)
-	for t := range seen {
-		o := (blocks[t/bs]*bs+t%bs)*d + off
-		for h := range a {
-			a[h] = sc[h*seen+t]
-		}
-		cache.v.addScaledHeads(hw.k, out, o, a)
+	for t := 0; t < seen; t += bs {
+		cache.v.addScaledHeads(hw.k, out, blocks[t/bs]*bs*d+off, d, min(bs, seen-t), sc[t:], seen, a)
 	}
 }
