@@ -161,11 +161,13 @@ func matMulSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 			// classifier for 33.
 			if rest := n % gemmCols; rest > 0 && rest < few && n > gemmCols {
 				full := n - rest
-				matMulQuantVNNI(k, y[:full*w.Rows], w, x[:full*w.Cols], full, pk)
+				k.outs = append(k.outs[:0], quantOut{y: y[:full*w.Rows], w: w, x: x[:full*w.Cols], pk: pk})
+				matMulQuantVNNI(k, k.outs, full)
 				matVecColsQuantVNNI(k, y[full*w.Rows:], w, x[full*w.Cols:], rest)
 				return
 			}
-			matMulQuantVNNI(k, y, w, x, n, pk)
+			k.outs = append(k.outs[:0], quantOut{y: y, w: w, x: x, pk: pk})
+			matMulQuantVNNI(k, k.outs, n)
 			return
 		}
 		rowsMatMul(k, y, w, x, n)
@@ -247,45 +249,110 @@ func widenRows(dst []float32, w *tensor.Matrix, i0, rows int, isa ISA) {
 	}
 }
 
-// matMulQuantVNNI runs Q8_0 and Q4_0 MatMul on qgemm6x32VNNI, reading the weight panels
-// from pk, w's prepacked form, or unpacking them per call when pk is nil.
-func matMulQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int, pk *weightPack) {
-	m, kk := w.Rows, w.Cols
-	nb := kk / tensor.QK
-	k.act.quantize(x, n, kk, corrMul{}, k.impl)
+// matMulsSIMD runs MatMuls' matrices through one matMulQuantVNNI where they are all
+// Q8_0 or Q4_0 on a VNNI path and n columns would run on its tiles for each of them (see
+// matMulSIMD); elsewhere it reports false.
+func matMulsSIMD(k *Kernels, ys [][]float32, ws []*tensor.Matrix, xs [][]float32, n int) bool {
+	if k.cfg.ISA < ISAAVX512VNNI {
+		return false
+	}
+	few := quantColsPacked
+	k.outs = k.outs[:0]
+	for i, w := range ws {
+		if (w.DType != tensor.Q8_0 && w.DType != tensor.Q4_0) || w.Cols == 0 || w.Rows == 0 {
+			return false
+		}
+		pk := k.packs[w].of(w)
+		if pk == nil {
+			few = quantColsMax
+		}
+		k.outs = append(k.outs, quantOut{y: ys[i], w: w, x: xs[i], pk: pk})
+	}
+	if rest := n % gemmCols; n < few || (rest > 0 && rest < few && n > gemmCols) {
+		return false
+	}
+	matMulQuantVNNI(k, k.outs, n)
+	return true
+}
+
+// matMulQuantVNNI runs Q8_0 and Q4_0 MatMul on qgemm6x32VNNI for the matrices of outs,
+// n rows of activations each: every distinct x is quantized and packed once, up front,
+// and the row blocks of every matrix, numbered one after another, are one parallel loop.
+// A weight panel comes from its matrix's prepacked form, or is unpacked per call.
+func matMulQuantVNNI(k *Kernels, outs []quantOut, n int) {
 	panels := (n + gemmCols - 1) / gemmCols
-	// Activation panels: bytes [p][b][g][j][4] = q+128, scales [p][b][j].
-	xp := growAligned(&k.packed.quants, panels*nb*tensor.QK*gemmCols)
-	xd := grow(&k.packed.scales, panels*nb*gemmCols)
-	packQ8Panels(xp, xd, &k.act, n, kk)
-	blocks := (m + qgemmRows - 1) / qgemmRows
-	chunk, chunks := rowChunks(blocks, k.cfg.Threads, len(w.Data)*max(1, n/4))
-	per := nb * qgemmRows // a weight panel's blocks
+	packs := 0
+	for i := range outs {
+		o := &outs[i]
+		if j := sameInput(outs[:i], o.x); j >= 0 {
+			o.xp, o.xd = outs[j].xp, outs[j].xd
+			continue
+		}
+		kk := o.w.Cols
+		nb := kk / tensor.QK
+		ws := &k.packed
+		if packs > 0 {
+			if len(k.xpacks) < packs {
+				k.xpacks = append(k.xpacks, workspace{})
+			}
+			ws = &k.xpacks[packs-1]
+		}
+		packs++
+		k.act.quantize(o.x, n, kk, corrMul{}, k.impl)
+		// Activation panels: bytes [p][b][g][j][4] = q+128, scales [p][b][j].
+		o.xp = growAligned(&ws.quants, panels*nb*tensor.QK*gemmCols)
+		o.xd = grow(&ws.scales, panels*nb*gemmCols)
+		packQ8Panels(o.xp, o.xd, &k.act, n, kk)
+	}
+	blocks, bytes := 0, 0
+	for i := range outs {
+		outs[i].first = blocks
+		blocks += (outs[i].w.Rows + qgemmRows - 1) / qgemmRows
+		bytes += len(outs[i].w.Data)
+	}
+	chunk, chunks := rowChunks(blocks, k.cfg.Threads, bytes*max(1, n/4))
 	k.pool.run(chunks, func(c, worker int) {
 		ws := &k.scratch[worker]
 		var wq []byte
 		var wd []float32
 		var wc []int32
-		if pk == nil {
-			wq = growAligned(&ws.quants, per*tensor.QK)
-			wd, wc = grow(&ws.scales, per), grow(&ws.corr, per)
-		}
 		tile := grow(&ws.tile, qgemmRows*gemmCols)
+		o := 0
 		for blk := c * chunk; blk < min((c+1)*chunk, blocks); blk++ {
-			i0 := blk * qgemmRows
+			for o+1 < len(outs) && blk >= outs[o+1].first {
+				o++
+			}
+			out := &outs[o]
+			m, lb := out.w.Rows, blk-out.first
+			nb := out.w.Cols / tensor.QK
+			per := nb * qgemmRows // a weight panel's blocks
+			i0 := lb * qgemmRows
 			rows := min(qgemmRows, m-i0)
-			if pk != nil {
-				wq, wd, wc = pk.quant[blk*per*tensor.QK:], pk.scale[blk*per:], pk.corr[blk*per:]
+			if out.pk != nil {
+				wq, wd, wc = out.pk.quant[lb*per*tensor.QK:], out.pk.scale[lb*per:], out.pk.corr[lb*per:]
 			} else {
-				packWeightPanel(wq, wd, wc, w, i0, rows)
+				wq = growAligned(&ws.quants, per*tensor.QK)
+				wd, wc = grow(&ws.scales, per), grow(&ws.corr, per)
+				packWeightPanel(wq, wd, wc, out.w, i0, rows)
 			}
 			for p := range panels {
 				qgemm6x32VNNI((*int8)(unsafe.Pointer(&wq[0])), &wd[0], &wc[0],
-					&xp[p*nb*tensor.QK*gemmCols], &xd[p*nb*gemmCols], nb, &tile[0])
-				scatterTile(y, m, n, i0, p*gemmCols, rows, gemmCols, tile, true)
+					&out.xp[p*nb*tensor.QK*gemmCols], &out.xd[p*nb*gemmCols], nb, &tile[0])
+				scatterTile(out.y, m, n, i0, p*gemmCols, rows, gemmCols, tile, true)
 			}
 		}
 	})
+}
+
+// sameInput returns the index of the first of outs whose activations are x (the same
+// elements, not only equal values), or -1.
+func sameInput(outs []quantOut, x []float32) int {
+	for j, o := range outs {
+		if len(o.x) == len(x) && &o.x[0] == &x[0] {
+			return j
+		}
+	}
+	return -1
 }
 
 // prepackQuantVNNI unpacks every weight panel of a Q8_0 or Q4_0 matrix with

@@ -26,6 +26,9 @@ type impl struct {
 	lanes  func(corr []int32, q []int8, mul corrMul)
 	matVec func(k *Kernels, y []float32, w *tensor.Matrix, x []float32)
 	matMul func(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int)
+	// matMuls runs MatMuls' matrices together (n > 1) and reports true, or reports
+	// false, having done nothing, where they cannot; nil: never.
+	matMuls func(k *Kernels, ys [][]float32, ws []*tensor.Matrix, xs [][]float32, n int) bool
 	// prepack returns w in the layout matMul's tiles read, or nil where it has none.
 	prepack func(k *Kernels, w *tensor.Matrix) *weightPack
 	// siluMul and softmax are the activation functions (vecmath.go).

@@ -35,8 +35,10 @@ type Kernels struct {
 	mu      sync.Mutex
 	act     q8Act       // activations quantized by the current operation
 	packed  workspace   // activations packed by the current operation, read by all workers
+	xpacks  []workspace // a MatMuls call's further activations, packed
 	scratch []workspace // one per worker, for weight panels and tiles
 	packs   map[*tensor.Matrix]*weightPack
+	outs    []quantOut // the matrices of the current quantized MatMul
 }
 
 // The simd tier's quantized MatMul paths (gemm_amd64.go).
@@ -71,6 +73,20 @@ func (p *weightPack) of(w *tensor.Matrix) *weightPack {
 
 func (p *weightPack) bytes() int64 {
 	return int64(len(p.quant)) + 4*int64(len(p.scale)) + 4*int64(len(p.corr))
+}
+
+// quantOut is one matrix of a quantized MatMul on the simd tier's int8 tiles
+// (gemm_amd64.go): y = X·wᵀ for the activations x, which xp and xd hold packed; w's
+// weight panels are prepacked in pk (nil: unpacked per call); first is w's first row
+// block in the loop's numbering.
+type quantOut struct {
+	y     []float32
+	w     *tensor.Matrix
+	x     []float32
+	pk    *weightPack
+	xp    []byte
+	xd    []float32
+	first int
 }
 
 // workspace is reusable scratch memory for MatMul, named by use. Buffers grow to the
@@ -272,12 +288,47 @@ func (k *Kernels) MatVec(y []float32, w *tensor.Matrix, x []float32) {
 // n×w.Cols and y an n×w.Rows row-major matrix (each token's vector contiguous, the layout
 // of ggml's mul_mat). It panics when the lengths disagree.
 func (k *Kernels) MatMul(y []float32, w *tensor.Matrix, x []float32, n int) {
+	checkMatMul(y, w, x, n)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.matMul(y, w, x, n)
+}
+
+// MatMuls computes ys[i] = Xᵢ·ws[i]ᵀ for each i, as MatMul does with xs[i], n rows each,
+// as one operation: matrices that a decode iteration runs one after another on their
+// norm's output (a layer's Q, K and V projections; its gate and up projections). Where
+// MatMul packs x for its tiles (the int8 and int4 tiles), each distinct x is packed once
+// (however many of the matrices read it), and the row blocks of all the matrices run in
+// one parallel loop: one hand-off to the threads instead of one per matrix, which for the
+// small matrices of a decode iteration costs about as much as their arithmetic.
+// Elsewhere the matrices run one MatMul after another. It panics when the lengths
+// disagree.
+func (k *Kernels) MatMuls(ys [][]float32, ws []*tensor.Matrix, xs [][]float32, n int) {
+	if len(ys) != len(ws) || len(xs) != len(ws) {
+		panic(fmt.Sprintf("kernels: matmuls: %d outputs and %d inputs for %d matrices", len(ys), len(xs), len(ws)))
+	}
+	for i, w := range ws {
+		checkMatMul(ys[i], w, xs[i], n)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if n > 1 && k.impl.matMuls != nil && k.impl.matMuls(k, ys, ws, xs, n) {
+		return
+	}
+	for i, w := range ws {
+		k.matMul(ys[i], w, xs[i], n)
+	}
+}
+
+func checkMatMul(y []float32, w *tensor.Matrix, x []float32, n int) {
 	if n < 0 || len(x) != n*w.Cols || len(y) != n*w.Rows {
 		panic(fmt.Sprintf("kernels: matmul: W is %d×%d, n=%d, x has %d, y has %d", w.Rows, w.Cols, n, len(x), len(y)))
 	}
 	checkMatrix(w)
-	k.mu.Lock()
-	defer k.mu.Unlock()
+}
+
+// matMul is MatMul with k.mu held.
+func (k *Kernels) matMul(y []float32, w *tensor.Matrix, x []float32, n int) {
 	if n == 0 || w.Rows == 0 {
 		return
 	}

@@ -66,3 +66,53 @@ func TestPrepackSameResults(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulsSameResults holds MatMuls to MatMul on each of its matrices, bit for bit
+// (together or not, every matrix runs the same kernels on the same packed x), on every
+// tier and thread count: matrices of row counts on both sides of a weight panel, dtypes
+// alike and mixed (a float among int8 runs one MatMul after another), some prepacked,
+// some reading one x and some their own, for column counts on both sides of the tiles'
+// thresholds.
+func TestMatMulsSameResults(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 11))
+	const k = 64
+	for _, c := range benchConfigs() {
+		kern := newKernels(t, c.cfg)
+		for _, dts := range [][]tensor.DType{
+			{tensor.Q8_0, tensor.Q8_0, tensor.Q8_0, tensor.Q4_0},
+			{tensor.Q4_0, tensor.Q8_0},
+			{tensor.Q8_0, tensor.F32},
+			{tensor.Q4_0},
+		} {
+			for _, prepack := range []bool{false, true} {
+				ws := make([]*tensor.Matrix, len(dts))
+				for i, dt := range dts {
+					ws[i] = randMatrix(t, r, dt, []int{7, 12, 1, 100}[i], k)
+					if prepack && i == 0 {
+						kern.Prepack(ws[i])
+					}
+				}
+				for _, n := range []int{1, 2, quantColsPacked, quantColsMax, 33, 70} {
+					name := fmt.Sprintf("%s/%v/prepacked=%v/n=%d", c.name, dts, prepack, n)
+					// Matrices 0 and 1 read one x, the others their own.
+					shared := randVec(r, n*k)
+					ys, xs := make([][]float32, len(ws)), make([][]float32, len(ws))
+					for i, w := range ws {
+						ys[i], xs[i] = make([]float32, n*w.Rows), shared
+						if i > 1 {
+							xs[i] = randVec(r, n*k)
+						}
+					}
+					kern.MatMuls(ys, ws, xs, n)
+					for i, w := range ws {
+						want := make([]float32, n*w.Rows)
+						kern.MatMul(want, w, xs[i], n)
+						if !slices.Equal(ys[i], want) {
+							t.Fatalf("%s: matrix %d differs from its MatMul", name, i)
+						}
+					}
+				}
+			}
+		}
+	}
+}

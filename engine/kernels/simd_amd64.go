@@ -48,6 +48,7 @@ func simdImpl(isa ISA) *impl {
 	}
 	if isa >= ISAAVX512VNNI {
 		im.prepack = prepackQuantVNNI
+		im.matMuls = matMulsSIMD
 		im.dotQ8, im.corrQ8 = dotQ8VNNIGo, q8CorrVNNI
 		im.dotQ4, im.corrQ4 = dotQ4VNNIGo, q4CorrVNNI
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/infertune/infertune/engine/kernels"
 	"github.com/infertune/infertune/engine/tensor"
@@ -58,8 +59,11 @@ type Runner struct {
 	// Flattened token (or row) buffers, grown to the largest batch seen.
 	x, xn, q, kk, v, att, tmp, g, u []float32
 	rows                            []float32 // what the classifier reads: pooled vectors, or the decoder's returned tokens
-	scaled                          []float32 // activations times a Linear's InScale
 	rope                            []float32 // cos, sin pairs per position and frequency
+	// A linears call's activations times each linear's InScale, and its outputs, inputs
+	// and weights for MatMuls.
+	scaled, ys, xs [][]float32
+	ws             []*tensor.Matrix
 	// Attention: one headWork per kernel thread, and each request's (or step's) first token.
 	heads  []headWork
 	starts []int
@@ -114,12 +118,41 @@ func (r *Runner) Run(batch []Input, out []float32) error {
 
 // linear computes y = l.W·(l.InScale ⊙ x) for n rows of x.
 func (r *Runner) linear(y []float32, l Linear, x []float32, n int) {
-	if l.InScale != nil {
-		xs := grow(&r.scaled, n*l.W.Cols)
-		r.k.MulCols(xs, x[:n*l.W.Cols], l.InScale)
-		x = xs
+	r.linears(x, n, linearOut{y, l})
+}
+
+// linearOut is one linear of a linears call and the rows it computes.
+type linearOut struct {
+	y []float32
+	l Linear
+}
+
+// linears computes o.y = o.l.W·(o.l.InScale ⊙ x) for n rows of x for each of outs, linears
+// that read the same x, as one Kernels.MatMuls (one hand-off to the threads for all of
+// them). x is scaled once per distinct InScale.
+func (r *Runner) linears(x []float32, n int, outs ...linearOut) {
+	r.ys, r.ws, r.xs = r.ys[:0], r.ws[:0], r.xs[:0]
+	for i, o := range outs {
+		xi := x
+		if o.l.InScale != nil {
+			xi = nil
+			for j := range i {
+				if slices.Equal(outs[j].l.InScale, o.l.InScale) {
+					xi = r.xs[j]
+					break
+				}
+			}
+			if xi == nil {
+				for len(r.scaled) <= i {
+					r.scaled = append(r.scaled, nil)
+				}
+				xi = grow(&r.scaled[i], n*o.l.W.Cols)
+				r.k.MulCols(xi, x[:n*o.l.W.Cols], o.l.InScale)
+			}
+		}
+		r.ys, r.ws, r.xs = append(r.ys, o.y), append(r.ws, o.l.W), append(r.xs, xi)
 	}
-	r.k.MatMul(y, l.W, x, n)
+	r.k.MatMuls(r.ys, r.ws, r.xs, n)
 }
 
 func grow(buf *[]float32, n int) []float32 {
@@ -163,16 +196,13 @@ func (r *Runner) transformer(T int, attend func(layer int, q, k, v, att []float3
 	g, u := grow(&r.g, T*hid), grow(&r.u, T*hid)
 	for li, l := range r.m.Layers {
 		rmsNorm(xn, x, l.AttnNorm, T, d)
-		r.linear(q, l.Wq, xn, T)
-		r.linear(k, l.Wk, xn, T)
-		r.linear(v, l.Wv, xn, T)
+		r.linears(xn, T, linearOut{q, l.Wq}, linearOut{k, l.Wk}, linearOut{v, l.Wv})
 		attend(li, q, k, v, att)
 		r.linear(tmp, l.Wo, att, T)
 		addInPlace(x, tmp)
 
 		rmsNorm(xn, x, l.FFNNorm, T, d)
-		r.linear(g, l.W1, xn, T)
-		r.linear(u, l.W3, xn, T)
+		r.linears(xn, T, linearOut{g, l.W1}, linearOut{u, l.W3})
 		r.k.SiLUMul(g, u)
 		r.linear(tmp, l.W2, g, T)
 		addInPlace(x, tmp)
