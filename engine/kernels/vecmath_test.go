@@ -270,8 +270,9 @@ func isNaN32(f float32) bool { return f != f }
 
 // TestHeadsF16MatchF32: DotHeadsF16 and AddScaledHeadsF16 on every path equal DotHeads
 // and AddScaledHeads row by row over the fp16 values decoded, within float rounding, for
-// head sizes with and without a multiple of eight values, one row or several, rows apart
-// by more than their width. Values between and past the operands stay untouched.
+// head sizes with and without a multiple of eight values, one row or several (whole
+// groups of eight and the rest), rows apart by more than their width. Values between and
+// past the operands stay untouched.
 func TestHeadsF16MatchF32(t *testing.T) {
 	r := rand.New(rand.NewPCG(17, 18))
 	const guard = 42
@@ -279,7 +280,7 @@ func TestHeadsF16MatchF32(t *testing.T) {
 		k := newKernels(t, v.cfg)
 		for _, nh := range []int{1, 3, 6, 8} {
 			for _, hd := range []int{5, 8, 16, 24, 48, 64} {
-				for _, rows := range []int{1, 3, 16} {
+				for _, rows := range []int{1, 3, 8, 11, 16} {
 					t.Run(fmt.Sprintf("%s/heads=%d/hd=%d/rows=%d", v.name, nh, hd, rows), func(t *testing.T) {
 						n := nh * hd
 						ld, ls := n+5, rows+2 // apart: rows of keys and values; rows of scores and weights
