@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -105,6 +107,7 @@ The subcommands measure the kernels and the load generator alone.`,
 	f.Int("input-tokens", 0, "every request this many tokens `N` (encoder workloads; 0 draws lengths from the workload)")
 	f.Int("fidelity-inputs", def.FidelityInputs, "size `N` of the fidelity evaluation set; 0 skips fidelity")
 	f.Uint64("seed", def.Seed, "`N` seeds the weights, the requests and the arrivals")
+	f.String("cpu-profile", "", "write a CPU profile of the probe (warm-up and window, not set-up or fidelity) to `FILE`, for go tool pprof")
 	cmd.AddCommand(newBenchKernelsCommand(gs), newBenchLoadgenCommand(gs))
 	return cmd
 }
@@ -496,6 +499,15 @@ func newGenerationReport(res *loadgen.Result, met sched.GenMetrics, kv sched.KVC
 func runBenchWorkload(gs *globalState, cmd *cobra.Command, lc *loadedConfig, r workloadRun) error {
 	ctx := cmd.Context()
 	pr := &progress{w: gs.stderr, tty: gs.stderrTTY, quiet: lc.Quiet}
+	var profile *os.File
+	if path, _ := cmd.Flags().GetString("cpu-profile"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return withCode(exitBadInput, fmt.Errorf("--cpu-profile %q: %w; want a file that can be created", path, err))
+		}
+		defer f.Close()
+		profile = f
+	}
 	ec, spec := r.engine, r.spec
 	pr.start(fmt.Sprintf("generating %s and converting it to %s", spec.Name, model.PrecisionName(ec.Precision)))
 	ref, err := model.Generate(spec, ec.Seed)
@@ -549,7 +561,15 @@ func runBenchWorkload(gs *globalState, cmd *cobra.Command, lc *loadedConfig, r w
 
 	r.probe.Request = cycle(r.payloads())
 	pr.start(r.describe(k))
+	if profile != nil {
+		if err := pprof.StartCPUProfile(profile); err != nil {
+			return withCode(exitInternal, fmt.Errorf("--cpu-profile: %w", err))
+		}
+	}
 	res, err := loadgen.Run(ctx, target, r.probe)
+	if profile != nil {
+		pprof.StopCPUProfile()
+	}
 	pr.done()
 	if err != nil {
 		return withCode(exitBadInput, err)
