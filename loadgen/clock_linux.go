@@ -49,14 +49,22 @@ func (s *preciseSleeper) sleepTo(_ context.Context, wake time.Time, over *oversl
 func (s *preciseSleeper) sleep(wake time.Time, short bool) {
 	ts := unix.NsecToTimespec(s.baseMono + int64(wake.Sub(s.baseTime)))
 	// Timer slack is per thread, and this goroutine may have moved since the last sleep.
+	// A signal (the runtime's preemption signals, a profiler's SIGPROF) ends the sleep
+	// early with EINTR; the deadline is absolute, so the sleep is simply resumed rather
+	// than the rest of it spun.
 	if s.holdP && short {
 		unix.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_TIMERSLACK, 1, 0, 0, 0, 0)
-		unix.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME,
-			uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
-		return
+		for {
+			_, _, errno := unix.RawSyscall6(unix.SYS_CLOCK_NANOSLEEP, unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME,
+				uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+			if errno != unix.EINTR {
+				return
+			}
+		}
 	}
 	runtime.LockOSThread()
 	unix.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_TIMERSLACK, 1, 0, 0, 0, 0)
-	_ = unix.ClockNanosleep(unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, &ts, nil)
+	for unix.ClockNanosleep(unix.CLOCK_MONOTONIC, unix.TIMER_ABSTIME, &ts, nil) == unix.EINTR {
+	}
 	runtime.UnlockOSThread()
 }
