@@ -140,7 +140,9 @@ func (g *Generator) iterate(steps []sched.GenStep) ([]int32, error) {
 	for _, st := range steps {
 		if st.Sample {
 			i := len(g.next) // the logits hold the sampling steps' rows, in order
-			g.next = append(g.next, model.Greedy(logits[i*v:(i+1)*v]))
+			// Greedy (model.Greedy) on the vector paths: a scan of the vocabulary per
+			// sequence was 5% of a 64-sequence iteration, on this goroutine alone.
+			g.next = append(g.next, int32(g.k.Argmax(logits[i*v:(i+1)*v])))
 		}
 	}
 	return g.next, nil

@@ -36,6 +36,8 @@ type impl struct {
 	softmax func(x []float32, cols int, scale float32)
 	// mulCols scales columns (vecmath.go).
 	mulCols func(dst, x, s []float32)
+	// argmax finds the first largest element (vecmath.go).
+	argmax func(x []float32) int
 	// addScaled adds a multiple of one vector to another (vecmath.go).
 	addScaled func(y, x []float32, a float32)
 	// dotHeads and addScaledHeads are dotF32 and addScaled over consecutive heads
@@ -65,6 +67,7 @@ func genericImpl() *impl {
 		siluMul: siluMulGeneric,
 		softmax: softmaxGeneric,
 		mulCols: mulColsGeneric,
+		argmax:  argmaxGeneric,
 
 		addScaled:      addScaledGeneric,
 		dotHeads:       dotHeadsGeneric,

@@ -27,6 +27,7 @@ func simdImpl(isa ISA) *impl {
 		siluMul: siluMulAVX2,
 		softmax: softmaxAVX2,
 		mulCols: mulColsAVX2,
+		argmax:  argmaxGeneric,
 
 		addScaled: addScaledAVX2,
 
@@ -40,6 +41,7 @@ func simdImpl(isa ISA) *impl {
 	}
 	if isa >= ISAAVX512 {
 		im.siluMul, im.softmax, im.mulCols = siluMulAVX512, softmaxAVX512, mulColsAVX512
+		im.argmax = argmaxAVX512
 		im.addScaled = addScaledAVX512
 		im.dotHeads, im.addScaledHeads = dotHeadsAVX512, addScaledHeadsAVX512
 		im.quant = quantBlocksAVX512

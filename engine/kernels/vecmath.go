@@ -223,6 +223,28 @@ func headRowsFit(n, nh, rows, ld, kvLen, sld, sLen int) bool {
 		sld >= rows && sLen >= (nh-1)*sld+rows
 }
 
+// Argmax returns the index of the largest element of x (the first of equals; NaNs never
+// win, unless x[0] is one, which then does), on the calling goroutine: greedy sampling
+// over a vocabulary's logits. x must not be empty.
+func (k *Kernels) Argmax(x []float32) int {
+	if len(x) == 0 {
+		panic("kernels: argmax of nothing")
+	}
+	return k.impl.argmax(x)
+}
+
+// argmaxGeneric is Argmax by one comparison per element, the definition the vector paths
+// keep.
+func argmaxGeneric(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
+
 // ToF16 sets dst[i] to src[i] in fp16, rounded to nearest even (tensor.F32ToF16: values
 // past the fp16 range become ±Inf), on the calling goroutine. len(dst) must equal
 // len(src).

@@ -3,9 +3,51 @@
 package kernels
 
 import (
+	"math/bits"
 	"simd/archsimd"
 	"slices"
 )
+
+// argmaxAVX512 is Argmax in two passes of sixteen lanes: the largest value (a lane takes
+// a value only when it is greater, so NaNs are passed over and equal values keep the
+// first), then the first element equal to it (-0 and +0 are equal, and the first of
+// them is what the comparisons would have kept).
+func argmaxAVX512(x []float32) int {
+	if len(x) < 32 || x[0] != x[0] {
+		return argmaxGeneric(x)
+	}
+	m := archsimd.BroadcastFloat32x16(x[0])
+	i := 0
+	for ; i+16 <= len(x); i += 16 {
+		v := archsimd.LoadFloat32x16((*[16]float32)(x[i:]))
+		m = v.Merge(m, v.Greater(m))
+	}
+	var lanes [16]float32
+	m.Store(&lanes)
+	mx := lanes[0]
+	for _, v := range lanes[1:] {
+		mx = max(mx, v) // no NaN: every lane started at x[0]
+	}
+	for _, v := range x[i:] {
+		if v > mx {
+			mx = v
+		}
+	}
+	want := archsimd.BroadcastFloat32x16(mx)
+	for i = 0; i+16 <= len(x); i += 16 {
+		if eq := archsimd.LoadFloat32x16((*[16]float32)(x[i:])).Equal(want).ToBits(); eq != 0 {
+			archsimd.ClearAVXUpperBits()
+			return i + bits.TrailingZeros16(eq)
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+	for ; i < len(x); i++ {
+		if x[i] == mx {
+			return i
+		}
+	}
+	return 0 // not reached: mx is an element of x
+}
 
 // exp16 is Exp32 on sixteen lanes, its argument clamped to [expMin, expMax].
 func exp16(x archsimd.Float32x16) archsimd.Float32x16 {

@@ -347,3 +347,38 @@ func TestHeadsF16MatchF32(t *testing.T) {
 		}
 	}
 }
+
+// TestArgmaxMatchesGeneric holds every path's Argmax to the one comparison per element
+// (argmaxGeneric: the first of equals; NaNs pass unless first): lengths below, at and
+// past the vector paths' 32, a vocabulary's, with ties, NaNs, ±0 and ±Inf placed at
+// random, the maximum first, last and in the tail.
+func TestArgmaxMatchesGeneric(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	specials := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 0, float32(math.Copysign(0, -1)), 1, 1}
+	for _, v := range variants() {
+		k := newKernels(t, v.cfg)
+		for _, n := range []int{1, 2, 15, 31, 32, 33, 47, 48, 100, 32000} {
+			for trial := range 40 {
+				x := make([]float32, n)
+				for i := range x {
+					x[i] = float32(r.IntN(7)) // ties
+				}
+				switch trial % 4 {
+				case 1:
+					for range 1 + n/8 {
+						x[r.IntN(n)] = specials[r.IntN(len(specials))]
+					}
+				case 2:
+					for i := range x {
+						x[i] = specials[r.IntN(len(specials))]
+					}
+				case 3:
+					x[[]int{0, n - 1, n - 1 - r.IntN(min(n, 16))}[r.IntN(3)]] = 9
+				}
+				if got, want := k.Argmax(x), argmaxGeneric(x); got != want {
+					t.Fatalf("%s: n=%d trial %d: Argmax = %d (%v), want %d (%v)", v.name, n, trial, got, x[got], want, x[want])
+				}
+			}
+		}
+	}
+}
