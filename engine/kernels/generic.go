@@ -67,7 +67,7 @@ func genericImpl() *impl {
 		siluMul: siluMulGeneric,
 		softmax: softmaxGeneric,
 		mulCols: mulColsGeneric,
-		argmax:  argmaxGeneric,
+		argmax:  ArgmaxScan,
 
 		addScaled:      addScaledGeneric,
 		dotHeads:       dotHeadsGeneric,

@@ -27,7 +27,7 @@ func simdImpl(isa ISA) *impl {
 		siluMul: siluMulAVX2,
 		softmax: softmaxAVX2,
 		mulCols: mulColsAVX2,
-		argmax:  argmaxGeneric,
+		argmax:  ArgmaxScan,
 
 		addScaled: addScaledAVX2,
 

@@ -233,9 +233,9 @@ func (k *Kernels) Argmax(x []float32) int {
 	return k.impl.argmax(x)
 }
 
-// argmaxGeneric is Argmax by one comparison per element, the definition the vector paths
-// keep.
-func argmaxGeneric(x []float32) int {
+// ArgmaxScan is Argmax by one comparison per element, on any tier and without a Kernels:
+// the definition the vector paths keep. x must not be empty.
+func ArgmaxScan(x []float32) int {
 	best := 0
 	for i, v := range x {
 		if v > x[best] {

@@ -14,7 +14,7 @@ import (
 // them is what the comparisons would have kept).
 func argmaxAVX512(x []float32) int {
 	if len(x) < 32 || x[0] != x[0] {
-		return argmaxGeneric(x)
+		return ArgmaxScan(x)
 	}
 	m := archsimd.BroadcastFloat32x16(x[0])
 	i := 0

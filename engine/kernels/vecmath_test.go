@@ -349,7 +349,7 @@ func TestHeadsF16MatchF32(t *testing.T) {
 }
 
 // TestArgmaxMatchesGeneric holds every path's Argmax to the one comparison per element
-// (argmaxGeneric: the first of equals; NaNs pass unless first): lengths below, at and
+// (ArgmaxScan: the first of equals; NaNs pass unless first): lengths below, at and
 // past the vector paths' 32, a vocabulary's, with ties, NaNs, ±0 and ±Inf placed at
 // random, the maximum first, last and in the tail.
 func TestArgmaxMatchesGeneric(t *testing.T) {
@@ -375,7 +375,7 @@ func TestArgmaxMatchesGeneric(t *testing.T) {
 				case 3:
 					x[[]int{0, n - 1, n - 1 - r.IntN(min(n, 16))}[r.IntN(3)]] = 9
 				}
-				if got, want := k.Argmax(x), argmaxGeneric(x); got != want {
+				if got, want := k.Argmax(x), ArgmaxScan(x); got != want {
 					t.Fatalf("%s: n=%d trial %d: Argmax = %d (%v), want %d (%v)", v.name, n, trial, got, x[got], want, x[want])
 				}
 			}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+
+	"github.com/infertune/infertune/engine/kernels"
 )
 
 // EvalSize is the default size of an evaluation set.
@@ -94,16 +96,9 @@ func Fidelity(ref, cand *Runner, eval []Input) (Agreement, error) {
 	return a, nil
 }
 
-// Argmax returns the index of the largest of x (the first on ties): a classifier's class.
-func Argmax(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
-}
+// Argmax returns the index of the largest of x (the first on ties): a classifier's class
+// (kernels.ArgmaxScan).
+func Argmax(x []float32) int { return kernels.ArgmaxScan(x) }
 
 // Generation fidelity runs prompts in iterations of at most fidelityTokens tokens (whole
 // prompts; a longer prompt alone, in chunks of that size), each a Decode with the logits
