@@ -1,6 +1,10 @@
 // Package kernels multiplies weights by activations: Dot, MatVec (y = W·x, the decode shape)
 // and MatMul (Y = W·X over n activation rows, the batched and prefill shape) for every weight
-// dtype of package tensor.
+// dtype of package tensor, and MatMuls, several MatMuls as one parallel loop. Beside them
+// are the vector functions a forward pass needs on the calling goroutine: activations
+// (SiLUMul, Softmax), column scaling, attention over an fp32 or fp16 KV cache (DotHeads,
+// AddScaledHeads and their fp16 forms, which take a block's rows at once), fp16
+// conversions and Argmax.
 //
 // Two tiers sit behind one API. The generic tier is plain Go, always built, and is the oracle
 // every faster path is tested against. The simd tier is built only with GOEXPERIMENT=simd on

@@ -5,7 +5,8 @@
 // class head), Decoder (the same blocks, causal, with a classifier tied to the token
 // embeddings giving next-token logits) and MLP (tabular scoring). A batch of requests runs
 // as one flattened matrix of tokens (or rows) through every weight matmul, one MatMul per
-// weight per batch; attention runs per request.
+// weight per batch (the projections that read one norm's output, Q, K and V and the
+// feed-forward's W1 and W3, as one Kernels.MatMuls); attention runs per request.
 //
 // The decoder runs by iterations (Runner.Decode): each holds a Step per sequence, a
 // prefill chunk or a decode token, batched as in Orca (token-wise operations over all
