@@ -55,7 +55,7 @@ func KVBlocks(name string, budget int64, blockSize int, memLimit int64) (int, er
 	if err != nil {
 		return 0, err
 	}
-	return sched.KVBlocksForBudget(budget, spec.Layers, spec.Dim, blockSize, model.KVValueBytes(model.KVDType), memLimit)
+	return sched.KVBlocksForBudget(budget, spec.Layers, spec.Dim, blockSize, model.KVDType.BlockBytes(), memLimit)
 }
 
 // genBatcher is what Continuous and Static offer.

@@ -41,10 +41,10 @@ func NewKVStore(spec Spec, blocks, blockSize int, dt tensor.DType) (*KVStore, er
 	if blocks < 1 || blockSize < 1 {
 		return nil, fmt.Errorf("kv store: %d blocks of %d positions: both must be positive", blocks, blockSize)
 	}
-	if blocks > math.MaxInt/blockSize/(2*4*spec.Dim*spec.Layers) {
+	if blocks > math.MaxInt/blockSize/(2*dt.BlockBytes()*spec.Dim*spec.Layers) {
 		return nil, fmt.Errorf("kv store: %d blocks of %d positions: too many positions to address", blocks, blockSize)
 	}
-	n := blocks * blockSize * spec.Dim * KVValueBytes(dt)
+	n := blocks * blockSize * spec.Dim * dt.BlockBytes()
 	kv := &KVStore{BlockSize: blockSize, Blocks: blocks, DType: dt, K: make([][]byte, spec.Layers), V: make([][]byte, spec.Layers)}
 	for l := range spec.Layers {
 		kv.K[l] = tensor.AlignedBytes(n)
@@ -56,15 +56,7 @@ func NewKVStore(spec Spec, blocks, blockSize int, dt tensor.DType) (*KVStore, er
 // KVBlockBytes returns the bytes one KV block of blockSize positions takes for spec in dt
 // (F32 or F16): a key and a value of Dim values per position and layer.
 func KVBlockBytes(spec Spec, blockSize int, dt tensor.DType) int64 {
-	return 2 * int64(KVValueBytes(dt)) * int64(spec.Layers) * int64(blockSize) * int64(spec.Dim)
-}
-
-// KVValueBytes returns the bytes of one cached value in dt: 2 for F16, else 4.
-func KVValueBytes(dt tensor.DType) int {
-	if dt == tensor.F16 {
-		return 2
-	}
-	return 4
+	return 2 * int64(dt.BlockBytes()) * int64(spec.Layers) * int64(blockSize) * int64(spec.Dim)
 }
 
 // kvLayer is one layer's keys (k) and values (v) in the store's dtype.
@@ -236,13 +228,13 @@ func (r *Runner) checkDecode(steps []Step, kv *KVStore, logits []float32) error 
 	if kv.DType != tensor.F32 && kv.DType != tensor.F16 {
 		return fmt.Errorf("decode: the KV store's dtype is %s; accepted: %s, %s (see NewKVStore)", kv.DType, tensor.F32, tensor.F16)
 	}
-	per := kv.Blocks * kv.BlockSize * s.Dim * KVValueBytes(kv.DType)
+	per := kv.Blocks * kv.BlockSize * s.Dim * kv.DType.BlockBytes()
 	if kv.Blocks < 1 || kv.BlockSize < 1 || len(kv.K) != s.Layers || len(kv.V) != s.Layers {
 		return fmt.Errorf("decode: the KV store has %d layers of %d blocks of %d positions; the %s model needs %d layers (see NewKVStore)", len(kv.K), kv.Blocks, kv.BlockSize, s.Name, s.Layers)
 	}
 	for l := range s.Layers {
 		if len(kv.K[l]) != per || len(kv.V[l]) != per {
-			return fmt.Errorf("decode: the KV store's layer %d holds %d bytes of keys and %d of values, want %d (blocks × block size × dim %d × %d bytes)", l, len(kv.K[l]), len(kv.V[l]), per, s.Dim, KVValueBytes(kv.DType))
+			return fmt.Errorf("decode: the KV store's layer %d holds %d bytes of keys and %d of values, want %d (blocks × block size × dim %d × %d bytes)", l, len(kv.K[l]), len(kv.V[l]), per, s.Dim, kv.DType.BlockBytes())
 		}
 	}
 	for i := range steps {

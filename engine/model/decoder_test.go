@@ -577,7 +577,7 @@ func TestDecoderRunAndKVStore(t *testing.T) {
 		if got, want := model.KVBlockBytes(tiny.Spec, 16, dt), int64(bytes/3); got != want {
 			t.Errorf("%s: KVBlockBytes = %d, a store of 3 blocks holds %d bytes per block", dt, got, want)
 		}
-		if want := int64(2 * tiny.Spec.Layers * 16 * tiny.Spec.Dim * model.KVValueBytes(dt)); model.KVBlockBytes(tiny.Spec, 16, dt) != want {
+		if want := int64(2 * tiny.Spec.Layers * 16 * tiny.Spec.Dim * dt.BlockBytes()); model.KVBlockBytes(tiny.Spec, 16, dt) != want {
 			t.Errorf("%s: KVBlockBytes = %d, want %d", dt, model.KVBlockBytes(tiny.Spec, 16, dt), want)
 		}
 	}
