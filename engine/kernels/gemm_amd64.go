@@ -93,8 +93,8 @@ func scatterTile(y []float32, m, n, i0, t0, rows, cols int, c []float32, wide bo
 	}
 }
 
-// Index vectors of scatter6x16's permutes (gemm_amd64.s) (VPERMI2PS: index 0-15 picks from the first
-// vector, 16-31 from the second).
+// Index vectors of scatter6x16's permutes, in gemm_amd64.s (VPERMI2PS: index 0-15 picks
+// from the first vector, 16-31 from the second).
 var (
 	// scatterPair[h]: tokens 8h..8h+7 of rows a and b, interleaved: a0 b0 a1 b1 ...
 	scatterPair [2][16]uint32
@@ -147,27 +147,8 @@ func matMulSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 		matMulFloat(k, y, w, x, n, t)
 	case tensor.Q8_0, tensor.Q4_0:
 		if k.cfg.ISA >= ISAAVX512VNNI {
-			pk := k.packs[w].of(w)
-			few := quantColsMax
-			if pk != nil {
-				few = quantColsPacked
-			}
-			if n < few {
-				matVecColsQuantVNNI(k, y, w, x, n)
-				return
-			}
-			// A last tile of a few columns costs a whole tile: those columns run as row
-			// groups. A decode iteration of 32 sequences and a prefill chunk asks s15m's
-			// classifier for 33.
-			if rest := n % gemmCols; rest > 0 && rest < few && n > gemmCols {
-				full := n - rest
-				k.outs = append(k.outs[:0], quantOut{y: y[:full*w.Rows], w: w, x: x[:full*w.Cols], pk: pk})
-				matMulQuantVNNI(k, k.outs, full)
-				matVecColsQuantVNNI(k, y[full*w.Rows:], w, x[full*w.Cols:], rest)
-				return
-			}
-			k.outs = append(k.outs[:0], quantOut{y: y, w: w, x: x, pk: pk})
-			matMulQuantVNNI(k, k.outs, n)
+			k.outs = append(k.outs[:0], quantOut{y: y, w: w, x: x})
+			quantVNNI(k, k.outs, n)
 			return
 		}
 		rowsMatMul(k, y, w, x, n)
@@ -249,30 +230,70 @@ func widenRows(dst []float32, w *tensor.Matrix, i0, rows int, isa ISA) {
 	}
 }
 
-// matMulsSIMD runs MatMuls' matrices through one matMulQuantVNNI where they are all
-// Q8_0 or Q4_0 on a VNNI path and n columns would run on its tiles for each of them (see
-// matMulSIMD); elsewhere it reports false.
+// matMulsSIMD runs MatMuls' matrices through one quantVNNI where they are all Q8_0 or
+// Q4_0 on a VNNI path; elsewhere it reports false.
 func matMulsSIMD(k *Kernels, ys [][]float32, ws []*tensor.Matrix, xs [][]float32, n int) bool {
 	if k.cfg.ISA < ISAAVX512VNNI {
 		return false
 	}
-	few := quantColsPacked
 	k.outs = k.outs[:0]
 	for i, w := range ws {
 		if (w.DType != tensor.Q8_0 && w.DType != tensor.Q4_0) || w.Cols == 0 || w.Rows == 0 {
 			return false
 		}
-		pk := k.packs[w].of(w)
-		if pk == nil {
-			few = quantColsMax
-		}
-		k.outs = append(k.outs, quantOut{y: ys[i], w: w, x: xs[i], pk: pk})
+		k.outs = append(k.outs, quantOut{y: ys[i], w: w, x: xs[i]})
 	}
-	if rest := n % gemmCols; n < few || (rest > 0 && rest < few && n > gemmCols) {
-		return false
-	}
-	matMulQuantVNNI(k, k.outs, n)
+	quantVNNI(k, k.outs, n)
 	return true
+}
+
+// quantVNNI runs the Q8_0 and Q4_0 matrices of outs (VNNI path, n columns each): the
+// columns tileCols gives each on the tiles, all the matrices in one matMulQuantVNNI, and
+// the rest as row groups (matVecColsQuantVNNI). Matrices that tileCols splits differently
+// (prepacked and not, for a few column counts) run one at a time.
+func quantVNNI(k *Kernels, outs []quantOut, n int) {
+	full := -1
+	for i := range outs {
+		o := &outs[i]
+		o.pk = k.packs[o.w].of(o.w)
+		if f := tileCols(n, o.pk != nil); full < 0 || f == full {
+			full = f
+			continue
+		}
+		for j := range outs {
+			quantVNNI(k, outs[j:j+1], n)
+		}
+		return
+	}
+	for i := range outs {
+		o := &outs[i]
+		m, kk := o.w.Rows, o.w.Cols
+		if full < n {
+			matVecColsQuantVNNI(k, o.y[full*m:], o.w, o.x[full*kk:], n-full)
+		}
+		o.y, o.x = o.y[:full*m], o.x[:full*kk]
+	}
+	if full > 0 {
+		matMulQuantVNNI(k, outs, full)
+	}
+}
+
+// tileCols returns how many of n columns a Q8_0 or Q4_0 matrix (prepacked or not) runs on
+// the tiles; the rest run as row groups. Under quantColsMax columns (quantColsPacked for
+// a prepacked matrix) row groups beat the tiles. A last tile of a few columns costs a
+// whole tile, so those columns run as row groups too (a decode iteration of 32 sequences
+// and a prefill chunk asks s15m's classifier for 33).
+func tileCols(n int, packed bool) int {
+	few := quantColsMax
+	if packed {
+		few = quantColsPacked
+	}
+	if rest := n % gemmCols; n < few {
+		return 0
+	} else if rest > 0 && rest < few && n > gemmCols {
+		return n - rest
+	}
+	return n
 }
 
 // matMulQuantVNNI runs Q8_0 and Q4_0 MatMul on qgemm6x32VNNI for the matrices of outs,
@@ -282,33 +303,30 @@ func matMulsSIMD(k *Kernels, ys [][]float32, ws []*tensor.Matrix, xs [][]float32
 func matMulQuantVNNI(k *Kernels, outs []quantOut, n int) {
 	panels := (n + gemmCols - 1) / gemmCols
 	packs := 0
+	blocks, bytes, unpacked := 0, 0, 0 // unpacked: the largest weight panel unpacked per call
 	for i := range outs {
 		o := &outs[i]
+		nb := o.w.Cols / tensor.QK
+		o.first = blocks
+		blocks += (o.w.Rows + qgemmRows - 1) / qgemmRows
+		bytes += len(o.w.Data)
+		if o.pk == nil {
+			unpacked = max(unpacked, nb*qgemmRows)
+		}
 		if j := sameInput(outs[:i], o.x); j >= 0 {
 			o.xp, o.xd = outs[j].xp, outs[j].xd
 			continue
 		}
-		kk := o.w.Cols
-		nb := kk / tensor.QK
-		ws := &k.packed
-		if packs > 0 {
-			if len(k.xpacks) < packs {
-				k.xpacks = append(k.xpacks, workspace{})
-			}
-			ws = &k.xpacks[packs-1]
+		if len(k.actPacks) == packs {
+			k.actPacks = append(k.actPacks, workspace{})
 		}
+		ws := &k.actPacks[packs]
 		packs++
-		k.act.quantize(o.x, n, kk, corrMul{}, k.impl)
+		k.act.quantize(o.x, n, o.w.Cols, corrMul{}, k.impl)
 		// Activation panels: bytes [p][b][g][j][4] = q+128, scales [p][b][j].
 		o.xp = growAligned(&ws.quants, panels*nb*tensor.QK*gemmCols)
 		o.xd = grow(&ws.scales, panels*nb*gemmCols)
-		packQ8Panels(o.xp, o.xd, &k.act, n, kk)
-	}
-	blocks, bytes := 0, 0
-	for i := range outs {
-		outs[i].first = blocks
-		blocks += (outs[i].w.Rows + qgemmRows - 1) / qgemmRows
-		bytes += len(outs[i].w.Data)
+		packQ8Panels(o.xp, o.xd, &k.act, n, o.w.Cols)
 	}
 	chunk, chunks := rowChunks(blocks, k.cfg.Threads, bytes*max(1, n/4))
 	k.pool.run(chunks, func(c, worker int) {
@@ -316,6 +334,13 @@ func matMulQuantVNNI(k *Kernels, outs []quantOut, n int) {
 		var wq []byte
 		var wd []float32
 		var wc []int32
+		var uq []byte // the worker's buffers for weight panels unpacked per call
+		var ud []float32
+		var uc []int32
+		if unpacked > 0 {
+			uq = growAligned(&ws.quants, unpacked*tensor.QK)
+			ud, uc = grow(&ws.scales, unpacked), grow(&ws.corr, unpacked)
+		}
 		tile := grow(&ws.tile, qgemmRows*gemmCols)
 		o := 0
 		for blk := c * chunk; blk < min((c+1)*chunk, blocks); blk++ {
@@ -331,9 +356,8 @@ func matMulQuantVNNI(k *Kernels, outs []quantOut, n int) {
 			if out.pk != nil {
 				wq, wd, wc = out.pk.quant[lb*per*tensor.QK:], out.pk.scale[lb*per:], out.pk.corr[lb*per:]
 			} else {
-				wq = growAligned(&ws.quants, per*tensor.QK)
-				wd, wc = grow(&ws.scales, per), grow(&ws.corr, per)
-				packWeightPanel(wq, wd, wc, out.w, i0, rows)
+				wq, wd, wc = uq, ud, uc
+				packWeightPanel(wq[:per*tensor.QK], wd[:per], wc[:per], out.w, i0, rows)
 			}
 			for p := range panels {
 				qgemm6x32VNNI((*int8)(unsafe.Pointer(&wq[0])), &wd[0], &wc[0],

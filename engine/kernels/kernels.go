@@ -35,10 +35,12 @@ type Kernels struct {
 	mu      sync.Mutex
 	act     q8Act       // activations quantized by the current operation
 	packed  workspace   // activations packed by the current operation, read by all workers
-	xpacks  []workspace // a MatMuls call's further activations, packed
 	scratch []workspace // one per worker, for weight panels and tiles
 	packs   map[*tensor.Matrix]*weightPack
-	outs    []quantOut // the matrices of the current quantized MatMul
+	// The matrices of the current quantized MatMul (or MatMuls), and their distinct
+	// inputs quantized and packed for the int8 tiles, one workspace each.
+	outs     []quantOut
+	actPacks []workspace
 }
 
 // The simd tier's quantized MatMul paths (gemm_amd64.go).
