@@ -229,7 +229,8 @@ func (g *gen) qgemm() {
 // and pair into one vector, by two-table permutes whose index vectors (scatterPair,
 // scatterQuad, scatterToken in gemm_amd64.go) stay in registers; a store masked to six
 // lanes writes each token. In Go, with the index vectors reloaded and the rows spilled, it
-// took about four times as long as the int8 micro-kernel's share of a classifier MatMul.
+// took 71 ns a tile (24 ns here), and 14% of the CPU of 64-sequence decode iterations,
+// against 31% for the int8 micro-kernel.
 func (g *gen) scatter() {
 	g.l("// func scatter6x16(y *float32, ystride int, c *float32, cstride int)")
 	g.l("//")
