@@ -2,69 +2,61 @@
 
 #include "textflag.h"
 
-// Q8ROW is one row's block of a four-row Q8_0 step: the block's fp16 scale (at disp(ADDR))
-// through the table, the weights made unsigned, the corrections as the accumulator's start,
-// VPDPBUSD against the shared activations (Y4), and the block's FMA into ACC. Y5 holds the
-// corrections and Y6 the activation scale (XD, its address, is for Q4ROW); W, T, S are
-// scratch.
-#define Q8ROW(disp, XD, ADDR, ACC, W, T, S) \
+// Q8ROW is one row's block of a four-row Q8_0 step: the weights made unsigned, the
+// corrections (Y5) as the accumulator's start, VPDPBUSD against the shared activations (Y4),
+// the sums to fp32, times the block's scale (its fp16 at disp(ADDR), through the table at R9,
+// a broadcast memory operand), and into ACC times the activation scale (Y6). W and T are
+// scratch. The two scales cost one multiply and one FMA on the vector pipes and one load each
+// (a broadcast load of xd into S and a multiply of the scales took one instruction more for
+// each row; Q8ROW and Q4ROW are bound by how fast their instructions issue on cached data).
+#define Q8ROW(disp, ADDR, ACC, W, T) \
 	MOVWQZX disp(ADDR), AX \
 	VPXORD disp+2(ADDR), Y15, W \
-	VMOVDQA64 Y5, T \
-	VPDPBUSD Y4, W, T \
-	VCVTDQ2PS T, T \
-	VBROADCASTSS (R9)(AX*4), S \
-	VMULPS Y6, S, S \
-	VFMADD231PS S, T, ACC
+	QDOT(ACC, W, T)
 
-// Q4ROW is Q8ROW for a Q4_0 block, in fewer instructions: this kernel is bound by how fast
-// they issue, not by memory. VBROADCASTI32X4 puts the 16 nibble bytes in both halves and
-// one VPAND (Y15: 0x0f in the low half, 0xf0 in the high) keeps the low nibbles q (values
+// Q4ROW is Q8ROW for a Q4_0 block. VBROADCASTI32X4 puts the 16 nibble bytes in both halves
+// and one VPAND (Y15: 0x0f in the low half, 0xf0 in the high) keeps the low nibbles q (values
 // 0..15) in the low half and 16·q (values 16..31) in the high: lanes 4-7 of the sums come
 // out 16 times too large, their corrections are made 16 times too (q4CorrVNNI), and
-// Q4UNSCALE divides by 16 once at the end, exactly (a power of two). The scales arrive as
-// broadcast memory operands: T·fp32(dw) through the table, then T·xd (at XD) into ACC.
-#define Q4ROW(disp, XD, ADDR, ACC, W, T, S) \
+// Q4UNSCALE divides by 16 once at the end, exactly (a power of two).
+#define Q4ROW(disp, ADDR, ACC, W, T) \
 	MOVWQZX disp(ADDR), AX \
 	VBROADCASTI32X4 disp+2(ADDR), W \
 	VPANDD Y15, W, W \
+	QDOT(ACC, W, T)
+
+// QDOT is the part Q8ROW and Q4ROW share, from the unsigned weights W and the fp16 scale's
+// bits in AX on.
+#define QDOT(ACC, W, T) \
 	VMOVDQA64 Y5, T \
 	VPDPBUSD Y4, W, T \
 	VCVTDQ2PS T, T \
 	VMULPS.BCST (R9)(AX*4), T, T \
-	VFMADD231PS.BCST XD, T, ACC
+	VFMADD231PS Y6, T, ACC
 
 // Q4UNSCALE multiplies ACC by Y14 (1 in lanes 0-3, 1/16 in lanes 4-7): see Q4ROW.
 #define Q4UNSCALE(ACC) \
 	VMULPS Y14, ACC, ACC
 
-// QSHARED loads block b's shared operands (b = 0 or 1 of the step): activations, their
+// QSHARED loads block b's shared operands (b = 0, 1, … of the step): activations, their
 // corrections, their scale.
 #define QSHARED(b) \
 	VMOVDQU (b*32)(DI), Y4 \
 	VMOVDQU (b*32)(R8), Y5 \
 	VBROADCASTSS (b*4)(DX), Y6
 
-// Q4SHARED is QSHARED without the activation scale, which Q4ROW reads from memory.
-#define Q4SHARED(b) \
-	VMOVDQU (b*32)(DI), Y4 \
-	VMOVDQU (b*32)(R8), Y5
+// QBLOCK runs block b of the step, all four rows, with ROW (Q8ROW or Q4ROW) of bb-byte
+// blocks. (Arguments are parenthesized: macros substitute text.)
+#define QBLOCK(ROW, bb, b) \
+	QSHARED((b)) \
+	QROWS4(ROW, ((b)*(bb)))
 
-// Q4PAIR runs blocks b and b+1 of the step, all four rows, with Q4ROW. (Arguments are
-// parenthesized: macros substitute text.)
-#define Q4PAIR(b) \
-	Q4SHARED((b)) \
-	QROWS4(Q4ROW, ((b)*18), ((b)*4)(DX)) \
-	Q4SHARED(((b)+1)) \
-	QROWS4(Q4ROW, (((b)+1)*18), (((b)+1)*4)(DX))
-
-// QROWS4 runs one block of all four rows with ROW (Q8ROW or Q4ROW) at block offset disp,
-// the block's activation scale at XD.
-#define QROWS4(ROW, disp, XD) \
-	ROW(disp, XD, SI, Y0, Y8, Y9, Y10) \
-	ROW(disp, XD, R13, Y1, Y16, Y17, Y18) \
-	ROW(disp, XD, R14, Y2, Y19, Y20, Y21) \
-	ROW(disp, XD, R15, Y3, Y22, Y23, Y24)
+// QROWS4 runs one block of all four rows with ROW at block offset disp.
+#define QROWS4(ROW, disp) \
+	ROW(disp, SI, Y0, Y8, Y9) \
+	ROW(disp, R13, Y1, Y16, Y17) \
+	ROW(disp, R14, Y2, Y19, Y20) \
+	ROW(disp, R15, Y3, Y22, Y23)
 
 // QSETUP loads the arguments and sets the row pointers: SI, R13, R14, R15 the four rows,
 // R12 the first of the next four (next bytes on). Each step of two blocks prefetches into
@@ -143,9 +135,9 @@
 	JLT tail \
 loop: \
 	QSHARED(0) \
-	ROW(0, 0(DX), SI, Y0, Y8, Y9, Y10) \
+	ROW(0, SI, Y0, Y8, Y9) \
 	QSHARED(1) \
-	ROW(bb, 4(DX), SI, Y1, Y8, Y9, Y10) \
+	ROW(bb, SI, Y1, Y8, Y9) \
 	ADDQ $(2*bb), SI \
 	ADDQ $64, DI \
 	ADDQ $8, DX \
@@ -157,7 +149,7 @@ tail: \
 	TESTQ CX, CX \
 	JZ done \
 	QSHARED(0) \
-	ROW(0, 0(DX), SI, Y0, Y8, Y9, Y10) \
+	ROW(0, SI, Y0, Y8, Y9) \
 done: \
 	VADDPS Y1, Y0, Y0 \
 	FIX(Y0) \
@@ -269,10 +261,8 @@ TEXT ·matVec4Q8VNNI(SB), NOSPLIT, $0-72
 	JLT mv8_tail
 mv8_loop:
 	QPREFETCH(0)
-	QSHARED(0)
-	QROWS4(Q8ROW, 0, 0)
-	QSHARED(1)
-	QROWS4(Q8ROW, 34, 0)
+	QBLOCK(Q8ROW, 34, 0)
+	QBLOCK(Q8ROW, 34, 1)
 	QADVANCE(2, 34)
 	SUBQ $2, CX
 	CMPQ CX, $2
@@ -280,8 +270,7 @@ mv8_loop:
 mv8_tail:
 	TESTQ CX, CX
 	JZ mv8_done
-	QSHARED(0)
-	QROWS4(Q8ROW, 0, 0)
+	QBLOCK(Q8ROW, 34, 0)
 mv8_done:
 	QSTORE
 	RET
@@ -297,9 +286,11 @@ TEXT ·matVec4Q4VNNI(SB), NOSPLIT, $0-72
 	JLT mv4_two
 mv4_loop:
 	QPREFETCH(0)
-	Q4PAIR(0)
+	QBLOCK(Q4ROW, 18, 0)
+	QBLOCK(Q4ROW, 18, 1)
 	QPREFETCH(36)
-	Q4PAIR(2)
+	QBLOCK(Q4ROW, 18, 2)
+	QBLOCK(Q4ROW, 18, 3)
 	QADVANCE(4, 18)
 	SUBQ $4, CX
 	CMPQ CX, $4
@@ -307,14 +298,14 @@ mv4_loop:
 mv4_two:
 	CMPQ CX, $2
 	JLT mv4_tail
-	Q4PAIR(0)
+	QBLOCK(Q4ROW, 18, 0)
+	QBLOCK(Q4ROW, 18, 1)
 	QADVANCE(2, 18)
 	SUBQ $2, CX
 mv4_tail:
 	TESTQ CX, CX
 	JZ mv4_done
-	Q4SHARED(0)
-	QROWS4(Q4ROW, 0, 0(DX))
+	QBLOCK(Q4ROW, 18, 0)
 mv4_done:
 	Q4UNSCALE(Y0)
 	Q4UNSCALE(Y1)
