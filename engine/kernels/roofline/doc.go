@@ -18,11 +18,12 @@
 //     accumulators with no memory operands, on every thread at once; a scalar Go loop on other
 //     CPUs.
 //
-// Each roof is the best of a few short trials after a warm-up. Every roof is swept once
-// before the rows, and each row's own roof is measured again right before and right after it;
-// the row is divided by that adjacent roof, so a neighbour busy on the machine during the
-// sweep does not skew it: a kernel that reads as fast as the machine can reads close to 100%,
-// never far above it. The FMA peak is an fp32 roof; int8 kernels (q8_0, q4_0) can exceed it.
+// Every roof is swept once before the rows (the best of a few short trials after a warm-up),
+// and each row's own roof is measured again in trials interleaved with the row's timed
+// batches, each trial as long as a batch, the best trial against the best batch; the row is
+// divided by that roof, so a neighbour busy on the machine during the sweep, or during one
+// half of the row, does not skew it: a kernel that reads as fast as the machine can reads
+// close to 100%, never far above it. The FMA peak is an fp32 roof; int8 kernels (q8_0, q4_0) can exceed it.
 //
 // Memory: the cold working set of one dtype (about Options.ColdBytes) is allocated, measured
 // and freed before the next dtype's; the read roofs' buffer, as large as the largest working

@@ -108,8 +108,9 @@ type Options struct {
 	Ops []Op
 	// MinTime is the least time each row is timed for (at least 3 calls are timed whatever
 	// it says); default 300ms. It is cut into 8 batches of consecutive calls and the row
-	// reports the fastest batch, as the roofs report their best pass. The roofs' trials are
-	// a fraction of it.
+	// reports the fastest batch; between every two batches one trial of the row's roof, as
+	// long as a batch, runs, and the row is divided by the best trial. The sweep of the
+	// roofs before the rows runs shorter trials, a fraction of it.
 	MinTime time.Duration
 	// ColdBytes is the least weight bytes a cold MatVec pass streams; default 1 GiB. It
 	// must hold at least one MatVec matrix of every selected dtype.

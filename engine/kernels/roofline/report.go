@@ -53,13 +53,13 @@ type Row struct {
 	NsPerCall float64 `json:"ns_per_call"`
 	// PctOfRoof is GBps over the read roof at (Threads, WorkingSetBytes) for matvec rows,
 	// GFlops over the FMA peak at Threads for matmul rows, in percent; 0 when the roof is
-	// unknown. The roof is Roof: measured right before and right after the row, so the row
-	// and its roof see the same neighbours on a shared machine. The FMA peak is an fp32 roof:
-	// q8_0 and q4_0 kernels multiply in int8, where one VPDPBUSD does four multiply-adds per
-	// 32-bit lane, so their matmul rows can pass 100%.
+	// unknown. The roof is Roof: measured between the row's batches, in trials as long as a
+	// batch, so the row and its roof see the same neighbours on a shared machine. The FMA
+	// peak is an fp32 roof: q8_0 and q4_0 kernels multiply in int8, where one VPDPBUSD does
+	// four multiply-adds per 32-bit lane, so their matmul rows can pass 100%.
 	PctOfRoof float64 `json:"pct_of_roof"`
 	// Roof is the roof PctOfRoof divides by (GB/s for matvec, GFLOP/s for matmul): the best
-	// of the measurements taken right before and right after the row.
+	// of the row's roof trials, one between every two of its batches (see Options.MinTime).
 	Roof float64 `json:"roof"`
 }
 

@@ -80,52 +80,90 @@ func (g *gang) close() {
 	g.exited.Wait()
 }
 
-// fastestRound times round on every worker of g at once and returns the fastest time of one
-// round in seconds. It first grows the number of rounds per trial until a trial lasts at least
-// target (those trials warm caches and clocks up and are not counted), then keeps the best of
-// roofTrials trials. It checks ctx between trials.
-func fastestRound(ctx context.Context, g *gang, target time.Duration, round func(worker int)) (float64, error) {
-	trial := func(reps int) time.Duration {
-		start := time.Now()
-		g.run(func(w int) {
-			for range reps {
-				round(w)
+// probe is a roof measured one trial at a time: a trial runs round reps times on every
+// worker of g at once, and work is what one round does on all workers together (bytes read,
+// or floating-point operations), so a trial's rate is reps·work over its time.
+type probe struct {
+	g     *gang
+	round func(worker int)
+	work  float64
+	reps  int
+}
+
+// timed runs one trial and returns its time. Workers check ctx between rounds, so a cancel
+// cuts a trial short; the time of a cut trial means nothing, and timed then returns ctx.Err().
+func (p *probe) timed(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	p.g.run(func(w int) {
+		for range p.reps {
+			if ctx.Err() != nil {
+				return
 			}
-		})
-		return time.Since(start)
-	}
-	reps := 1
-	for {
-		if err := ctx.Err(); err != nil {
-			return 0, err
+			p.round(w)
 		}
-		d := trial(reps)
-		if d >= target || reps >= 1<<30 {
-			break
+	})
+	d := time.Since(start)
+	return d, ctx.Err()
+}
+
+// warm runs one untimed round on every worker.
+func (p *probe) warm(ctx context.Context) error {
+	reps := p.reps
+	p.reps = 1
+	_, err := p.timed(ctx)
+	p.reps = reps
+	return err
+}
+
+// trial runs one trial and returns its rate in work per nanosecond (GB/s or GFLOP/s).
+func (p *probe) trial(ctx context.Context) (float64, error) {
+	d, err := p.timed(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return p.work * float64(p.reps) / float64(max(d.Nanoseconds(), 1)), nil
+}
+
+// calibrate sets reps so that a trial lasts at least target, growing them from one; those
+// trials warm caches and clocks up and are not counted.
+func (p *probe) calibrate(ctx context.Context, target time.Duration) error {
+	p.reps = 1
+	for {
+		d, err := p.timed(ctx)
+		if err != nil {
+			return err
+		}
+		if d >= target || p.reps >= 1<<30 {
+			return nil
 		}
 		grow := 100
 		if d > 0 {
 			grow = min(grow, int(1.2*float64(target)/float64(d))+1)
 		}
-		reps *= max(grow, 2)
+		p.reps *= max(grow, 2)
+	}
+}
+
+// best calibrates p to target and returns the best rate of roofTrials trials.
+func (p *probe) best(ctx context.Context, target time.Duration) (float64, error) {
+	if err := p.calibrate(ctx, target); err != nil {
+		return 0, err
 	}
 	best := 0.0
-	for i := range roofTrials {
-		if err := ctx.Err(); err != nil {
+	for range roofTrials {
+		rate, err := p.trial(ctx)
+		if err != nil {
 			return 0, err
 		}
-		s := trial(reps).Seconds() / float64(reps)
-		if i == 0 || s < best {
-			best = s
-		}
+		best = max(best, rate)
 	}
 	return best, nil
 }
 
-// fmaPeak measures the FMA peak of g's threads together in GFLOP/s: each loop on every thread
-// at once, each thread on its own accumulators; the fastest loop counts.
-func fmaPeak(ctx context.Context, g *gang, loops []fmaLoop, target time.Duration) (float64, error) {
-	best := 0.0
+// fmaProbes returns a probe of the FMA peak on g's threads for each loop, each thread on its
+// own accumulators; work is in GFLOP (a rate in GFLOP/s).
+func fmaProbes(g *gang, loops []fmaLoop) []*probe {
+	var ps []*probe
 	for _, loop := range loops {
 		accs := make([][]float32, g.threads())
 		for w := range accs {
@@ -134,33 +172,55 @@ func fmaPeak(ctx context.Context, g *gang, loops []fmaLoop, target time.Duration
 				accs[w][i] = 1
 			}
 		}
-		s, err := fastestRound(ctx, g, target, func(w int) { loop.run(fmaIters, fmaA, fmaB, accs[w]) })
+		ps = append(ps, &probe{g: g,
+			round: func(w int) { loop.run(fmaIters, fmaA, fmaB, accs[w]) },
+			work:  loop.flopsPerIter() * fmaIters * float64(g.threads())})
+	}
+	return ps
+}
+
+// readProbes returns a probe of how fast g's threads together read buf for each loop: each
+// thread sums its own contiguous part (split), all threads at once; work is in bytes (a rate
+// in GB/s).
+func readProbes(g *gang, buf []byte, loops []sumLoop) []*probe {
+	parts := split(buf, g.threads())
+	var ps []*probe
+	for _, loop := range loops {
+		sink := make([]float32, len(parts))
+		ps = append(ps, &probe{g: g,
+			round: func(w int) {
+				if w < len(parts) {
+					sink[w] += readSum(parts[w], loop.sum)
+				}
+			},
+			work: float64(len(buf))})
+	}
+	return ps
+}
+
+// bestOf returns the best rate of any of ps (each calibrated to target, best of roofTrials).
+func bestOf(ctx context.Context, ps []*probe, target time.Duration) (float64, error) {
+	best := 0.0
+	for _, p := range ps {
+		rate, err := p.best(ctx, target)
 		if err != nil {
 			return 0, err
 		}
-		best = max(best, loop.flopsPerIter()*fmaIters*float64(g.threads())/s/1e9)
+		best = max(best, rate)
 	}
 	return best, nil
 }
 
-// readRoof measures how fast g's threads together read buf in GB/s: each thread sums its own
-// contiguous part (split) with each loop, all threads at once; the fastest loop counts.
+// fmaPeak measures the FMA peak of g's threads together in GFLOP/s: each loop on every thread
+// at once; the fastest loop counts.
+func fmaPeak(ctx context.Context, g *gang, loops []fmaLoop, target time.Duration) (float64, error) {
+	return bestOf(ctx, fmaProbes(g, loops), target)
+}
+
+// readRoof measures how fast g's threads together read buf in GB/s with each loop; the
+// fastest loop counts.
 func readRoof(ctx context.Context, g *gang, buf []byte, loops []sumLoop, target time.Duration) (float64, error) {
-	parts := split(buf, g.threads())
-	sink := make([]float32, len(parts))
-	best := 0.0
-	for _, loop := range loops {
-		s, err := fastestRound(ctx, g, target, func(w int) {
-			if w < len(parts) {
-				sink[w] += readSum(parts[w], loop.sum)
-			}
-		})
-		if err != nil {
-			return 0, err
-		}
-		best = max(best, float64(len(buf))/s/1e9)
-	}
-	return best, nil
+	return bestOf(ctx, readProbes(g, buf, loops), target)
 }
 
 // split cuts b into at most n contiguous parts of nearly equal size, each starting on a

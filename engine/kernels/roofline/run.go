@@ -17,6 +17,9 @@ import (
 type hooks struct {
 	// afterCall runs after every timed kernel call.
 	afterCall func()
+	// afterTrial runs after every trial of a row's roof (the first includes choosing and
+	// calibrating it).
+	afterTrial func()
 }
 
 // Run measures the roofs, then every row opt selects, in the order dtype, tier, threads, op
@@ -24,11 +27,10 @@ type hooks struct {
 // calling goroutine. It fails at once, with a nil Report, when opt does not validate.
 //
 // Each roof in Report.Roofs is the best of every measurement of it: the sweep before the rows
-// (every working set at every thread count, 1 included) and the measurements next to each row
-// that uses it. A row's PctOfRoof is against the roof measured
-// right before and right after that row (Row.Roof), so that a row and its roof see the same
-// neighbours on a shared machine, where bandwidth moves by tens of percent from one second to
-// the next.
+// (every working set at every thread count, 1 included) and the trials taken between the
+// batches of each row that uses it. A row's PctOfRoof is against its own trials (Row.Roof;
+// see timeRow), so that a row and its roof see the same neighbours on a shared machine,
+// where bandwidth moves by tens of percent from one second to the next.
 //
 // Cancelling ctx stops Run between and within rows and roof trials: it returns the roofs and
 // rows finished so far (a row cut short is dropped) together with ctx.Err().
@@ -91,55 +93,81 @@ type runner struct {
 	buf          []byte    // the read roofs' buffer while rows run
 }
 
-// adjacentRoof measures the roof of one row (the read roof at its working set and thread
-// count, or the FMA peak at its thread count), folds it into the report's roofs, and returns
-// it.
-func (r *runner) adjacentRoof(ctx context.Context, op Op, threads int, ws int64) (float64, error) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	g := newGang(threads)
-	defer g.close()
-	if op == OpMatMul {
-		return r.fmaRoof(ctx, g)
-	}
-	return r.readRoofAt(ctx, g, ws)
-}
-
 // fmaRoof measures the FMA peak on g's threads and folds it into the report's roofs.
-func (r *runner) fmaRoof(ctx context.Context, g *gang) (float64, error) {
+func (r *runner) fmaRoof(ctx context.Context, g *gang) error {
 	peak, err := fmaPeak(ctx, g, fmaLoops(), roofTrialTime(r.o.MinTime))
 	if err != nil {
-		return 0, err
+		return err
 	}
-	roofs := &r.rep.Roofs
-	t := g.threads()
-	roofs.FMAGFlopsByThreads[t] = max(roofs.FMAGFlopsByThreads[t], peak)
-	roofs.FMAGFlops = roofs.FMAGFlopsByThreads[1]
-	return peak, nil
+	r.foldFMA(g.threads(), peak)
+	return nil
 }
 
-// readRoofAt measures the read roof of ws bytes on g's threads and folds it into the
-// report's roofs. The read buffer is kept, grown to the largest size asked for, until Run
-// returns.
-func (r *runner) readRoofAt(ctx context.Context, g *gang, ws int64) (float64, error) {
+// foldFMA raises the report's FMA peak at threads to peak.
+func (r *runner) foldFMA(threads int, peak float64) {
+	roofs := &r.rep.Roofs
+	roofs.FMAGFlopsByThreads[threads] = max(roofs.FMAGFlopsByThreads[threads], peak)
+	roofs.FMAGFlops = roofs.FMAGFlopsByThreads[1]
+}
+
+// readBuf returns the read roofs' buffer cut to ws bytes. The buffer is kept, grown to the
+// largest size asked for, until Run returns.
+func (r *runner) readBuf(ws int64) []byte {
 	if int64(len(r.buf)) < ws {
 		r.buf = nil
 		r.buf = readBuffer(ws)
 	}
-	gbps, err := readRoof(ctx, g, r.buf[:ws], sumLoops(), roofTrialTime(r.o.MinTime))
+	return r.buf[:ws]
+}
+
+// readRoofAt measures the read roof of ws bytes on g's threads and folds it into the
+// report's roofs.
+func (r *runner) readRoofAt(ctx context.Context, g *gang, ws int64) error {
+	gbps, err := readRoof(ctx, g, r.readBuf(ws), sumLoops(), roofTrialTime(r.o.MinTime))
 	if err != nil {
-		return 0, err
+		return err
 	}
+	r.foldRead(g.threads(), ws, gbps)
+	return nil
+}
+
+// foldRead raises the report's read roof at threads and ws bytes to gbps.
+func (r *runner) foldRead(threads int, ws int64, gbps float64) {
 	roofs := &r.rep.Roofs
-	t := g.threads()
-	bySize := roofs.ReadGBpsByThreads[t]
+	bySize := roofs.ReadGBpsByThreads[threads]
 	if bySize == nil {
 		bySize = map[int64]float64{}
-		roofs.ReadGBpsByThreads[t] = bySize
+		roofs.ReadGBpsByThreads[threads] = bySize
 	}
 	bySize[ws] = max(bySize[ws], gbps)
 	roofs.ReadGBps = roofs.ReadGBpsByThreads[1]
-	return gbps, nil
+}
+
+// rowRoof returns the probe of a row's roof on g's threads, calibrated so that one trial
+// lasts about as long as one of the row's batches: the read roof at ws bytes for matvec,
+// the FMA peak for matmul, with the loop that was fastest in one trial of each.
+func (r *runner) rowRoof(ctx context.Context, g *gang, op Op, ws int64) (*probe, float64, error) {
+	var ps []*probe
+	if op == OpMatMul {
+		ps = fmaProbes(g, fmaLoops())
+	} else {
+		ps = readProbes(g, r.readBuf(ws), sumLoops())
+	}
+	var best *probe
+	bestRate := 0.0
+	for _, p := range ps {
+		if err := p.calibrate(ctx, r.o.MinTime/batches); err != nil {
+			return nil, 0, err
+		}
+		rate, err := p.trial(ctx)
+		if err != nil {
+			return nil, 0, err
+		}
+		if best == nil || rate > bestRate {
+			best, bestRate = p, rate
+		}
+	}
+	return best, bestRate, nil
 }
 
 // plan is what one dtype measures and the sizes of its working sets.
@@ -196,12 +224,12 @@ func (r *runner) measureRoofs(ctx context.Context) error {
 	sizes := r.roofSizes()
 	for _, t := range r.roofThreads() {
 		g := newGang(t)
-		_, err := r.fmaRoof(ctx, g)
+		err := r.fmaRoof(ctx, g)
 		for _, ws := range sizes {
 			if err != nil {
 				break
 			}
-			_, err = r.readRoofAt(ctx, g, ws)
+			err = r.readRoofAt(ctx, g, ws)
 		}
 		g.close()
 		if err != nil {
@@ -285,23 +313,12 @@ func (r *runner) runDType(ctx context.Context, p plan) error {
 				case OpMatMul:
 					call = func(int) { k.MatMul(yBatch, mmw, r.xBatch, o.MatMulN) }
 				}
-				ws := p.workingSet(op)
-				before, err := r.adjacentRoof(ctx, op, threads, ws)
+				calls, elapsed, roof, err := r.timeRow(ctx, op, threads, p.workingSet(op), warmCalls, call)
 				if err != nil {
 					k.Close()
 					return err
 				}
-				calls, elapsed, err := r.timeCalls(ctx, warmCalls, call)
-				if err != nil {
-					k.Close()
-					return err
-				}
-				after, err := r.adjacentRoof(ctx, op, threads, ws)
-				if err != nil {
-					k.Close()
-					return err
-				}
-				row := r.row(p, op, k, calls, elapsed, max(before, after))
+				row := r.row(p, op, k, calls, elapsed, roof)
 				r.rep.Rows = append(r.rep.Rows, row)
 				if r.progress != nil {
 					r.progress(row)
@@ -313,48 +330,100 @@ func (r *runner) runDType(ctx context.Context, p plan) error {
 	return nil
 }
 
-// timeCalls makes warm untimed calls, then calls call(i) for i = 0, 1, … until MinTime has
-// passed and at least minCalls calls were made, and returns the fastest batch: calls are
-// timed in batches of consecutive calls (each at least minCalls calls and MinTime/batches
-// long), and the batch with the lowest time per call is reported. That is the statistic of
-// the roofs (the best pass), so a row and its roof are compared like for like; on a shared
-// machine a mean over all calls mostly measures the neighbours. It checks ctx before every
-// call.
-func (r *runner) timeCalls(ctx context.Context, warm int, call func(i int)) (calls int, elapsed time.Duration, err error) {
+// timeRow times one row and its roof side by side: it makes warm untimed calls, then runs
+// batches rounds, each one batch of consecutive calls of call(i) (i = 0, 1, …; at least
+// minCalls calls and MinTime/batches long) and one trial of the row's roof (rowRoof, as long
+// as a batch), the batch first in even rounds and the trial first in odd ones. Hot and matmul
+// rows (rewarm) start every batch after a trial with one untimed call, and every trial after
+// a batch with one untimed round of the roof, so that neither is timed on a cache the other
+// has just filled; cold working sets are never in cache. It returns the
+// fastest batch and the best trial. That compares the row with its roof like for like: the
+// same statistic (the best of as many windows of the same length), in windows interleaved in
+// time, so that neighbours on a shared machine, whose load moves by tens of percent from one
+// second to the next, weigh on both alike. It checks ctx before every call and between the
+// roof's rounds.
+func (r *runner) timeRow(ctx context.Context, op Op, threads int, ws int64, warm int, call func(i int)) (calls int, elapsed time.Duration, roof float64, err error) {
+	rewarm := op != OpMatVecCold
+	runtime.LockOSThread() // the roof gang's worker 0
+	defer runtime.UnlockOSThread()
+	g := newGang(threads)
+	defer g.close()
 	for i := range warm {
 		if err := ctx.Err(); err != nil {
-			return 0, 0, err
+			return 0, 0, 0, err
 		}
 		call(i)
 	}
+	var probe *probe
+	roofTrial := func() error {
+		rate := 0.0
+		var err error
+		if probe == nil {
+			probe, rate, err = r.rowRoof(ctx, g, op, ws)
+		} else {
+			if rewarm {
+				err = probe.warm(ctx)
+			}
+			if err == nil {
+				rate, err = probe.trial(ctx)
+			}
+		}
+		roof = max(roof, rate)
+		if err == nil && r.hooks.afterTrial != nil {
+			r.hooks.afterTrial()
+		}
+		return err
+	}
 	batchTime := r.o.MinTime / batches
-	start := time.Now()
-	batchStart, batchCalls := start, 0
 	total := 0
-	for {
-		if err := ctx.Err(); err != nil {
-			if calls == 0 {
-				calls, elapsed = batchCalls, time.Since(batchStart)
+	batch := func() error {
+		if rewarm && probe != nil {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			return calls, elapsed, err
+			call(total) // untimed: the roof's trial has just filled the cache
+			total++
 		}
-		call(total)
-		total++
-		batchCalls++
-		if r.hooks.afterCall != nil {
-			r.hooks.afterCall()
-		}
-		now := time.Now()
-		if d := now.Sub(batchStart); batchCalls >= minCalls && d >= batchTime {
-			if calls == 0 || d*time.Duration(calls) < elapsed*time.Duration(batchCalls) {
-				calls, elapsed = batchCalls, d
+		start, n := time.Now(), 0
+		for {
+			if err := ctx.Err(); err != nil {
+				if calls == 0 {
+					calls, elapsed = n, time.Since(start)
+				}
+				return err
 			}
-			batchStart, batchCalls = now, 0
-		}
-		if total >= minCalls && calls > 0 && now.Sub(start) >= r.o.MinTime {
-			return calls, elapsed, nil
+			call(total)
+			total++
+			n++
+			if r.hooks.afterCall != nil {
+				r.hooks.afterCall()
+			}
+			if d := time.Since(start); n >= minCalls && d >= batchTime {
+				if calls == 0 || d*time.Duration(calls) < elapsed*time.Duration(n) {
+					calls, elapsed = n, d
+				}
+				return nil
+			}
 		}
 	}
+	for round := range batches {
+		first, second := batch, roofTrial
+		if round%2 == 1 {
+			first, second = roofTrial, batch
+		}
+		if err := first(); err != nil {
+			return calls, elapsed, roof, err
+		}
+		if err := second(); err != nil {
+			return calls, elapsed, roof, err
+		}
+	}
+	if op == OpMatMul {
+		r.foldFMA(threads, roof)
+	} else {
+		r.foldRead(threads, ws, roof)
+	}
+	return calls, elapsed, roof, nil
 }
 
 // row builds the Row of one timed op.

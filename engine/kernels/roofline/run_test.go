@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"runtime"
 	"slices"
 	"sort"
@@ -352,4 +353,44 @@ func near(a, b float64) bool {
 		d = -d
 	}
 	return d <= 1e-12*max(a, b, -a, -b)
+}
+
+// TestRunInterleavesRoofTrials checks that a row's roof is measured between its batches, in
+// the order batch, trial, trial, batch, batch, trial, … (each batch at least minCalls calls),
+// and that the row is divided by the best of those trials.
+func TestRunInterleavesRoofTrials(t *testing.T) {
+	for _, op := range []Op{OpMatVecHot, OpMatVecCold, OpMatMul} {
+		o := tinyOptions()
+		o.DTypes = []tensor.DType{tensor.F32}
+		o.Tiers = []kernels.Tier{kernels.Generic}
+		o.Threads = []int{2}
+		o.Ops = []Op{op}
+		var events []byte
+		rep, err := run(context.Background(), o, nil, hooks{
+			afterCall:  func() { events = append(events, 'c') },
+			afterTrial: func() { events = append(events, 'T') },
+		})
+		if err != nil {
+			t.Fatalf("%s: run: %v", op, err)
+		}
+		pattern := regexp.MustCompile(fmt.Sprintf(`^(c{%d,}TTc{%d,}){%d}$`, minCalls, minCalls, batches/2))
+		if !pattern.Match(events) {
+			t.Errorf("%s: calls (c) and roof trials (T) ran as %s, want %d rounds of batch and trial alternating", op, events, batches)
+		}
+		if len(rep.Rows) != 1 {
+			t.Fatalf("%s: %d rows, want 1", op, len(rep.Rows))
+		}
+		row := rep.Rows[0]
+		if !(row.Roof > 0) {
+			t.Fatalf("%s: roof %v", op, row.Roof)
+		}
+		// The report's roof at the row's threads (and working set) is at least the row's.
+		got := rep.Roofs.FMAGFlopsByThreads[2]
+		if op != OpMatMul {
+			got = rep.Roofs.ReadGBpsByThreads[2][row.WorkingSetBytes]
+		}
+		if got < row.Roof {
+			t.Errorf("%s: report roof %v below the row's %v", op, got, row.Roof)
+		}
+	}
 }
