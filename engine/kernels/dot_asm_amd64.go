@@ -27,13 +27,13 @@ func cvtF16AVX512(dst *float32, src *uint16, n int)
 func f16ScaleAVX512(d *float32, n int)
 
 //go:noescape
-func matVec4F32(w *float32, stride, next int, x *float32, k int, y *float32)
+func matVec4F32(w *float32, stride int, x *float32, k int, y *float32)
 
 //go:noescape
-func matVec4F16(w *uint16, stride, next int, x *float32, k int, y *float32)
+func matVec4F16(w *uint16, stride int, x *float32, k int, y *float32)
 
 //go:noescape
-func matVec4BF16(w *uint16, stride, next int, x *float32, k int, y *float32)
+func matVec4BF16(w *uint16, stride int, x *float32, k int, y *float32)
 
 //go:noescape
 func cvtF16AVX2(dst *float32, src *uint16, n int)

@@ -81,27 +81,27 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 	// tail returns row i's dot over its last kk-k16 elements (and the whole row when the
 	// four-row kernel does not run).
 	var tail func(i, from int) float32
-	var four func(w unsafe.Pointer, stride, next int, out *[4]float32)
+	var four func(w unsafe.Pointer, stride int, out *[4]float32)
 	switch w.DType {
 	case tensor.F32:
 		tail = func(i, from int) float32 { return im.dotF32(tensor.AsF32(w.Row(i))[from:], x[from:]) }
-		four = func(p unsafe.Pointer, stride, next int, out *[4]float32) {
-			matVec4F32((*float32)(p), stride, next, &x[0], k16, &out[0])
+		four = func(p unsafe.Pointer, stride int, out *[4]float32) {
+			matVec4F32((*float32)(p), stride, &x[0], k16, &out[0])
 		}
 	case tensor.F16:
 		tail = func(i, from int) float32 { return im.dotF16(tensor.AsU16(w.Row(i))[from:], x[from:]) }
-		four = func(p unsafe.Pointer, stride, next int, out *[4]float32) {
-			matVec4F16((*uint16)(p), stride, next, &x[0], k16, &out[0])
+		four = func(p unsafe.Pointer, stride int, out *[4]float32) {
+			matVec4F16((*uint16)(p), stride, &x[0], k16, &out[0])
 		}
 	case tensor.BF16:
 		tail = func(i, from int) float32 { return im.dotBF16(tensor.AsU16(w.Row(i))[from:], x[from:]) }
 		xo := bf16Order(grow(&k.packed.panel, k16), x[:k16])
-		four = func(p unsafe.Pointer, stride, next int, out *[4]float32) {
-			matVec4BF16((*uint16)(p), stride, next, &xo[0], k16, &out[0])
+		four = func(p unsafe.Pointer, stride int, out *[4]float32) {
+			matVec4BF16((*uint16)(p), stride, &xo[0], k16, &out[0])
 		}
 	}
 	k.quarters(w, 1, func(p unsafe.Pointer, stride, next int, rows [4]int, out *[4]float32) {
-		four(p, stride, next, out)
+		four(p, stride, out)
 		for j, r := range rows {
 			y[r] = out[j]
 			if k16 < kk {
