@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/infertune/infertune/engine/tensor"
 )
@@ -91,5 +92,43 @@ func TestParallelAndSerial(t *testing.T) {
 				t.Fatalf("index %d: serial MatMul [%d] = %v, pooled %v", i, j, g[j], want[j])
 			}
 		}
+	}
+}
+
+// TestPoolHandOff runs loops back to back (the workers find them while they spin), after
+// pauses longer than spinTime (the workers have parked and are woken), and with plain
+// non-atomic writes that the caller reads after run returns (run must order them); then
+// close must stop spinning and parked workers alike, leaving no goroutine behind.
+func TestPoolHandOff(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for _, threads := range []int{2, 4} {
+		p := newPool(threads, 0)
+		out := make([]int, 64)
+		for round := range 40 {
+			if round%4 == 3 {
+				time.Sleep(3 * spinTime) // let the workers park
+			}
+			p.run(len(out), func(c, _ int) { out[c] = round*1000 + c })
+			for c, v := range out {
+				if v != round*1000+c {
+					t.Fatalf("threads=%d round %d: out[%d] = %d, want %d", threads, round, c, v, round*1000+c)
+				}
+			}
+		}
+		p.close()
+		// Close right after a loop (workers spinning) and after a pause (workers parked).
+		for _, pause := range []time.Duration{0, 3 * spinTime} {
+			q := newPool(threads, 0)
+			q.run(threads, func(int, int) {})
+			time.Sleep(pause)
+			q.close()
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("%d goroutines left after close", after-before)
 	}
 }
