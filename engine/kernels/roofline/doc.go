@@ -11,9 +11,12 @@
 //
 // The roofs are measured by this package, not assumed:
 //
-//   - read bandwidth: a vector sum (simd/archsimd, 512-bit where the CPU has AVX-512, else
-//     256-bit; plain Go in builds without GOEXPERIMENT=simd) over a buffer of exactly the
-//     working-set size, each thread summing a disjoint contiguous part, all at once;
+//   - read bandwidth: the fastest of several vector sums over a buffer of exactly the
+//     working-set size, each thread summing a disjoint contiguous part, all at once: one
+//     stream in simd/archsimd (512-bit where the CPU has AVX-512, and 256-bit; plain Go in
+//     builds without GOEXPERIMENT=simd), and, on amd64 with AVX2, assembly loops that read as
+//     the MatVec kernels do: one stream with software prefetches, four streams at once (the
+//     part's quarters) without and with them;
 //   - FMA peak: a Go assembly loop of VFMADD231PS on independent ZMM (AVX-512) or YMM (AVX2)
 //     accumulators with no memory operands, on every thread at once; a scalar Go loop on other
 //     CPUs.
@@ -23,7 +26,10 @@
 // batches, each trial as long as a batch, the best trial against the best batch; the row is
 // divided by that roof, so a neighbour busy on the machine during the sweep, or during one
 // half of the row, does not skew it: a kernel that reads as fast as the machine can reads
-// close to 100%, never far above it. The FMA peak is an fp32 roof; int8 kernels (q8_0, q4_0) can exceed it.
+// close to 100%. A read roof is the fastest of the loops above, not a proof that nothing
+// reads faster: cold fp32 and fp16 MatVecs (four prefetched streams within each 32 MiB
+// matrix of the cycle) have read up to about 1.15 times the 1 GiB roof here. The FMA peak
+// is an fp32 roof; int8 kernels (q8_0, q4_0) can exceed it.
 //
 // Memory: the cold working set of one dtype (about Options.ColdBytes) is allocated, measured
 // and freed before the next dtype's; the read roofs' buffer, as large as the largest working

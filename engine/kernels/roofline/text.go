@@ -43,7 +43,7 @@ func WriteText(w io.Writer, r *Report) error {
 			sizeSet[ws] = true
 		}
 	}
-	b.WriteString("\nroofs: read bandwidth, GB/s (a vector sum over the working set, threads reading disjoint parts at once)\n")
+	b.WriteString("\nroofs: read bandwidth, GB/s (the fastest vector sum over the working set, threads reading disjoint parts at once)\n")
 	rt := table{right: []bool{true, true}}
 	head := []string{"working-set", "bytes"}
 	for _, th := range threads {

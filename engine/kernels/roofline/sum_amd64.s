@@ -1,0 +1,112 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// func sumPrefetchAVX2(p *float32, n int) float32
+// Σ p[i] for i < n, n a multiple of 32: four 256-bit accumulators, 128 bytes a step, each
+// step prefetching (into L2) the lines 4 KiB and 8 KiB ahead, as the MatVec kernels do.
+// Prefetches past the end never fault.
+TEXT ·sumPrefetchAVX2(SB), NOSPLIT, $0-20
+	MOVQ p+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	SHRQ $5, CX
+	JZ done
+loop:
+	PREFETCHT1 4096(SI)
+	PREFETCHT1 4160(SI)
+	PREFETCHT1 8192(SI)
+	PREFETCHT1 8256(SI)
+	VADDPS 0(SI), Y0, Y0
+	VADDPS 32(SI), Y1, Y1
+	VADDPS 64(SI), Y2, Y2
+	VADDPS 96(SI), Y3, Y3
+	ADDQ $128, SI
+	DECQ CX
+	JNZ loop
+done:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+16(FP)
+	RET
+
+// func sumStreams4AVX2(p *float32, q int, pf int) float32
+// Σ p[i] for i < 4q, q a multiple of 16: the four quarters walked at once, 64 bytes of each a
+// step (four streams, as the four-row MatVec kernels read), each prefetched 4 KiB and 8 KiB
+// ahead when pf != 0.
+TEXT ·sumStreams4AVX2(SB), NOSPLIT, $0-28
+	MOVQ p+0(FP), SI
+	MOVQ q+8(FP), R10
+	MOVQ pf+16(FP), R8
+	SHLQ $2, R10
+	LEAQ (R10)(R10*2), R11
+	MOVQ q+8(FP), CX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	SHRQ $4, CX
+	JZ s4done
+	TESTQ R8, R8
+	JZ s4plain
+s4loop:
+	PREFETCHT1 4096(SI)
+	PREFETCHT1 4096(SI)(R10*1)
+	PREFETCHT1 4096(SI)(R10*2)
+	PREFETCHT1 4096(SI)(R11*1)
+	PREFETCHT1 8192(SI)
+	PREFETCHT1 8192(SI)(R10*1)
+	PREFETCHT1 8192(SI)(R10*2)
+	PREFETCHT1 8192(SI)(R11*1)
+	VADDPS 0(SI), Y0, Y0
+	VADDPS 0(SI)(R10*1), Y1, Y1
+	VADDPS 0(SI)(R10*2), Y2, Y2
+	VADDPS 0(SI)(R11*1), Y3, Y3
+	VADDPS 32(SI), Y4, Y4
+	VADDPS 32(SI)(R10*1), Y5, Y5
+	VADDPS 32(SI)(R10*2), Y6, Y6
+	VADDPS 32(SI)(R11*1), Y7, Y7
+	ADDQ $64, SI
+	DECQ CX
+	JNZ s4loop
+	JMP s4done
+s4plain:
+	VADDPS 0(SI), Y0, Y0
+	VADDPS 0(SI)(R10*1), Y1, Y1
+	VADDPS 0(SI)(R10*2), Y2, Y2
+	VADDPS 0(SI)(R11*1), Y3, Y3
+	VADDPS 32(SI), Y4, Y4
+	VADDPS 32(SI)(R10*1), Y5, Y5
+	VADDPS 32(SI)(R10*2), Y6, Y6
+	VADDPS 32(SI)(R11*1), Y7, Y7
+	ADDQ $64, SI
+	DECQ CX
+	JNZ s4plain
+s4done:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y5, Y4, Y4
+	VADDPS Y7, Y6, Y6
+	VADDPS Y2, Y0, Y0
+	VADDPS Y6, Y4, Y4
+	VADDPS Y4, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X1, X0, X0
+	VHADDPS X0, X0, X0
+	VHADDPS X0, X0, X0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET
