@@ -39,6 +39,19 @@ done:
 	MOVSS X0, ret+16(FP)
 	RET
 
+// ADD4STREAMS adds the next 64 bytes of each of the four streams (SI, SI+R10, SI+2·R10,
+// SI+R11) into Y0-Y7 and moves SI on.
+#define ADD4STREAMS \
+	VADDPS 0(SI), Y0, Y0 \
+	VADDPS 0(SI)(R10*1), Y1, Y1 \
+	VADDPS 0(SI)(R10*2), Y2, Y2 \
+	VADDPS 0(SI)(R11*1), Y3, Y3 \
+	VADDPS 32(SI), Y4, Y4 \
+	VADDPS 32(SI)(R10*1), Y5, Y5 \
+	VADDPS 32(SI)(R10*2), Y6, Y6 \
+	VADDPS 32(SI)(R11*1), Y7, Y7 \
+	ADDQ $64, SI
+
 // func sumStreams4AVX2(p *float32, q int, pf int) float32
 // Σ p[i] for i < 4q, q a multiple of 16: the four quarters walked at once, 64 bytes of each a
 // step (four streams, as the four-row MatVec kernels read), each prefetched 4 KiB and 8 KiB
@@ -71,28 +84,12 @@ s4loop:
 	PREFETCHT1 8192(SI)(R10*1)
 	PREFETCHT1 8192(SI)(R10*2)
 	PREFETCHT1 8192(SI)(R11*1)
-	VADDPS 0(SI), Y0, Y0
-	VADDPS 0(SI)(R10*1), Y1, Y1
-	VADDPS 0(SI)(R10*2), Y2, Y2
-	VADDPS 0(SI)(R11*1), Y3, Y3
-	VADDPS 32(SI), Y4, Y4
-	VADDPS 32(SI)(R10*1), Y5, Y5
-	VADDPS 32(SI)(R10*2), Y6, Y6
-	VADDPS 32(SI)(R11*1), Y7, Y7
-	ADDQ $64, SI
+	ADD4STREAMS
 	DECQ CX
 	JNZ s4loop
 	JMP s4done
 s4plain:
-	VADDPS 0(SI), Y0, Y0
-	VADDPS 0(SI)(R10*1), Y1, Y1
-	VADDPS 0(SI)(R10*2), Y2, Y2
-	VADDPS 0(SI)(R11*1), Y3, Y3
-	VADDPS 32(SI), Y4, Y4
-	VADDPS 32(SI)(R10*1), Y5, Y5
-	VADDPS 32(SI)(R10*2), Y6, Y6
-	VADDPS 32(SI)(R11*1), Y7, Y7
-	ADDQ $64, SI
+	ADD4STREAMS
 	DECQ CX
 	JNZ s4plain
 s4done:
