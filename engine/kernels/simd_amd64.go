@@ -100,7 +100,7 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 			matVec4BF16((*uint16)(p), stride, &xo[0], k16, &out[0])
 		}
 	}
-	k.quarters(w, 1, func(p unsafe.Pointer, stride, next int, rows [4]int, out *[4]float32) {
+	k.quarters(w, 1, func(p unsafe.Pointer, stride, _ int, rows [4]int, out *[4]float32) { // the float kernels prefetch at fixed distances
 		four(p, stride, out)
 		for j, r := range rows {
 			y[r] = out[j]
