@@ -354,18 +354,18 @@ func (r *runner) timeRow(ctx context.Context, op Op, threads int, ws int64, warm
 		}
 		call(i)
 	}
-	var probe *probe
+	var rp *probe
 	roofTrial := func() error {
 		rate := 0.0
 		var err error
-		if probe == nil {
-			probe, rate, err = r.rowRoof(ctx, g, op, ws)
+		if rp == nil {
+			rp, rate, err = r.rowRoof(ctx, g, op, ws)
 		} else {
 			if rewarm {
-				err = probe.warm(ctx)
+				err = rp.warm(ctx)
 			}
 			if err == nil {
-				rate, err = probe.trial(ctx)
+				rate, err = rp.trial(ctx)
 			}
 		}
 		roof = max(roof, rate)
@@ -377,7 +377,7 @@ func (r *runner) timeRow(ctx context.Context, op Op, threads int, ws int64, warm
 	batchTime := r.o.MinTime / batches
 	total := 0
 	batch := func() error {
-		if rewarm && probe != nil {
+		if rewarm && rp != nil {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
