@@ -144,9 +144,9 @@ func (r *runner) foldRead(threads int, ws int64, gbps float64) {
 }
 
 // rowRoof returns the probe of a row's roof on g's threads, calibrated so that one trial
-// lasts about as long as one of the row's batches: the read roof at ws bytes for matvec,
+// lasts at least target (one of the row's batches): the read roof at ws bytes for matvec,
 // the FMA peak for matmul, with the loop that was fastest in one trial of each.
-func (r *runner) rowRoof(ctx context.Context, g *gang, op Op, ws int64) (*probe, float64, error) {
+func (r *runner) rowRoof(ctx context.Context, g *gang, op Op, ws int64, target time.Duration) (*probe, float64, error) {
 	var ps []*probe
 	if op == OpMatMul {
 		ps = fmaProbes(g, fmaLoops())
@@ -156,7 +156,7 @@ func (r *runner) rowRoof(ctx context.Context, g *gang, op Op, ws int64) (*probe,
 	var best *probe
 	bestRate := 0.0
 	for _, p := range ps {
-		if err := p.calibrate(ctx, r.o.MinTime/batches); err != nil {
+		if err := p.calibrate(ctx, target); err != nil {
 			return nil, 0, err
 		}
 		rate, err := p.trial(ctx)
@@ -354,12 +354,13 @@ func (r *runner) timeRow(ctx context.Context, op Op, threads int, ws int64, warm
 		}
 		call(i)
 	}
+	batchTime := r.o.MinTime / batches
 	var rp *probe
 	roofTrial := func() error {
 		rate := 0.0
 		var err error
 		if rp == nil {
-			rp, rate, err = r.rowRoof(ctx, g, op, ws)
+			rp, rate, err = r.rowRoof(ctx, g, op, ws, batchTime)
 		} else {
 			if rewarm {
 				err = rp.warm(ctx)
@@ -374,7 +375,6 @@ func (r *runner) timeRow(ctx context.Context, op Op, threads int, ws int64, warm
 		}
 		return err
 	}
-	batchTime := r.o.MinTime / batches
 	total := 0
 	batch := func() error {
 		if rewarm && rp != nil {

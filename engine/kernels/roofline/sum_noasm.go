@@ -2,5 +2,5 @@
 
 package roofline
 
-// prefetchLoops returns no loop off amd64.
-func prefetchLoops() []sumLoop { return nil }
+// asmSumLoops returns no loop off amd64.
+func asmSumLoops() []sumLoop { return nil }

@@ -5,16 +5,17 @@ package roofline
 import "simd/archsimd"
 
 // sumLoops returns the read roof's loops on this CPU: the 512-bit loop (with AVX-512), the
-// 256-bit loop, and the 256-bit loop with software prefetches (prefetchLoops); the roof is the
-// fastest. Which one reads fastest depends on the CPU and the working set (on AMD Zen 4, which
-// splits 512-bit loads, the 256-bit loop reads memory about 25% faster; on CPUs with
-// full-width loads the 512-bit one wins in cache).
+// 256-bit loop, and the assembly loops that read as the MatVec kernels do (asmSumLoops: one
+// prefetched stream, four streams, four prefetched streams); the roof is the fastest. Which
+// one reads fastest depends on the CPU and the working set (on AMD Zen 4, which splits
+// 512-bit loads, the 256-bit loop reads memory about 25% faster than the 512-bit one; on
+// CPUs with full-width loads the 512-bit one wins in cache).
 func sumLoops() []sumLoop {
 	switch {
 	case archsimd.X86.AVX512():
-		return append([]sumLoop{{"avx512", sum512}, {"avx2", sum256}}, prefetchLoops()...)
+		return append([]sumLoop{{"avx512", sum512}, {"avx2", sum256}}, asmSumLoops()...)
 	case archsimd.X86.AVX2():
-		return append([]sumLoop{{"avx2", sum256}}, prefetchLoops()...)
+		return append([]sumLoop{{"avx2", sum256}}, asmSumLoops()...)
 	}
 	return []sumLoop{{"go", sumGo}}
 }
