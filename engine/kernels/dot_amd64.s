@@ -84,7 +84,7 @@
 // QPREFETCH prefetches, off bytes on from the step's offset, the next four rows and the
 // four rows ahead bytes ahead (see QSETUP). Q8_0 prefetches 4 KiB ahead: with 1 KiB, a
 // cold MatVec 4096×4096 at one thread read 21.8-23.2 GB/s in six runs, with 4 KiB
-// 25.2-27.5 (run alternately, the read roof 26-29). Q4_0, with twice the work per byte,
+// 25.2-27.5 (run alternately, the read roof 26-30). Q4_0, with twice the work per byte,
 // measured the same at 1, 2 and 4 KiB and keeps 1 KiB.
 #define QPREFETCH(ahead, off) \
 	PREFETCHT1 off(R12) \

@@ -302,8 +302,8 @@ func (k *Kernels) MatMul(y []float32, w *tensor.Matrix, x []float32, n int) {
 // MatMul packs x for its tiles (the int8 and int4 tiles), each distinct x is packed once
 // (however many of the matrices read it), and the row blocks of all the matrices run in
 // one parallel loop: one hand-off to the threads instead of one per matrix (on s15m, 64
-// decodes an iteration ran 8% faster, 16 decodes 6%). Elsewhere the matrices run one MatMul after another. It panics when the lengths
-// disagree.
+// decodes an iteration ran 8% faster, 16 decodes 6%). Elsewhere the matrices run one MatMul
+// after another. It panics when the lengths disagree.
 func (k *Kernels) MatMuls(ys [][]float32, ws []*tensor.Matrix, xs [][]float32, n int) {
 	if len(ys) != len(ws) || len(xs) != len(ws) {
 		panic(fmt.Sprintf("kernels: matmuls: %d outputs and %d inputs for %d matrices", len(ys), len(xs), len(ws)))

@@ -23,7 +23,7 @@
 // PREFETCH4 prefetches the four rows 4 KiB and 8 KiB ahead. Measured on 4096×4096
 // matrices, three alternating runs each of bench kernels at one thread: against the
 // earlier pair (the next group's rows at this offset, a row length ahead, and 1 KiB
-// ahead), cold fp16 and bf16 read the same or faster (27-28 GB/s against 21-27) and hot
+// ahead), cold fp16 and bf16 read the same or faster (25-28 GB/s against 21-27) and hot
 // (32 MiB, from the last-level cache) 42-44 GB/s against 30-40, fp32 hot 31-42 against
 // 28-33. A prefetch 1 KiB ahead is too late to hide the last-level cache and costs a
 // tenth of a hot MatVec; one prefetch 8 KiB ahead alone lost a sixth of the cold rate:
