@@ -255,7 +255,10 @@ func quantVNNI(k *Kernels, outs []quantOut, n int) {
 	full := -1
 	for i := range outs {
 		o := &outs[i]
-		o.pk = k.packs[o.w].of(o.w)
+		o.pk = nil
+		if p := k.packs[o.w].of(o.w); p != nil && p.quant != nil {
+			o.pk = p
+		}
 		if f := tileCols(n, o.pk != nil); full < 0 || f == full {
 			full = f
 			continue
@@ -379,22 +382,29 @@ func sameInput(outs []quantOut, x []float32) int {
 	return -1
 }
 
-// prepackQuantVNNI unpacks every weight panel of a Q8_0 or Q4_0 matrix with
-// packWeightPanel, one after another, for matMulQuantVNNI (see Kernels.Prepack).
-func prepackQuantVNNI(k *Kernels, w *tensor.Matrix) *weightPack {
+// prepackQuantVNNI adds to p the layouts of kinds that a Q8_0 or Q4_0 matrix w lacks (see
+// Kernels.Prepack): every weight panel unpacked with packWeightPanel, one after another, for
+// matMulQuantVNNI (packTiles); a Q4_0 matrix's superblock rows (packRows).
+func prepackQuantVNNI(k *Kernels, w *tensor.Matrix, p *weightPack, kinds packKind) {
 	if (w.DType != tensor.Q8_0 && w.DType != tensor.Q4_0) || w.Rows == 0 || w.Cols == 0 {
-		return nil
+		return
 	}
 	nb := w.Cols / tensor.QK
+	if kinds&packRows != 0 && p.rows == nil && w.DType == tensor.Q4_0 && nb >= q4RowBlocks {
+		p.rows = tensor.AlignedBytes(len(w.Data))
+		chunk, chunks := rowChunks(w.Rows, k.cfg.Threads, len(w.Data))
+		k.pool.run(chunks, func(c, _ int) {
+			packQ4Rows(p.rows, w, c*chunk, min((c+1)*chunk, w.Rows))
+		})
+	}
+	if kinds&packTiles == 0 || p.quant != nil {
+		return
+	}
 	blocks := (w.Rows + qgemmRows - 1) / qgemmRows
 	per := nb * qgemmRows
-	p := &weightPack{
-		data:  &w.Data[0],
-		size:  len(w.Data),
-		quant: tensor.AlignedBytes(blocks * per * tensor.QK),
-		scale: make([]float32, blocks*per),
-		corr:  make([]int32, blocks*per),
-	}
+	p.quant = tensor.AlignedBytes(blocks * per * tensor.QK)
+	p.scale = make([]float32, blocks*per)
+	p.corr = make([]int32, blocks*per)
 	chunk, chunks := rowChunks(blocks, k.cfg.Threads, len(w.Data))
 	k.pool.run(chunks, func(c, _ int) {
 		for blk := c * chunk; blk < min((c+1)*chunk, blocks); blk++ {
@@ -403,7 +413,6 @@ func prepackQuantVNNI(k *Kernels, w *tensor.Matrix) *weightPack {
 				p.corr[blk*per:(blk+1)*per], w, i0, min(qgemmRows, w.Rows-i0))
 		}
 	})
-	return p
 }
 
 // packQ8Panels lays the quantized activations out for qgemm6x32VNNI: for panel p, block b,

@@ -29,8 +29,9 @@ type impl struct {
 	// matMuls runs MatMuls' matrices together (n > 1) and reports true, or reports
 	// false, having done nothing, where they cannot; nil: never.
 	matMuls func(k *Kernels, ys [][]float32, ws []*tensor.Matrix, xs [][]float32, n int) bool
-	// prepack returns w in the layout matMul's tiles read, or nil where it has none.
-	prepack func(k *Kernels, w *tensor.Matrix) *weightPack
+	// prepack adds to p (made from w) those of the layouts kinds that this path reads and
+	// p lacks; nil where the path reads none.
+	prepack func(k *Kernels, w *tensor.Matrix, p *weightPack, kinds packKind)
 	// siluMul and softmax are the activation functions (vecmath.go).
 	siluMul func(g, u []float32)
 	softmax func(x []float32, cols int, scale float32)

@@ -55,15 +55,27 @@ const (
 	quantColsPacked = 9
 )
 
-// weightPack is a matrix in the layout a MatMul tile reads (see Prepack), with the address
-// and length of the data it was made from, to check that the matrix still holds them.
+// weightPack is a matrix in the layouts the simd tier's kernels read (see Prepack), with the
+// address and length of the data it was made from, to check that the matrix still holds
+// them. Either layout may be missing.
 type weightPack struct {
-	data  *byte
-	size  int
+	data *byte
+	size int
+	// The layout a MatMul tile reads (packTiles), nil when not made.
 	quant []byte    // Q8_0 and Q4_0: the int8 values
 	scale []float32 // the block scales
 	corr  []int32   // the blocks' corrections
+	// rows is a Q4_0 matrix in superblock rows (packRows; q4rows_amd64.go), nil when not made.
+	rows []byte
 }
+
+// packKind is a set of a matrix's prepacked layouts.
+type packKind uint8
+
+const (
+	packTiles packKind = 1 << iota // the MatMul tiles' weight panels
+	packRows                       // the MatVec row groups' superblock rows
+)
 
 // of returns p when it was made from w's data as it is now, else nil.
 func (p *weightPack) of(w *tensor.Matrix) *weightPack {
@@ -74,7 +86,7 @@ func (p *weightPack) of(w *tensor.Matrix) *weightPack {
 }
 
 func (p *weightPack) bytes() int64 {
-	return int64(len(p.quant)) + 4*int64(len(p.scale)) + 4*int64(len(p.corr))
+	return int64(len(p.quant)) + 4*int64(len(p.scale)) + 4*int64(len(p.corr)) + int64(len(p.rows))
 }
 
 // quantOut is one matrix of a quantized MatMul on the simd tier's int8 tiles
@@ -187,15 +199,27 @@ func (k *Kernels) Serial() *Kernels {
 	return &Kernels{cfg: cfg, impl: k.impl, pool: newPool(1, 0), scratch: make([]workspace, 1)}
 }
 
-// Prepack keeps the matrices ws in the layout MatMul's tiles read, where this tier's
-// MatMul unpacks weights on every call: Q8_0 and Q4_0 on the simd tier with VNNI, which
-// widens every block to int8 with its correction before the tiles run. For s15m's 32000×288
-// classifier in Q8_0 that unpacking took about 2.1 of the 2.9 ms of a 32-column MatMul on
-// two threads. Other matrices, tiers and paths are left alone. A packed Q8_0 matrix takes
-// about as much memory again, a Q4_0 one about twice; Prepack returns the bytes it added.
-// The matrices must not change afterwards (a matrix whose Data is replaced by another slice
-// is unpacked per call again). Prepack runs on the pool, like MatMul.
+// Prepack keeps the matrices ws in the layouts this tier's kernels read fastest, where they
+// differ from the matrix's own; MatMul and MatVec then read those. On the simd tier with
+// VNNI: for MatMul, Q8_0 and Q4_0 weight panels as the tiles read them (unpacked, MatMul
+// widens every block to int8 with its correction on every call: for s15m's 32000×288
+// classifier in Q8_0 that took about 2.1 of the 2.9 ms of a 32-column MatMul on two
+// threads), about as much memory again for Q8_0 and twice for Q4_0; for MatVec (and
+// MatMul's few-column row groups), Q4_0 rows in superblocks of eight blocks (PrepackMatVec),
+// as much memory again. Other matrices, tiers and paths are left alone. Prepack returns the
+// bytes it added. The matrices must not change afterwards (a matrix whose Data is replaced
+// by another slice is read as it is again). Prepack runs on the pool, like MatMul.
 func (k *Kernels) Prepack(ws ...*tensor.Matrix) int64 {
+	return k.prepack(packTiles|packRows, ws)
+}
+
+// PrepackMatVec is Prepack for MatVec alone: only the layout MatVec and MatMul's row
+// groups read (Q4_0 superblock rows on the simd tier with VNNI), not the tiles'.
+func (k *Kernels) PrepackMatVec(ws ...*tensor.Matrix) int64 {
+	return k.prepack(packRows, ws)
+}
+
+func (k *Kernels) prepack(kinds packKind, ws []*tensor.Matrix) int64 {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.impl.prepack == nil {
@@ -203,19 +227,24 @@ func (k *Kernels) Prepack(ws ...*tensor.Matrix) int64 {
 	}
 	var added int64
 	for _, w := range ws {
-		if w == nil || k.packs[w].of(w) != nil {
+		if w == nil || len(w.Data) == 0 {
 			continue
 		}
 		checkMatrix(w)
-		p := k.impl.prepack(k, w)
+		p := k.packs[w].of(w)
 		if p == nil {
+			p = &weightPack{data: &w.Data[0], size: len(w.Data)}
+		}
+		before := p.bytes()
+		k.impl.prepack(k, w, p, kinds)
+		if p.bytes() == before {
 			continue
 		}
 		if k.packs == nil {
 			k.packs = make(map[*tensor.Matrix]*weightPack)
 		}
 		k.packs[w] = p
-		added += p.bytes()
+		added += p.bytes() - before
 	}
 	return added
 }

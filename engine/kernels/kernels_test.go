@@ -108,11 +108,13 @@ func sizesFor(dt tensor.DType) []int {
 	return []int{1, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 4095, 4096, 4097}
 }
 
+// TestMatVecMatchesGeneric holds every path's MatVec to the generic tier's, on each matrix
+// as it is and prepacked for MatVec (PrepackMatVec: Q4_0's superblock rows on VNNI).
 func TestMatVecMatchesGeneric(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	ref := newKernels(t, Config{Tier: Generic, Threads: 1})
 	for _, v := range variants()[1:] {
-		k := newKernels(t, v.cfg)
+		k, packed := newKernels(t, v.cfg), newKernels(t, v.cfg)
 		for _, dt := range tensor.DTypes {
 			for _, kk := range sizesFor(dt) {
 				for _, m := range []int{1, 3, 4, 5, 8, 33} {
@@ -121,13 +123,16 @@ func TestMatVecMatchesGeneric(t *testing.T) {
 						x := randVec(r, kk)
 						want := make([]float32, m)
 						ref.MatVec(want, w, x)
-						got, check := guarded(t, m)
-						k.MatVec(got, w, x)
-						check()
 						mag := magnitudes(t, w, x, 1)
-						for i := range m {
-							if d := math.Abs(float64(got[i] - want[i])); d > tolerance(mag[i]) {
-								t.Errorf("y[%d] = %v, generic %v (diff %g, tolerance %g)", i, got[i], want[i], d, tolerance(mag[i]))
+						packed.PrepackMatVec(w)
+						for _, kern := range []*Kernels{k, packed} {
+							got, check := guarded(t, m)
+							kern.MatVec(got, w, x)
+							check()
+							for i := range m {
+								if d := math.Abs(float64(got[i] - want[i])); d > tolerance(mag[i]) {
+									t.Errorf("prepacked=%v: y[%d] = %v, generic %v (diff %g, tolerance %g)", kern == packed, i, got[i], want[i], d, tolerance(mag[i]))
+								}
 							}
 						}
 					})
@@ -296,15 +301,21 @@ func TestParallelEqualsSerial(t *testing.T) {
 					const m, kk, n = 301, 1024, 19
 					w := randMatrix(t, r, dt, m, kk)
 					x := randVec(r, n*kk)
-					a, b := make([]float32, m), make([]float32, m)
-					serial.MatVec(a, w, x[:kk])
-					par.MatVec(b, w, x[:kk])
-					for i := range a {
-						if a[i] != b[i] {
-							t.Fatalf("matvec y[%d]: serial %v, %d threads %v", i, a[i], threads, b[i])
+					for _, prepack := range []bool{false, true} {
+						if prepack { // Q4_0's superblock rows on VNNI
+							serial.PrepackMatVec(w)
+							par.PrepackMatVec(w)
+						}
+						a, b := make([]float32, m), make([]float32, m)
+						serial.MatVec(a, w, x[:kk])
+						par.MatVec(b, w, x[:kk])
+						for i := range a {
+							if a[i] != b[i] {
+								t.Fatalf("prepacked=%v: matvec y[%d]: serial %v, %d threads %v", prepack, i, a[i], threads, b[i])
+							}
 						}
 					}
-					a, b = make([]float32, n*m), make([]float32, n*m)
+					a, b := make([]float32, n*m), make([]float32, n*m)
 					serial.MatMul(a, w, x, n)
 					par.MatMul(b, w, x, n)
 					for i := range a {

@@ -298,6 +298,13 @@ func (r *runner) runDType(ctx context.Context, p plan) error {
 			if err != nil {
 				return fmt.Errorf("roofline: %w", err)
 			}
+			// MatVec reads the layout a model's runner prepacks (the same bytes, in
+			// another order, for q4_0 on VNNI; nothing elsewhere).
+			if cold {
+				k.PrepackMatVec(cycle...)
+			} else if hot {
+				k.PrepackMatVec(mv)
+			}
 			for _, op := range Ops() {
 				if !o.has(op) {
 					continue
