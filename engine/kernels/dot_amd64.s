@@ -164,6 +164,143 @@ done: \
 	VHADDPS X0, X0, X0 \
 	VZEROUPPER
 
+// The four-row Q8_0 and Q4_0 kernels on superblock rows (quantrows_amd64.go has the
+// layout): eight blocks of a row at a time. VPDPBUSD lane i sums four weights of block i, so
+// eight of them, over a superblock's eight groups of 32 weights, leave block i's whole dot
+// product in lane i: then one conversion, one multiply of the eight scales (one VCVTPH2PS)
+// by the eight activation scales and one FMA per row and superblock, where the block
+// kernels above spend a conversion, a multiply and an FMA per row and block. Q4_0 on a
+// 64×4096 matrix in L2, eight runs of each in turn: 0.38 ns a row-block at best, 0.49 the
+// median, against 0.70 and 0.81 for matVec4Q4VNNI.
+//
+// Registers: Y16-Y23 hold the superblock's eight groups of activations (rowActs), Y24 the
+// eight activation scales, Y25 the eight blocks' corrections, Y15 the kernel's byte
+// constant (Q8_0: 0x80, Q4_0: 0x0f); the rows' pointers SI, R13, R14, R15 and the
+// accumulators Y0-Y3 are SBSETUP's.
+
+// SBROW runs one row's superblock at ADDR into ACC with GROUPS (Q8GROUPS or Q4GROUPS), which
+// add the integer dot products to T from the scratch registers W, A, B. S is scratch.
+#define SBROW(GROUPS, ADDR, ACC, S, T, W, A, B) \
+	VCVTPH2PS (ADDR), S \
+	VMULPS Y24, S, S \
+	VMOVDQA64 Y25, T \
+	GROUPS(ADDR, T, W, A, B) \
+	VCVTDQ2PS T, T \
+	VFMADD231PS S, T, ACC
+
+// Q8GROUP adds group g's 32 weights at disp(ADDR), made unsigned, against its activations X.
+#define Q8GROUP(disp, ADDR, T, W, X) \
+	VPXORD disp(ADDR), Y15, W \
+	VPDPBUSD X, W, T
+
+#define Q8GROUPS(ADDR, T, W, A, B) \
+	Q8GROUP(16, ADDR, T, W, Y16) \
+	Q8GROUP(48, ADDR, T, A, Y17) \
+	Q8GROUP(80, ADDR, T, B, Y18) \
+	Q8GROUP(112, ADDR, T, W, Y19) \
+	Q8GROUP(144, ADDR, T, A, Y20) \
+	Q8GROUP(176, ADDR, T, B, Y21) \
+	Q8GROUP(208, ADDR, T, W, Y22) \
+	Q8GROUP(240, ADDR, T, A, Y23)
+
+// Q4NIBBLES adds the 32 bytes of nibbles at disp(ADDR) against the activations XL (for the
+// low nibbles) and XH (the high ones).
+#define Q4NIBBLES(disp, ADDR, T, W, A, B, XL, XH) \
+	VMOVDQU64 disp(ADDR), W \
+	VPANDD Y15, W, A \
+	VPSRLW $4, W, B \
+	VPANDD Y15, B, B \
+	VPDPBUSD XL, A, T \
+	VPDPBUSD XH, B, T
+
+#define Q4GROUPS(ADDR, T, W, A, B) \
+	Q4NIBBLES(16, ADDR, T, W, A, B, Y16, Y17) \
+	Q4NIBBLES(48, ADDR, T, W, A, B, Y18, Y19) \
+	Q4NIBBLES(80, ADDR, T, W, A, B, Y20, Y21) \
+	Q4NIBBLES(112, ADDR, T, W, A, B, Y22, Y23)
+
+// SBPREFETCH1 prefetches into L2 three lines of ROW 48 bytes apart, from ahead bytes on:
+// 144 bytes, a Q4_0 superblock (Q8_0's 272-byte one takes two), with no line skipped however
+// the rows are aligned.
+#define SBPREFETCH1(ROW, ahead) \
+	PREFETCHT1 ahead(ROW) \
+	PREFETCHT1 (ahead+48)(ROW) \
+	PREFETCHT1 (ahead+96)(ROW)
+
+// SBPREFETCH runs SBPREFETCH1 on each of the four rows.
+#define SBPREFETCH(ahead) \
+	SBPREFETCH1(SI, ahead) \
+	SBPREFETCH1(R13, ahead) \
+	SBPREFETCH1(R14, ahead) \
+	SBPREFETCH1(R15, ahead)
+
+// SBLOOP runs the kernel's superblocks (CX of them, sb bytes a row's) with GROUPS, each
+// step after the prefetches PREFETCH (Q8PREFETCH, Q4PREFETCH), and stores the four sums.
+#define SBLOOP(GROUPS, sb, PREFETCH, loop, done) \
+	TESTQ CX, CX \
+	JZ done \
+loop: \
+	PREFETCH \
+	VMOVDQU64 0(DI), Y16 \
+	VMOVDQU64 32(DI), Y17 \
+	VMOVDQU64 64(DI), Y18 \
+	VMOVDQU64 96(DI), Y19 \
+	VMOVDQU64 128(DI), Y20 \
+	VMOVDQU64 160(DI), Y21 \
+	VMOVDQU64 192(DI), Y22 \
+	VMOVDQU64 224(DI), Y23 \
+	VMOVUPS (DX), Y24 \
+	VMOVDQU64 (R8), Y25 \
+	SBROW(GROUPS, SI, Y0, Y4, Y5, Y6, Y7, Y8) \
+	SBROW(GROUPS, R13, Y1, Y9, Y10, Y11, Y12, Y13) \
+	SBROW(GROUPS, R14, Y2, Y26, Y27, Y28, Y29, Y30) \
+	SBROW(GROUPS, R15, Y3, Y4, Y5, Y6, Y7, Y8) \
+	ADDQ $sb, SI \
+	ADDQ $sb, R13 \
+	ADDQ $sb, R14 \
+	ADDQ $sb, R15 \
+	ADDQ $256, DI \
+	ADDQ $32, DX \
+	ADDQ $32, R8 \
+	DECQ CX \
+	JNZ loop \
+done: \
+	QSTORE(y+48(FP))
+
+// SBSETUP loads the superblock kernels' arguments and sets the row pointers and
+// accumulators.
+#define SBSETUP \
+	MOVQ w+0(FP), SI \
+	MOVQ stride+8(FP), R10 \
+	MOVQ xs+16(FP), DI \
+	MOVQ xd+24(FP), DX \
+	MOVQ corr+32(FP), R8 \
+	MOVQ nsb+40(FP), CX \
+	LEAQ (SI)(R10*1), R13 \
+	LEAQ (SI)(R10*2), R14 \
+	LEAQ (R13)(R10*2), R15 \
+	VXORPS Y0, Y0, Y0 \
+	VXORPS Y1, Y1, Y1 \
+	VXORPS Y2, Y2, Y2 \
+	VXORPS Y3, Y3, Y3
+
+// Q8PREFETCH and Q4PREFETCH prefetch each row at two distances: with one, the superblock
+// kernels read memory slower than the block kernels (which prefetch a row and some KiB
+// ahead), as the float kernels did. Cold MatVec 4096×4096, one thread, three alternating
+// runs, % of the read roof: Q8_0 at 4 KiB 65-71 (in other runs 1, 2, 8 KiB, none, and five
+// lines a step at 4 KiB: 54-79), at 4 and 8 KiB 82-84, the block kernel 89-113; Q4_0 at 2
+// KiB 67-74, at 2 and 4 KiB 83-92, 1 and 2 KiB 75-83, 4 and 8 KiB 72-89, the block kernel
+// 80-93.
+#define Q8PREFETCH \
+	SBPREFETCH(4096) \
+	SBPREFETCH(4096+144) \
+	SBPREFETCH(8192) \
+	SBPREFETCH(8192+144)
+
+#define Q4PREFETCH \
+	SBPREFETCH(2048) \
+	SBPREFETCH(4096)
+
 // Assembly routines for the instructions archsimd lacks: F16C's VCVTPH2PS and VNNI's
 // VPDPBUSD. Each has a Go twin (the generic kernels) that the tests hold it against.
 
@@ -524,110 +661,27 @@ toh_done:
 	VZEROUPPER
 	RET
 
-// The Q4_0 four-row kernel on superblock rows (q4rows.go has the layout): eight blocks of
-// a row at a time. VPDPBUSD lane i sums four weights of block i, so eight of them, over the
-// superblock's four 32-byte loads of nibbles (low nibbles, then high ones), leave block i's
-// whole dot product in lane i: one conversion, one multiply of the eight scales (one
-// VCVTPH2PS) by the eight activation scales, and one FMA per row and superblock, where the
-// block kernel above spends a conversion, a multiply and an FMA per row and block. On a
-// 64×4096 matrix in L2, eight runs of each in turn: 0.38 ns a row-block at best, 0.49 the
-// median, against 0.70 and 0.81 for matVec4Q4VNNI.
-//
-// SBROW runs one row's superblock at ADDR into ACC: Y16-Y23 hold the superblock's
-// activations (the low-nibble and high-nibble halves of each of the four groups, as
-// q4RowActs lays them out), Y24 the eight activation scales, Y25 the eight blocks'
-// corrections (-8 times each block's sum of activations), Y15 the nibble mask. S T W A B
-// are scratch.
-#define SBROW(ADDR, ACC, S, T, W, A, B) \
-	VCVTPH2PS (ADDR), S \
-	VMULPS Y24, S, S \
-	VMOVDQA64 Y25, T \
-	SBNIBBLES(16, ADDR, T, W, A, B, Y16, Y17) \
-	SBNIBBLES(48, ADDR, T, W, A, B, Y18, Y19) \
-	SBNIBBLES(80, ADDR, T, W, A, B, Y20, Y21) \
-	SBNIBBLES(112, ADDR, T, W, A, B, Y22, Y23) \
-	VCVTDQ2PS T, T \
-	VFMADD231PS S, T, ACC
-
-// SBNIBBLES adds to T the 32 bytes of nibbles at disp(ADDR) against the activations XL
-// (for the low nibbles) and XH (the high ones).
-#define SBNIBBLES(disp, ADDR, T, W, A, B, XL, XH) \
-	VMOVDQU64 disp(ADDR), W \
-	VPANDD Y15, W, A \
-	VPSRLW $4, W, B \
-	VPANDD Y15, B, B \
-	VPDPBUSD XL, A, T \
-	VPDPBUSD XH, B, T
-
-// SBPREFETCH prefetches into L2 each row's bytes 2 KiB ahead: three lines 48 bytes apart
-// per 144-byte step, so that no line is skipped however the rows are aligned. Cold, one
-// thread, six alternating runs: 1 KiB ahead 16.4-19.5 GB/s, 2 KiB 19.0-19.8, 4 KiB
-// 18.0-19.4, 8 KiB 16.1-20.8, 16 KiB 17.9-20.6, none 13.9-22.4.
-#define SBPREFETCH \
-	PREFETCHT1 2048(SI) \
-	PREFETCHT1 (2048+48)(SI) \
-	PREFETCHT1 (2048+96)(SI) \
-	PREFETCHT1 2048(R13) \
-	PREFETCHT1 (2048+48)(R13) \
-	PREFETCHT1 (2048+96)(R13) \
-	PREFETCHT1 2048(R14) \
-	PREFETCHT1 (2048+48)(R14) \
-	PREFETCHT1 (2048+96)(R14) \
-	PREFETCHT1 2048(R15) \
-	PREFETCHT1 (2048+48)(R15) \
-	PREFETCHT1 (2048+96)(R15)
-
 DATA q4nibble<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA q4nibble<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA q4nibble<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
 DATA q4nibble<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
 GLOBL q4nibble<>(SB), RODATA|NOPTR, $32
 
-// func matVec4Q4Rows(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
+// func matVec4Q8Rows(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
 // y[r] = the dot products of nsb superblocks of the rows w, w+stride, w+2·stride,
-// w+3·stride with the activations xs (q4RowActs), their block scales xd and corrections.
+// w+3·stride with the activations xs (rowActs), their block scales xd and corrections.
+TEXT ·matVec4Q8Rows(SB), NOSPLIT, $0-56
+	SBSETUP
+	MOVL $0x80808080, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+	SBLOOP(Q8GROUPS, 272, Q8PREFETCH, sb8_loop, sb8_done)
+	RET
+
+// func matVec4Q4Rows(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
+// matVec4Q8Rows for Q4_0.
 TEXT ·matVec4Q4Rows(SB), NOSPLIT, $0-56
-	MOVQ w+0(FP), SI
-	MOVQ stride+8(FP), R10
-	MOVQ xs+16(FP), DI
-	MOVQ xd+24(FP), DX
-	MOVQ corr+32(FP), R8
-	MOVQ nsb+40(FP), CX
-	LEAQ (SI)(R10*1), R13
-	LEAQ (SI)(R10*2), R14
-	LEAQ (R13)(R10*2), R15
+	SBSETUP
 	VMOVDQU q4nibble<>(SB), Y15
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	TESTQ CX, CX
-	JZ sb_done
-sb_loop:
-	SBPREFETCH
-	VMOVDQU64 0(DI), Y16
-	VMOVDQU64 32(DI), Y17
-	VMOVDQU64 64(DI), Y18
-	VMOVDQU64 96(DI), Y19
-	VMOVDQU64 128(DI), Y20
-	VMOVDQU64 160(DI), Y21
-	VMOVDQU64 192(DI), Y22
-	VMOVDQU64 224(DI), Y23
-	VMOVUPS (DX), Y24
-	VMOVDQU64 (R8), Y25
-	SBROW(SI, Y0, Y4, Y5, Y6, Y7, Y8)
-	SBROW(R13, Y1, Y9, Y10, Y11, Y12, Y13)
-	SBROW(R14, Y2, Y26, Y27, Y28, Y29, Y30)
-	SBROW(R15, Y3, Y4, Y5, Y6, Y7, Y8)
-	ADDQ $144, SI
-	ADDQ $144, R13
-	ADDQ $144, R14
-	ADDQ $144, R15
-	ADDQ $256, DI
-	ADDQ $32, DX
-	ADDQ $32, R8
-	DECQ CX
-	JNZ sb_loop
-sb_done:
-	QSTORE(y+48(FP))
+	SBLOOP(Q4GROUPS, 144, Q4PREFETCH, sb4_loop, sb4_done)
 	RET

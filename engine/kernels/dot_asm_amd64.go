@@ -48,4 +48,7 @@ func addScaledHeadsF16AVX2(y *float32, v *uint16, ldv int, a *float32, lda int, 
 func cvtToF16AVX2(dst *uint16, src *float32, n int)
 
 //go:noescape
+func matVec4Q8Rows(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
+
+//go:noescape
 func matVec4Q4Rows(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)

@@ -384,17 +384,17 @@ func sameInput(outs []quantOut, x []float32) int {
 
 // prepackQuantVNNI adds to p the layouts of kinds that a Q8_0 or Q4_0 matrix w lacks (see
 // Kernels.Prepack): every weight panel unpacked with packWeightPanel, one after another, for
-// matMulQuantVNNI (packTiles); a Q4_0 matrix's superblock rows (packRows).
+// matMulQuantVNNI (packTiles); its superblock rows (packRows).
 func prepackQuantVNNI(k *Kernels, w *tensor.Matrix, p *weightPack, kinds packKind) {
 	if (w.DType != tensor.Q8_0 && w.DType != tensor.Q4_0) || w.Rows == 0 || w.Cols == 0 {
 		return
 	}
 	nb := w.Cols / tensor.QK
-	if kinds&packRows != 0 && p.rows == nil && w.DType == tensor.Q4_0 && nb >= q4RowBlocks {
+	if kinds&packRows != 0 && p.rows == nil && nb >= rowMinBlocks {
 		p.rows = tensor.AlignedBytes(len(w.Data))
 		chunk, chunks := rowChunks(w.Rows, k.cfg.Threads, len(w.Data))
 		k.pool.run(chunks, func(c, _ int) {
-			packQ4Rows(p.rows, w, c*chunk, min((c+1)*chunk, w.Rows))
+			packSuperblocks(p.rows, w, c*chunk, min((c+1)*chunk, w.Rows))
 		})
 	}
 	if kinds&packTiles == 0 || p.quant != nil {

@@ -53,6 +53,15 @@ const (
 	// n=6 1,089 vs 1,186, n=8 1,252 vs 1,420, n=10 1,717 vs 1,414; 768×288: n=6 57 vs 66,
 	// n=8 86 vs 68, n=10 96 vs 69.
 	quantColsPacked = 9
+	// rowMinBlocks is the fewest blocks a row of a Q8_0 or Q4_0 matrix has for Prepack to
+	// make its superblock rows (quantrows_amd64.go): shorter rows run faster on the block
+	// kernels, which make one call per row group and column where the superblocks take
+	// two (their own and the block kernel's for the blocks after the last superblock) and
+	// lay the activations out first. One thread, ns per row and block, 1024 rows, medians
+	// of three, block kernels vs superblocks: Q4_0 k=768 1.36 vs 1.62, k=1024 1.36 vs 1.23,
+	// k=1536 1.29 vs 1.03; Q8_0 k=1024 1.27 vs 1.48, k=1536 1.19 vs 1.19 (8 columns 1.25
+	// vs 1.01), k=2048 1.27 vs 1.20; s15m's 288-wide rows 1.43-1.69 vs 2.11-2.61.
+	rowMinBlocks = 48
 )
 
 // weightPack is a matrix in the layouts the simd tier's kernels read (see Prepack), with the
@@ -65,7 +74,8 @@ type weightPack struct {
 	quant []byte    // Q8_0 and Q4_0: the int8 values
 	scale []float32 // the block scales
 	corr  []int32   // the blocks' corrections
-	// rows is a Q4_0 matrix in superblock rows (packRows; q4rows_amd64.go), nil when not made.
+	// rows is a Q8_0 or Q4_0 matrix in superblock rows (packRows; quantrows_amd64.go), nil
+	// when not made.
 	rows []byte
 }
 
@@ -205,16 +215,17 @@ func (k *Kernels) Serial() *Kernels {
 // widens every block to int8 with its correction on every call: for s15m's 32000×288
 // classifier in Q8_0 that took about 2.1 of the 2.9 ms of a 32-column MatMul on two
 // threads), about as much memory again for Q8_0 and twice for Q4_0; for MatVec (and
-// MatMul's few-column row groups), Q4_0 rows in superblocks of eight blocks (PrepackMatVec),
-// as much memory again. Other matrices, tiers and paths are left alone. Prepack returns the
-// bytes it added. The matrices must not change afterwards (a matrix whose Data is replaced
-// by another slice is read as it is again). Prepack runs on the pool, like MatMul.
+// MatMul's few-column row groups), Q8_0 and Q4_0 rows in superblocks of eight blocks
+// (PrepackMatVec), as much memory again. Other matrices, tiers and paths are left alone.
+// Prepack returns the bytes it added. The matrices must not change afterwards (a matrix
+// whose Data is replaced by another slice is read as it is again). Prepack runs on the
+// pool, like MatMul.
 func (k *Kernels) Prepack(ws ...*tensor.Matrix) int64 {
 	return k.prepack(packTiles|packRows, ws)
 }
 
 // PrepackMatVec is Prepack for MatVec alone: only the layout MatVec and MatMul's row
-// groups read (Q4_0 superblock rows on the simd tier with VNNI), not the tiles'.
+// groups read (Q8_0 and Q4_0 superblock rows on the simd tier with VNNI), not the tiles'.
 func (k *Kernels) PrepackMatVec(ws ...*tensor.Matrix) int64 {
 	return k.prepack(packRows, ws)
 }

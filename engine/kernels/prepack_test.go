@@ -14,8 +14,9 @@ import (
 // unpacked per call, bit for bit (the tiles do the same arithmetic on the same values), on
 // every tier and thread count, for row counts on both sides of a weight panel (6 rows).
 // Between quantColsPacked and quantColsMax columns the prepacked matrix runs on the tiles
-// and the other on row groups, and the row groups of a Q4_0 matrix of eight blocks or more
-// read its superblock rows, so there the two agree within the float tolerance. A matrix
+// and the other on row groups, and the row groups of a Q8_0 or Q4_0 matrix of rowMinBlocks
+// blocks or more read its superblock rows, so there the two agree within the float
+// tolerance. A matrix
 // whose data is replaced afterwards is unpacked per call again.
 func TestPrepackSameResults(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
@@ -23,7 +24,7 @@ func TestPrepackSameResults(t *testing.T) {
 		plain, packed := newKernels(t, c.cfg), newKernels(t, c.cfg)
 		for _, dt := range []tensor.DType{tensor.Q8_0, tensor.Q4_0, tensor.F32} {
 			for _, m := range []int{1, 5, 6, 7, 13, 100} {
-				for _, k := range []int{32, 288} {
+				for _, k := range []int{32, 288, 1568} {
 					w := randMatrix(t, r, dt, m, k)
 					added := packed.Prepack(w)
 					vnni := c.cfg.Tier == SIMD && packed.ISA() >= ISAAVX512VNNI && dt != tensor.F32
@@ -40,9 +41,10 @@ func TestPrepackSameResults(t *testing.T) {
 						plain.MatMul(want, w, x, n)
 						packed.MatMul(got, w, x, n)
 						// Row groups (all columns below quantColsPacked, a last few
-						// past the tiles) of a Q4_0 matrix read its superblock rows when
-						// prepacked, in another order of float operations.
-						exact := (n < quantColsPacked || n >= quantColsMax) && !(vnni && dt == tensor.Q4_0 && k >= 256)
+						// past the tiles) of a matrix of eight blocks or more read its
+						// superblock rows when prepacked, in another order of float
+						// operations.
+						exact := (n < quantColsPacked || n >= quantColsMax) && !(vnni && k >= rowMinBlocks*tensor.QK)
 						if exact {
 							if !slices.Equal(got, want) {
 								t.Fatalf("%s: prepacked MatMul differs from unpacked", name)
@@ -72,11 +74,11 @@ func TestPrepackSameResults(t *testing.T) {
 	}
 }
 
-// TestPrepackMatVec holds MatVec and few-column MatMul on a Q4_0 matrix prepacked for
-// MatVec (superblock rows on the VNNI path) to the generic tier within the float
-// tolerance, for k on both sides of a superblock's eight blocks and their multiples (the
-// blocks after the last superblock run on the block kernel) and row counts on both sides
-// of the four-row groups, on every tier and thread count; and checks the bytes
+// TestPrepackMatVec holds MatVec and few-column MatMul on Q8_0 and Q4_0 matrices prepacked
+// for MatVec (superblock rows on the VNNI path) to the generic tier within the float
+// tolerance, for k on both sides of rowMinBlocks and of multiples of a superblock's eight
+// blocks (the blocks after the last superblock run on the block kernel) and row counts on
+// both sides of the four-row groups, on every tier and thread count; and checks the bytes
 // PrepackMatVec adds, that a second call adds none, that Prepack then adds only the tiles,
 // and that a matrix whose data is replaced is read as it is again.
 func TestPrepackMatVec(t *testing.T) {
@@ -85,51 +87,53 @@ func TestPrepackMatVec(t *testing.T) {
 	for _, c := range benchConfigs() {
 		kern := newKernels(t, c.cfg)
 		vnni := c.cfg.Tier == SIMD && kern.ISA() >= ISAAVX512VNNI
-		for _, m := range []int{1, 4, 5, 8, 11, 64} {
-			for _, k := range []int{32, 224, 256, 288, 512, 800, 4096} {
-				name := fmt.Sprintf("%s/m=%d/k=%d", c.name, m, k)
-				w := randMatrix(t, r, tensor.Q4_0, m, k)
-				want := int64(0)
-				if vnni && k >= 256 {
-					want = int64(len(w.Data))
-				}
-				if added := kern.PrepackMatVec(w); added != want {
-					t.Fatalf("%s: PrepackMatVec added %d bytes; want %d", name, added, want)
-				}
-				if again := kern.PrepackMatVec(w); again != 0 {
-					t.Fatalf("%s: a second PrepackMatVec added %d bytes", name, again)
-				}
-				for _, n := range []int{1, 3} {
-					x := randVec(r, n*k)
-					got, exp := make([]float32, n*m), make([]float32, n*m)
-					if n == 1 {
-						kern.MatVec(got, w, x)
-					} else {
-						kern.MatMul(got, w, x, n)
+		for _, dt := range []tensor.DType{tensor.Q8_0, tensor.Q4_0} {
+			for _, m := range []int{1, 4, 5, 8, 11, 64} {
+				for _, k := range []int{32, 288, 1504, 1536, 1568, 1792, 4096, 4128} {
+					name := fmt.Sprintf("%s/%s/m=%d/k=%d", c.name, dt, m, k)
+					w := randMatrix(t, r, dt, m, k)
+					want := int64(0)
+					if vnni && k >= rowMinBlocks*tensor.QK {
+						want = int64(len(w.Data))
 					}
-					ref.MatMul(exp, w, x, n)
-					mag := magnitudes(t, w, x, n)
-					for i := range got {
-						if d := math.Abs(float64(got[i] - exp[i])); d > tolerance(mag[i]) {
-							t.Fatalf("%s/n=%d: y[%d] = %v prepacked, %v generic (diff %g, tolerance %g)", name, n, i, got[i], exp[i], d, tolerance(mag[i]))
+					if added := kern.PrepackMatVec(w); added != want {
+						t.Fatalf("%s: PrepackMatVec added %d bytes; want %d", name, added, want)
+					}
+					if again := kern.PrepackMatVec(w); again != 0 {
+						t.Fatalf("%s: a second PrepackMatVec added %d bytes", name, again)
+					}
+					for _, n := range []int{1, 3} {
+						x := randVec(r, n*k)
+						got, exp := make([]float32, n*m), make([]float32, n*m)
+						if n == 1 {
+							kern.MatVec(got, w, x)
+						} else {
+							kern.MatMul(got, w, x, n)
+						}
+						ref.MatMul(exp, w, x, n)
+						mag := magnitudes(t, w, x, n)
+						for i := range got {
+							if d := math.Abs(float64(got[i] - exp[i])); d > tolerance(mag[i]) {
+								t.Fatalf("%s/n=%d: y[%d] = %v prepacked, %v generic (diff %g, tolerance %g)", name, n, i, got[i], exp[i], d, tolerance(mag[i]))
+							}
 						}
 					}
-				}
-				// Both layouts, made at once by another Kernels, less the rows.
-				tiles := newKernels(t, c.cfg).Prepack(w) - want
-				if added := kern.Prepack(w); added != tiles {
-					t.Fatalf("%s: Prepack after PrepackMatVec added %d bytes; want the tiles' %d", name, added, tiles)
-				}
-				fresh := randMatrix(t, r, tensor.Q4_0, m, k)
-				w.Data = fresh.Data
-				x := randVec(r, k)
-				got, exp := make([]float32, m), make([]float32, m)
-				kern.MatVec(got, w, x)
-				ref.MatVec(exp, w, x)
-				mag := magnitudes(t, w, x, 1)
-				for i := range got {
-					if d := math.Abs(float64(got[i] - exp[i])); d > tolerance(mag[i]) {
-						t.Fatalf("%s: after the data changed, y[%d] = %v, generic %v: the stale pack was read", name, i, got[i], exp[i])
+					// Both layouts, made at once by another Kernels, less the rows.
+					tiles := newKernels(t, c.cfg).Prepack(w) - want
+					if added := kern.Prepack(w); added != tiles {
+						t.Fatalf("%s: Prepack after PrepackMatVec added %d bytes; want the tiles' %d", name, added, tiles)
+					}
+					fresh := randMatrix(t, r, dt, m, k)
+					w.Data = fresh.Data
+					x := randVec(r, k)
+					got, exp := make([]float32, m), make([]float32, m)
+					kern.MatVec(got, w, x)
+					ref.MatVec(exp, w, x)
+					mag := magnitudes(t, w, x, 1)
+					for i := range got {
+						if d := math.Abs(float64(got[i] - exp[i])); d > tolerance(mag[i]) {
+							t.Fatalf("%s: after the data changed, y[%d] = %v, generic %v: the stale pack was read", name, i, got[i], exp[i])
+						}
 					}
 				}
 			}

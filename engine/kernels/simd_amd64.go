@@ -175,8 +175,8 @@ func matVecQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 
 // matVecColsQuantVNNI is matVecQuantVNNI for n activation columns (Y = X·Wᵀ, n×m): each
 // group of four weight rows runs against every column in turn, so it is read from memory
-// once and from L1 for the other columns. A Q4_0 matrix prepacked in superblock rows runs
-// on them (matVecColsQ4Rows). Below quantColsMax columns (quantColsPacked for a
+// once and from L1 for the other columns. A matrix prepacked in superblock rows runs on
+// them (matVecColsRows). Below quantColsMax columns (quantColsPacked for a
 // prepacked matrix) this beats the tiled MatMul, which computes whole tiles of 32 columns
 // and, unless the matrix is prepacked, first unpacks every weight block.
 func matVecColsQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
@@ -189,7 +189,7 @@ func matVecColsQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32,
 	k.act.quantize(x, n, w.Cols, corr, k.impl)
 	cols := k.act.rows(n, w.Cols)
 	if p := k.packs[w].of(w); p != nil && p.rows != nil {
-		matVecColsQ4Rows(k, y, w, p.rows, cols)
+		matVecColsRows(k, y, w, p.rows, cols, four, one)
 		return
 	}
 	m := w.Rows

@@ -1,0 +1,137 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import (
+	"unsafe"
+
+	"github.com/infertune/infertune/engine/tensor"
+)
+
+// Superblock rows: the layout MatVec's four-row kernels matVec4Q8Rows and matVec4Q4Rows
+// read from a prepacked Q8_0 or Q4_0 matrix (Kernels.Prepack, Kernels.PrepackMatVec). It
+// holds the same bytes as the ggml rows (34 or 18 per 32 weights), rearranged eight blocks
+// at a time so that one VPDPBUSD lane belongs to one block:
+//
+//	superblock s of a row (blocks 8s to 8s+7; 272 bytes for Q8_0, 144 for Q4_0):
+//	  bytes 0-15: the eight blocks' fp16 scales, block 8s+i at 2i
+//	  then groups of 32 bytes, byte 4i+j of each from block 8s+i:
+//	    Q8_0, eight groups g = 0..7: the block's value 16·(g mod 2) + 4·(g/2) + j
+//	    Q4_0, four groups n = 0..3: the block's nibble byte 4n+j (low nibble: weight
+//	      4n+j, high: 16+4n+j)
+//
+// So in both, the g-th 32 weights the kernel takes (a Q4_0 group's low nibbles, then its
+// high ones) are weights 16·(g mod 2) + 4·(g/2) + j of each block, and one activation
+// layout (rowActs) serves both. The nb mod 8 blocks after the last superblock stay in
+// ggml's layout and run on the block kernels (matVec4Q8VNNI, matVec4Q4VNNI). Rows of fewer
+// than rowMinBlocks blocks are not packed.
+const (
+	rowBlocks   = 8                     // blocks in a superblock
+	rowActBytes = rowBlocks * tensor.QK // activation bytes of a superblock
+	rowScales   = 2 * rowBlocks         // scale bytes at a superblock's start
+)
+
+// rowKernel is one block dtype's superblock kernel and what goes with it.
+type rowKernel struct {
+	four    func(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
+	sbBytes int   // bytes of a superblock
+	offset  int32 // what the kernel adds to each weight: its correction per block is -offset·Σx
+}
+
+// rowKernelOf returns dt's superblock kernel, for Q8_0 and Q4_0.
+func rowKernelOf(dt tensor.DType) rowKernel {
+	if dt == tensor.Q8_0 {
+		return rowKernel{matVec4Q8Rows, rowScales + rowBlocks*tensor.QK, 128}
+	}
+	return rowKernel{matVec4Q4Rows, rowScales + rowBlocks*tensor.QK/2, 8}
+}
+
+// packSuperblocks rearranges the rows lo to hi of w (Q8_0 or Q4_0, at least one superblock a row)
+// into superblock rows in dst (len(w.Data) bytes).
+func packSuperblocks(dst []byte, w *tensor.Matrix, lo, hi int) {
+	rb := w.RowBytes()
+	bb := w.DType.BlockBytes()
+	sb := rowKernelOf(w.DType).sbBytes
+	nsb := w.Cols / tensor.QK / rowBlocks
+	for r := lo; r < hi; r++ {
+		src, out := w.Row(r), dst[r*rb:(r+1)*rb]
+		for s := range nsb {
+			o := out[s*sb : (s+1)*sb]
+			for i := range rowBlocks {
+				blk := src[(s*rowBlocks+i)*bb : (s*rowBlocks+i+1)*bb]
+				o[2*i], o[2*i+1] = blk[0], blk[1]
+				for g := range (bb - 2) / 4 {
+					from := 2 + 4*g // Q4_0: nibble bytes in order
+					if w.DType == tensor.Q8_0 {
+						from = 2 + 16*(g%2) + 4*(g/2)
+					}
+					*(*[4]byte)(o[rowScales+32*g+4*i:]) = *(*[4]byte)(blk[from:])
+				}
+			}
+		}
+		copy(out[nsb*sb:], src[nsb*sb:])
+	}
+}
+
+// rowActs lays out the quantized activations x for the superblock kernels, nsb superblocks
+// of them: xs (256 bytes a superblock) holds the kernel's eight groups of 32, lane i (bytes
+// 4i to 4i+3) of group g from block i's values 16·(g mod 2) + 4·(g/2) to that + 3; corr holds
+// -offset times each block's sum of activations (the kernels multiply the weights
+// offset too large: Q8_0's made unsigned, Q4_0's nibbles as they are).
+func rowActs(xs []byte, corr []int32, x q8Row, nsb int, offset int32) {
+	q := unsafe.Slice((*byte)(unsafe.Pointer(&x.q[0])), len(x.q))
+	for s := range nsb {
+		out := xs[s*rowActBytes : (s+1)*rowActBytes]
+		for i := range rowBlocks {
+			b := s*rowBlocks + i
+			var sum int32
+			for _, v := range x.q[b*tensor.QK : (b+1)*tensor.QK] {
+				sum += int32(v)
+			}
+			corr[b] = -offset * sum
+			blk := q[b*tensor.QK : (b+1)*tensor.QK]
+			for g := range 8 {
+				*(*[4]byte)(out[32*g+4*i:]) = *(*[4]byte)(blk[16*(g%2)+4*(g/2):])
+			}
+		}
+	}
+}
+
+// matVecColsRows is matVecColsQuantVNNI for a Q8_0 or Q4_0 matrix w prepacked in superblock
+// rows (rows) against the quantized activation columns cols: four rows at a time, their
+// superblocks on the superblock kernel and the blocks after them on the block kernel
+// (four); the rows left over one at a time (one), on w's own rows.
+func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols []q8Row,
+	four func(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32),
+	one func(w []byte, x q8Row) float32) {
+	rk := rowKernelOf(w.DType)
+	nb := w.Cols / tensor.QK
+	nsb := nb / rowBlocks
+	tail := nb - nsb*rowBlocks
+	rb, m := w.RowBytes(), w.Rows
+	xs := growAligned(&k.packed.quants, len(cols)*nsb*rowActBytes)
+	corr := grow(&k.packed.corr, len(cols)*nsb*rowBlocks)
+	for j, c := range cols {
+		rowActs(xs[j*nsb*rowActBytes:], corr[j*nsb*rowBlocks:], c, nsb, rk.offset)
+	}
+	tab := &f16Table()[0]
+	k.quarters(w, len(cols), func(_ unsafe.Pointer, stride, next int, rs [4]int, out *[4]float32) {
+		p := rs[0] * rb
+		for j := range cols {
+			a := &cols[j]
+			rk.four(&rows[p], stride, &xs[j*nsb*rowActBytes], &a.d[0], &corr[j*nsb*rowBlocks], nsb, &out[0])
+			var t [4]float32
+			if tail > 0 {
+				b := nsb * rowBlocks
+				four(&rows[p+nsb*rk.sbBytes], stride, next, &a.q[b*tensor.QK], &a.d[b], &a.corr[8*b], tab, tail, &t[0])
+			}
+			for l, r := range rs {
+				y[j*m+r] = out[l] + t[l]
+			}
+		}
+	}, func(r int) {
+		for j := range cols {
+			y[j*m+r] = one(w.Row(r), cols[j])
+		}
+	})
+}
