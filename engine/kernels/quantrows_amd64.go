@@ -46,8 +46,8 @@ func rowKernelOf(dt tensor.DType) rowKernel {
 	return rowKernel{matVec4Q4Rows, rowScales + rowBlocks*tensor.QK/2, 8}
 }
 
-// packSuperblocks rearranges the rows lo to hi of w (Q8_0 or Q4_0, at least one superblock a row)
-// into superblock rows in dst (len(w.Data) bytes).
+// packSuperblocks rearranges the rows lo to hi of w (Q8_0 or Q4_0, at least one superblock
+// a row) into superblock rows in dst (len(w.Data) bytes).
 func packSuperblocks(dst []byte, w *tensor.Matrix, lo, hi int) {
 	rb := w.RowBytes()
 	bb := w.DType.BlockBytes()

@@ -176,9 +176,9 @@ func matVecQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 // matVecColsQuantVNNI is matVecQuantVNNI for n activation columns (Y = X·Wᵀ, n×m): each
 // group of four weight rows runs against every column in turn, so it is read from memory
 // once and from L1 for the other columns. A matrix prepacked in superblock rows runs on
-// them (matVecColsRows). Below quantColsMax columns (quantColsPacked for a
-// prepacked matrix) this beats the tiled MatMul, which computes whole tiles of 32 columns
-// and, unless the matrix is prepacked, first unpacks every weight block.
+// them (matVecColsRows). Below quantColsMax columns (quantColsPacked for a matrix whose
+// tiles are prepacked) this beats the tiled MatMul, which computes whole tiles of 32
+// columns and, unless the tiles are prepacked, first unpacks every weight block.
 func matVecColsQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 	four, one, corr := quantVNNIKernels(w.DType)
 	nb := w.Cols / tensor.QK

@@ -298,8 +298,8 @@ func (r *runner) runDType(ctx context.Context, p plan) error {
 			if err != nil {
 				return fmt.Errorf("roofline: %w", err)
 			}
-			// MatVec reads the layout a model's runner prepacks (the same bytes, in
-			// another order, for q4_0 on VNNI; nothing elsewhere).
+			// MatVec reads the layout a model's runner prepacks (the same bytes in
+			// another order: q8_0 and q4_0 superblock rows on VNNI; nothing elsewhere).
 			if cold {
 				k.PrepackMatVec(cycle...)
 			} else if hot {
