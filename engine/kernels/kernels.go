@@ -190,7 +190,8 @@ func New(cfg Config) (*Kernels, error) {
 	}, nil
 }
 
-// Close stops the worker goroutines. The Kernels must not be used afterwards.
+// Close stops the worker goroutines and drops the prepacked matrices. The Kernels must not
+// be used afterwards.
 func (k *Kernels) Close() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -198,6 +199,7 @@ func (k *Kernels) Close() {
 		k.pool.close()
 		k.pool = nil
 	}
+	k.packs = nil
 }
 
 // Serial returns a Kernels of the same tier and ISA path that runs every operation on the

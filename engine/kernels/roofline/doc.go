@@ -7,7 +7,9 @@
 // enough distinct matrices that every call reads its weights from memory ("cold"), and the
 // batched shape (MatMul). Each row reports GFLOP/s, GB/s of weights streamed, time per call
 // and the percentage of its roof: the read roof at the row's working set and thread count for
-// MatVec, the FMA peak at its thread count for MatMul.
+// MatVec, the FMA peak at its thread count for MatMul. The MatVec matrices are prepacked for
+// MatVec first (Kernels.PrepackMatVec, untimed), as a model's runner prepacks its weights:
+// q8_0 and q4_0 on the VNNI path then read superblock rows, the same bytes in another order.
 //
 // The roofs are measured by this package, not assumed:
 //
@@ -33,7 +35,8 @@
 //
 // Memory: the cold working set of one dtype (about Options.ColdBytes) is allocated, measured
 // and freed before the next dtype's; the read roofs' buffer, as large as the largest working
-// set, lives until Run returns, so the peak is about twice ColdBytes plus one matrix.
+// set, lives until Run returns, so the peak is about twice ColdBytes plus one matrix (three
+// times, for q8_0 and q4_0 on the VNNI path, while their superblock rows exist).
 //
 // Concurrency: Run starts its own measuring goroutines (locked to OS threads) and stops them
 // before it returns; it calls progress on the calling goroutine.

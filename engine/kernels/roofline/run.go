@@ -300,10 +300,11 @@ func (r *runner) runDType(ctx context.Context, p plan) error {
 			}
 			// MatVec reads the layout a model's runner prepacks (the same bytes in
 			// another order: q8_0 and q4_0 superblock rows on VNNI; nothing elsewhere).
+			var packed int64
 			if cold {
-				k.PrepackMatVec(cycle...)
+				packed = k.PrepackMatVec(cycle...)
 			} else if hot {
-				k.PrepackMatVec(mv)
+				packed = k.PrepackMatVec(mv)
 			}
 			for _, op := range Ops() {
 				if !o.has(op) {
@@ -332,6 +333,9 @@ func (r *runner) runDType(ctx context.Context, p plan) error {
 				}
 			}
 			k.Close()
+			if packed > 0 {
+				debug.FreeOSMemory() // the superblock rows, before the next Kernels makes its own
+			}
 		}
 	}
 	return nil
