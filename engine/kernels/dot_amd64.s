@@ -58,6 +58,17 @@
 	ROW(disp, R14, Y2, Y19, Y20) \
 	ROW(disp, R15, Y3, Y22, Y23)
 
+// ROWS4START sets the row pointers R13, R14, R15 (SI + 1, 2, 3 strides of R10 bytes) and
+// zeroes the accumulators Y0-Y3 of the four-row kernels.
+#define ROWS4START \
+	LEAQ (SI)(R10*1), R13 \
+	LEAQ (SI)(R10*2), R14 \
+	LEAQ (R13)(R10*2), R15 \
+	VXORPS Y0, Y0, Y0 \
+	VXORPS Y1, Y1, Y1 \
+	VXORPS Y2, Y2, Y2 \
+	VXORPS Y3, Y3, Y3
+
 // QSETUP loads the arguments and sets the row pointers: SI, R13, R14, R15 the four rows,
 // R12 the first of the next four (next bytes on). Each step prefetches into L2 the same
 // offset of the next four rows and the four rows some KiB ahead (QPREFETCH); without both, a
@@ -73,13 +84,7 @@
 	MOVQ corr+40(FP), R8 \
 	MOVQ tab+48(FP), R9 \
 	MOVQ nb+56(FP), CX \
-	LEAQ (SI)(R10*1), R13 \
-	LEAQ (SI)(R10*2), R14 \
-	LEAQ (R13)(R10*2), R15 \
-	VXORPS Y0, Y0, Y0 \
-	VXORPS Y1, Y1, Y1 \
-	VXORPS Y2, Y2, Y2 \
-	VXORPS Y3, Y3, Y3
+	ROWS4START
 
 // QPREFETCH prefetches, off bytes on from the step's offset, the next four rows and the
 // four rows ahead bytes ahead (see QSETUP). Q8_0 prefetches 4 KiB ahead: with 1 KiB, a
@@ -276,13 +281,7 @@ done: \
 	MOVQ xd+24(FP), DX \
 	MOVQ corr+32(FP), R8 \
 	MOVQ nsb+40(FP), CX \
-	LEAQ (SI)(R10*1), R13 \
-	LEAQ (SI)(R10*2), R14 \
-	LEAQ (R13)(R10*2), R15 \
-	VXORPS Y0, Y0, Y0 \
-	VXORPS Y1, Y1, Y1 \
-	VXORPS Y2, Y2, Y2 \
-	VXORPS Y3, Y3, Y3
+	ROWS4START
 
 // Q8PREFETCH and Q4PREFETCH prefetch each row at two distances: with one, the superblock
 // kernels read memory slower than the block kernels (which prefetch a row and some KiB
