@@ -63,16 +63,25 @@ func BenchmarkMatVec(b *testing.B) {
 		x := randVec(r, k)
 		y := make([]float32, m)
 		for _, c := range benchConfigs() {
-			b.Run(fmt.Sprintf("dtype=%s/m=%d/k=%d/n=1/%s", dt, m, k, c.name), func(b *testing.B) {
+			for _, prepack := range []bool{false, true} {
 				kn := newKernels(b, c.cfg)
-				b.ReportAllocs()
-				for b.Loop() {
-					kn.MatVec(y, w, x)
+				name := fmt.Sprintf("dtype=%s/m=%d/k=%d/n=1/%s", dt, m, k, c.name)
+				if prepack {
+					if kn.PrepackMatVec(w) == 0 {
+						continue // no layout of its own for MatVec here
+					}
+					name += "/prepacked"
 				}
-				sec := b.Elapsed().Seconds() / float64(b.N)
-				b.ReportMetric(2*m*k/sec/1e9, "GFLOP/s")
-				b.ReportMetric(float64(len(w.Data))/sec/1e9, "GB/s")
-			})
+				b.Run(name, func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						kn.MatVec(y, w, x)
+					}
+					sec := b.Elapsed().Seconds() / float64(b.N)
+					b.ReportMetric(2*m*k/sec/1e9, "GFLOP/s")
+					b.ReportMetric(float64(len(w.Data))/sec/1e9, "GB/s")
+				})
+			}
 		}
 	}
 }

@@ -119,12 +119,13 @@ func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols
 		p := rs[0] * rb
 		for j := range cols {
 			a := &cols[j]
-			rk.four(&rows[p], stride, &xs[j*nsb*rowActBytes], &a.d[0], &corr[j*nsb*rowBlocks], nsb, &out[0])
-			var t [4]float32
+			var t [4]float32 // the tail's sums, copied out of out (a pointer to t would escape)
 			if tail > 0 {
 				b := nsb * rowBlocks
-				four(&rows[p+nsb*rk.sbBytes], stride, next, &a.q[b*tensor.QK], &a.d[b], &a.corr[8*b], tab, tail, &t[0])
+				four(&rows[p+nsb*rk.sbBytes], stride, next, &a.q[b*tensor.QK], &a.d[b], &a.corr[8*b], tab, tail, &out[0])
+				t = *out
 			}
+			rk.four(&rows[p], stride, &xs[j*nsb*rowActBytes], &a.d[0], &corr[j*nsb*rowBlocks], nsb, &out[0])
 			for l, r := range rs {
 				y[j*m+r] = out[l] + t[l]
 			}
