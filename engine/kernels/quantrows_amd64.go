@@ -76,8 +76,8 @@ func packSuperblocks(dst []byte, w *tensor.Matrix, lo, hi int) {
 // rowActs lays out the quantized activations x for the superblock kernels, nsb superblocks
 // of them: xs (256 bytes a superblock) holds the kernel's eight groups of 32, lane i (bytes
 // 4i to 4i+3) of group g from block i's values 16·(g mod 2) + 4·(g/2) to that + 3; corr holds
-// -offset times each block's sum of activations (the kernels multiply the weights
-// offset too large: Q8_0's made unsigned, Q4_0's nibbles as they are).
+// -offset times each block's sum of activations, since the kernels take every weight offset
+// too large (Q8_0's made unsigned by +128, Q4_0's nibbles 0..15 for -8..7).
 func rowActs(xs []byte, corr []int32, x q8Row, nsb int, offset int32) {
 	q := unsafe.Slice((*byte)(unsafe.Pointer(&x.q[0])), len(x.q))
 	for s := range nsb {
