@@ -213,7 +213,7 @@ func (k *Kernels) Serial() *Kernels {
 
 // Prepack keeps the matrices ws in the layouts this tier's kernels read fastest, where they
 // differ from the matrix's own; MatMul and MatVec then read those. On the simd tier with
-// VNNI: for MatMul, Q8_0 and Q4_0 weight panels as the tiles read them (unpacked, MatMul
+// VNNI: for MatMul, Q8_0 and Q4_0 weight panels as the tiles read them (without them MatMul
 // widens every block to int8 with its correction on every call: for s15m's 32000×288
 // classifier in Q8_0 that took about 2.1 of the 2.9 ms of a 32-column MatMul on two
 // threads), about as much memory again for Q8_0 and twice for Q4_0; for MatVec (and

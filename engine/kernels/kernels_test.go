@@ -109,7 +109,8 @@ func sizesFor(dt tensor.DType) []int {
 }
 
 // TestMatVecMatchesGeneric holds every path's MatVec to the generic tier's, on each matrix
-// as it is and prepacked for MatVec (PrepackMatVec: Q4_0's superblock rows on VNNI).
+// as it is and prepacked for MatVec (PrepackMatVec: Q8_0 and Q4_0 superblock rows on VNNI,
+// for the sizes of rowMinBlocks blocks and more).
 func TestMatVecMatchesGeneric(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	ref := newKernels(t, Config{Tier: Generic, Threads: 1})
@@ -298,11 +299,11 @@ func TestParallelEqualsSerial(t *testing.T) {
 			par := newKernels(t, cfg)
 			for _, dt := range tensor.DTypes {
 				t.Run(fmt.Sprintf("%s/threads=%d/%s", v.name, threads, dt), func(t *testing.T) {
-					const m, kk, n = 301, 1024, 19
+					const m, kk, n = 301, 1568, 19 // kk: superblock rows and a tail block
 					w := randMatrix(t, r, dt, m, kk)
 					x := randVec(r, n*kk)
 					for _, prepack := range []bool{false, true} {
-						if prepack { // Q4_0's superblock rows on VNNI
+						if prepack { // Q8_0 and Q4_0 superblock rows on VNNI
 							serial.PrepackMatVec(w)
 							par.PrepackMatVec(w)
 						}
