@@ -190,3 +190,59 @@ func TestMatMulsSameResults(t *testing.T) {
 		}
 	}
 }
+
+// TestQuantNaNPropagates checks that a NaN or an infinity reaches the outputs it should on
+// every path, prepacked for MatVec or not (superblock rows and their tail blocks included):
+// a non-finite activation makes its block's scale NaN, so every row's output is NaN; a
+// weight block whose fp16 scale is NaN or infinite makes its own row's output non-finite
+// and leaves the other rows finite.
+func TestQuantNaNPropagates(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 13))
+	for _, v := range variants() {
+		for _, prepack := range []bool{false, true} {
+			kern := newKernels(t, v.cfg)
+			for _, dt := range []tensor.DType{tensor.Q8_0, tensor.Q4_0} {
+				const m = 9
+				for _, k := range []int{288, 1568} {
+					for _, block := range []int{0, k/tensor.QK - 1} { // in a superblock; in the tail
+						name := fmt.Sprintf("%s/prepacked=%v/%s/k=%d/block=%d", v.name, prepack, dt, k, block)
+						for _, bad := range []float32{float32(math.NaN()), float32(math.Inf(1))} {
+							w := randMatrix(t, r, dt, m, k)
+							if prepack {
+								kern.PrepackMatVec(w)
+							}
+							x := randVec(r, k)
+							x[block*tensor.QK+5] = bad
+							y := make([]float32, m)
+							kern.MatVec(y, w, x)
+							for i, v := range y {
+								if !math.IsNaN(float64(v)) {
+									t.Fatalf("%s: activation %v: y[%d] = %v, want NaN", name, bad, i, v)
+								}
+							}
+							// A non-finite weight scale in row 2 (in a group of four rows) and in
+							// row 8 (left over past the two groups).
+							for _, row := range []int{2, 8} {
+								w := randMatrix(t, r, dt, m, k)
+								h := tensor.F32ToF16(bad)
+								off := row*w.RowBytes() + block*dt.BlockBytes()
+								w.Data[off], w.Data[off+1] = byte(h), byte(h>>8)
+								if prepack {
+									kern.PrepackMatVec(w)
+								}
+								x := randVec(r, k)
+								kern.MatVec(y, w, x)
+								for i, v := range y {
+									finite := !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0)
+									if finite == (i == row) {
+										t.Fatalf("%s: weight scale %v in row %d: y[%d] = %v", name, bad, row, i, v)
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
