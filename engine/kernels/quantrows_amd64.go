@@ -31,19 +31,18 @@ const (
 	rowScales   = 2 * rowBlocks         // scale bytes at a superblock's start
 )
 
-// rowKernel is one block dtype's superblock kernel and what goes with it.
+// rowKernel is one block dtype's superblock kernel and the bytes of its superblock.
 type rowKernel struct {
 	four    func(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
-	sbBytes int   // bytes of a superblock
-	offset  int32 // what the kernel adds to each weight: its correction per block is -offset·Σx
+	sbBytes int
 }
 
 // rowKernelOf returns dt's superblock kernel, for Q8_0 and Q4_0.
 func rowKernelOf(dt tensor.DType) rowKernel {
 	if dt == tensor.Q8_0 {
-		return rowKernel{matVec4Q8Rows, rowScales + rowBlocks*tensor.QK, 128}
+		return rowKernel{matVec4Q8Rows, rowScales + rowBlocks*tensor.QK}
 	}
-	return rowKernel{matVec4Q4Rows, rowScales + rowBlocks*tensor.QK/2, 8}
+	return rowKernel{matVec4Q4Rows, rowScales + rowBlocks*tensor.QK/2}
 }
 
 // packSuperblocks rearranges the rows lo to hi of w (Q8_0 or Q4_0, at least one superblock
@@ -76,19 +75,18 @@ func packSuperblocks(dst []byte, w *tensor.Matrix, lo, hi int) {
 // rowActs lays out the quantized activations x for the superblock kernels, nsb superblocks
 // of them: xs (256 bytes a superblock) holds the kernel's eight groups of 32, lane i (bytes
 // 4i to 4i+3) of group g from block i's values 16·(g mod 2) + 4·(g/2) to that + 3; corr holds
-// -offset times each block's sum of activations, since the kernels take every weight offset
-// too large (Q8_0's made unsigned by +128, Q4_0's nibbles 0..15 for -8..7).
-func rowActs(xs []byte, corr []int32, x q8Row, nsb int, offset int32) {
+// each block's correction, mul[0] times its sum of activations (the kernels take every weight
+// offset too large: Q8_0's made unsigned by +128, Q4_0's nibbles 0..15 for -8..7). The sums
+// come from x's lane corrections, made with mul by the block kernels' quantize: lanes 0-3
+// already carry mul[0], lanes 4-7 mul[1] (16 times it for Q4_0, see q4CorrVNNI).
+func rowActs(xs []byte, corr []int32, x q8Row, nsb int, mul corrMul) {
 	q := unsafe.Slice((*byte)(unsafe.Pointer(&x.q[0])), len(x.q))
 	for s := range nsb {
 		out := xs[s*rowActBytes : (s+1)*rowActBytes]
 		for i := range rowBlocks {
 			b := s*rowBlocks + i
-			var sum int32
-			for _, v := range x.q[b*tensor.QK : (b+1)*tensor.QK] {
-				sum += int32(v)
-			}
-			corr[b] = -offset * sum
+			l := x.corr[8*b : 8*b+8]
+			corr[b] = l[0] + l[1] + l[2] + l[3] + (l[4]+l[5]+l[6]+l[7])/mul[1]*mul[0] // exact: lanes 4-7 are multiples of mul[1]
 			blk := q[b*tensor.QK : (b+1)*tensor.QK]
 			for g := range 8 {
 				*(*[4]byte)(out[32*g+4*i:]) = *(*[4]byte)(blk[16*(g%2)+4*(g/2):])
@@ -100,10 +98,11 @@ func rowActs(xs []byte, corr []int32, x q8Row, nsb int, offset int32) {
 // matVecColsRows is matVecColsQuantVNNI for a Q8_0 or Q4_0 matrix w prepacked in superblock
 // rows (rows) against the quantized activation columns cols: four rows at a time, their
 // superblocks on the superblock kernel and the blocks after them on the block kernel
-// (four); the rows left over one at a time (one), on w's own rows.
+// (four); the rows left over one at a time (one), on w's own rows. mul is the corrections'
+// multiplier cols were quantized with.
 func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols []q8Row,
 	four func(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32),
-	one func(w []byte, x q8Row) float32) {
+	one func(w []byte, x q8Row) float32, mul corrMul) {
 	rk := rowKernelOf(w.DType)
 	nb := w.Cols / tensor.QK
 	nsb := nb / rowBlocks
@@ -112,7 +111,7 @@ func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols
 	xs := growAligned(&k.packed.quants, len(cols)*nsb*rowActBytes)
 	corr := grow(&k.packed.corr, len(cols)*nsb*rowBlocks)
 	for j, c := range cols {
-		rowActs(xs[j*nsb*rowActBytes:], corr[j*nsb*rowBlocks:], c, nsb, rk.offset)
+		rowActs(xs[j*nsb*rowActBytes:], corr[j*nsb*rowBlocks:], c, nsb, mul)
 	}
 	tab := &f16Table()[0]
 	k.quarters(w, len(cols), func(_ unsafe.Pointer, stride, next int, rs [4]int, out *[4]float32) {

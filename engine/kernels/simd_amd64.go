@@ -189,7 +189,7 @@ func matVecColsQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32,
 	k.act.quantize(x, n, w.Cols, corr, k.impl)
 	cols := k.act.rows(n, w.Cols)
 	if p := k.packs[w].of(w); p != nil && p.rows != nil {
-		matVecColsRows(k, y, w, p.rows, cols, four, one)
+		matVecColsRows(k, y, w, p.rows, cols, four, one, corr)
 		return
 	}
 	m := w.Rows
