@@ -2,6 +2,13 @@
 
 #include "textflag.h"
 
+// HSUM0 leaves the sum of Y0's eight lanes in X0 (lane 0); X1 is scratch.
+#define HSUM0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X1, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VHADDPS X0, X0, X0
+
 // Q8ROW is one row's block of a four-row Q8_0 step: the weights made unsigned, the
 // corrections (Y5) as the accumulator's start, VPDPBUSD against the shared activations (Y4),
 // the sums to fp32, times the block's scale (its fp16 at disp(ADDR), through the table at R9,
@@ -163,10 +170,7 @@ tail: \
 done: \
 	VADDPS Y1, Y0, Y0 \
 	FIX(Y0) \
-	VEXTRACTF128 $1, Y0, X1 \
-	VADDPS X1, X0, X0 \
-	VHADDPS X0, X0, X0 \
-	VHADDPS X0, X0, X0 \
+	HSUM0 \
 	VZEROUPPER
 
 // The four-row Q8_0 and Q4_0 kernels on superblock rows (quantrows_amd64.go has the
@@ -342,10 +346,7 @@ f16y_done:
 	VADDPS Y1, Y0, Y0
 	VADDPS Y3, Y2, Y2
 	VADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	HSUM0
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
@@ -580,10 +581,7 @@ dh16_one:
 	ADDQ $32, R13
 dh16_sum:
 	VADDPS Y1, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	HSUM0
 	MOVSS X0, 0(AX)
 	ADDQ R10, AX
 	CMPQ R13, BX

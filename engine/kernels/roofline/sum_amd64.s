@@ -2,6 +2,13 @@
 
 #include "textflag.h"
 
+// HSUM0 leaves the sum of Y0's eight lanes in X0 (lane 0); X1 is scratch.
+#define HSUM0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X1, X0, X0 \
+	VHADDPS X0, X0, X0 \
+	VHADDPS X0, X0, X0
+
 // func sumPrefetchAVX2(p *float32, n int) float32
 // Σ p[i] for i < n, n a multiple of 32: four 256-bit accumulators, 128 bytes a step, each
 // step prefetching (into L2) the lines 4 KiB and 8 KiB ahead, as the MatVec kernels do.
@@ -31,10 +38,7 @@ done:
 	VADDPS Y1, Y0, Y0
 	VADDPS Y3, Y2, Y2
 	VADDPS Y2, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	HSUM0
 	VZEROUPPER
 	MOVSS X0, ret+16(FP)
 	RET
@@ -100,10 +104,7 @@ s4done:
 	VADDPS Y2, Y0, Y0
 	VADDPS Y6, Y4, Y4
 	VADDPS Y4, Y0, Y0
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X1, X0, X0
-	VHADDPS X0, X0, X0
-	VHADDPS X0, X0, X0
+	HSUM0
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
