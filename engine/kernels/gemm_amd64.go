@@ -129,7 +129,8 @@ func init() {
 }
 
 // matMulSIMD is the simd tier's MatMul. The float dtypes run on an fp32 micro-kernel:
-// sgemm12x32 with AVX-512, sgemm6x16AVX2 without. Q8_0 and Q4_0 run on qgemm6x32VNNI where
+// sgemm12x32 with AVX-512, sgemm6x16AVX2 without; under floatCols columns, on the four-row
+// MatVec kernels against each column (matVecColsFloat). Q8_0 and Q4_0 run on qgemm6x32VNNI where
 // VNNI exists; elsewhere on the row-dot MatMul (an int8 tile without VNNI has no
 // multiply-accumulate that beats fp32 FMA: VPMADDUBSW saturates on offset operands and
 // VPMADDWD needs an extra add per instruction).
@@ -140,14 +141,15 @@ func matMulSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 	}
 	switch w.DType {
 	case tensor.F32, tensor.F16, tensor.BF16:
-		t := tileAVX2
-		if k.cfg.ISA >= ISAAVX512 {
-			t = tileAVX512
+		if n < floatCols(w.DType) {
+			matVecColsFloat(k, y, w, x, n)
+			return
 		}
-		matMulFloat(k, y, w, x, n, t)
+		k.outs = append(k.outs[:0], mmOut{y: y, w: w, x: x})
+		matMulFloat(k, k.outs, n, floatTileOf(k.cfg.ISA))
 	case tensor.Q8_0, tensor.Q4_0:
 		if k.cfg.ISA >= ISAAVX512VNNI {
-			k.outs = append(k.outs[:0], quantOut{y: y, w: w, x: x})
+			k.outs = append(k.outs[:0], mmOut{y: y, w: w, x: x})
 			quantVNNI(k, k.outs, n)
 			return
 		}
@@ -155,34 +157,66 @@ func matMulSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 	}
 }
 
-// matMulFloat runs MatMul of a float weight matrix on the micro-kernel of t.
-func matMulFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int, t floatTile) {
-	m, kk := w.Rows, w.Cols
+// floatTileOf returns the float micro-kernel of isa.
+func floatTileOf(isa ISA) floatTile {
+	if isa >= ISAAVX512 {
+		return tileAVX512
+	}
+	return tileAVX2
+}
+
+// matMulFloat runs MatMul of the float weight matrices of outs (n rows of activations
+// each) on the micro-kernel of t: every distinct x is packed once, up front, and the row
+// blocks of every matrix, numbered one after another, are one parallel loop. A worker
+// widens an fp16 or bf16 block (and fp32 rows short of a block) to fp32 in its panel; whole
+// fp32 blocks are read in place.
+func matMulFloat(k *Kernels, outs []mmOut, n int, t floatTile) {
 	panels := (n + t.cols - 1) / t.cols
-	xp := grow(&k.packed.panel, panels*kk*t.cols)
-	packF32Panels(xp, x, n, kk, t.cols)
-	blocks := (m + t.rows - 1) / t.rows
-	rowBytes := w.RowBytes()
-	chunk, chunks := rowChunks(blocks, k.cfg.Threads, len(w.Data)*max(1, n/4))
+	packs, blocks, bytes, widest := 0, 0, 0, 0
+	for i := range outs {
+		o := &outs[i]
+		kk := o.w.Cols
+		o.first = blocks
+		blocks += (o.w.Rows + t.rows - 1) / t.rows
+		bytes += len(o.w.Data)
+		widest = max(widest, kk)
+		if j := sameInput(outs[:i], o.x); j >= 0 {
+			o.xf = outs[j].xf
+			continue
+		}
+		if len(k.actPacks) == packs {
+			k.actPacks = append(k.actPacks, workspace{})
+		}
+		o.xf = grow(&k.actPacks[packs].panel, panels*kk*t.cols)
+		packs++
+		packF32Panels(o.xf, o.x, n, kk, t.cols)
+	}
+	chunk, chunks := rowChunks(blocks, k.cfg.Threads, bytes*max(1, n/4))
 	k.pool.run(chunks, func(c, worker int) {
 		ws := &k.scratch[worker]
 		tile := grow(&ws.tile, t.rows*t.cols)
+		o := 0
 		for blk := c * chunk; blk < min((c+1)*chunk, blocks); blk++ {
-			i0 := blk * t.rows
+			for o+1 < len(outs) && blk >= outs[o+1].first {
+				o++
+			}
+			out := &outs[o]
+			w, m, kk := out.w, out.w.Rows, out.w.Cols
+			i0 := (blk - out.first) * t.rows
 			rows := min(t.rows, m-i0)
 			var wp *float32
-			lda := rowBytes
+			lda := w.RowBytes()
 			if w.DType == tensor.F32 && rows == t.rows {
-				wp = (*float32)(unsafe.Pointer(&w.Data[i0*rowBytes]))
+				wp = (*float32)(unsafe.Pointer(&w.Data[i0*lda]))
 			} else {
-				panel := grow(&ws.panel, t.rows*kk)
+				panel := grow(&ws.panel, t.rows*widest)[:t.rows*kk]
 				widenRows(panel, w, i0, rows, t.isa)
 				clear(panel[rows*kk:])
 				wp, lda = &panel[0], kk*4
 			}
 			for p := range panels {
-				t.kernel(wp, lda, &xp[p*kk*t.cols], kk, &tile[0])
-				scatterTile(y, m, n, i0, p*t.cols, rows, t.cols, tile, k.cfg.ISA >= ISAAVX512)
+				t.kernel(wp, lda, &out.xf[p*kk*t.cols], kk, &tile[0])
+				scatterTile(out.y, m, n, i0, p*t.cols, rows, t.cols, tile, t.isa >= ISAAVX512)
 			}
 		}
 	})
@@ -230,28 +264,51 @@ func widenRows(dst []float32, w *tensor.Matrix, i0, rows int, isa ISA) {
 	}
 }
 
-// matMulsSIMD runs MatMuls' matrices through one quantVNNI where they are all Q8_0 or
-// Q4_0 on a VNNI path; elsewhere it reports false.
+// matMulsSIMD runs MatMuls' matrices through one matMulFloat where they are all fp32,
+// fp16 or bf16 and n is enough for the tiles (floatCols), and through one quantVNNI where
+// they are all Q8_0 or Q4_0 on a VNNI path; elsewhere (mixed kinds, an empty matrix, float
+// row groups, int8 without VNNI) it reports false.
 func matMulsSIMD(k *Kernels, ys [][]float32, ws []*tensor.Matrix, xs [][]float32, n int) bool {
-	if k.cfg.ISA < ISAAVX512VNNI {
+	if len(ws) == 0 {
+		return true
+	}
+	float := isFloat(ws[0].DType)
+	if !float && k.cfg.ISA < ISAAVX512VNNI {
 		return false
 	}
 	k.outs = k.outs[:0]
 	for i, w := range ws {
-		if (w.DType != tensor.Q8_0 && w.DType != tensor.Q4_0) || w.Cols == 0 || w.Rows == 0 {
+		if isFloat(w.DType) != float || w.Cols == 0 || w.Rows == 0 || float && n < floatCols(w.DType) {
 			return false
 		}
-		k.outs = append(k.outs, quantOut{y: ys[i], w: w, x: xs[i]})
+		k.outs = append(k.outs, mmOut{y: ys[i], w: w, x: xs[i]})
 	}
-	quantVNNI(k, k.outs, n)
+	if float {
+		matMulFloat(k, k.outs, n, floatTileOf(k.cfg.ISA))
+	} else {
+		quantVNNI(k, k.outs, n)
+	}
 	return true
+}
+
+// floatCols returns the fewest columns a MatMul of the float dtype dt runs on the tiles.
+func floatCols(dt tensor.DType) int {
+	if dt == tensor.F32 {
+		return floatColsF32
+	}
+	return floatColsHalf
+}
+
+// isFloat reports whether dt is fp32, fp16 or bf16 (the float tiles' dtypes).
+func isFloat(dt tensor.DType) bool {
+	return dt == tensor.F32 || dt == tensor.F16 || dt == tensor.BF16
 }
 
 // quantVNNI runs the Q8_0 and Q4_0 matrices of outs (VNNI path, n columns each): the
 // columns tileCols gives each on the tiles, all the matrices in one matMulQuantVNNI, and
 // the rest as row groups (matVecColsQuantVNNI). Matrices that tileCols splits differently
 // (prepacked and not, for a few column counts) run one at a time.
-func quantVNNI(k *Kernels, outs []quantOut, n int) {
+func quantVNNI(k *Kernels, outs []mmOut, n int) {
 	full := -1
 	for i := range outs {
 		o := &outs[i]
@@ -303,7 +360,7 @@ func tileCols(n int, packed bool) int {
 // n rows of activations each: every distinct x is quantized and packed once, up front,
 // and the row blocks of every matrix, numbered one after another, are one parallel loop.
 // A weight panel comes from its matrix's prepacked form, or is unpacked per call.
-func matMulQuantVNNI(k *Kernels, outs []quantOut, n int) {
+func matMulQuantVNNI(k *Kernels, outs []mmOut, n int) {
 	panels := (n + gemmCols - 1) / gemmCols
 	packs := 0
 	blocks, bytes, unpacked := 0, 0, 0 // unpacked: the largest weight panel unpacked per call
@@ -373,7 +430,7 @@ func matMulQuantVNNI(k *Kernels, outs []quantOut, n int) {
 
 // sameInput returns the index of the first of outs whose activations are x (the same
 // elements, not only equal values), or -1.
-func sameInput(outs []quantOut, x []float32) int {
+func sameInput(outs []mmOut, x []float32) int {
 	for j, o := range outs {
 		if len(o.x) == len(x) && &o.x[0] == &x[0] {
 			return j

@@ -37,14 +37,27 @@ type Kernels struct {
 	packed  workspace   // activations packed by the current operation, read by all workers
 	scratch []workspace // one per worker, for weight panels and tiles
 	packs   map[*tensor.Matrix]*weightPack
-	// The matrices of the current quantized MatMul (or MatMuls), and their distinct
-	// inputs quantized and packed for the int8 tiles, one workspace each.
-	outs     []quantOut
+	// The matrices of the current MatMul (or MatMuls) on the tiles, and their distinct
+	// inputs packed for the tiles (quantized for the int8 tiles), one workspace each.
+	outs     []mmOut
 	actPacks []workspace
 }
 
-// The simd tier's quantized MatMul paths (gemm_amd64.go).
+// The simd tier's MatMul paths (gemm_amd64.go).
 const (
+	// floatColsF32 is the fewest columns an fp32 MatMul runs on the tiles, floatColsHalf
+	// an fp16 or bf16 one; fewer run as row groups against each column (matVecColsFloat).
+	// The tiles compute whole tiles of 32 columns (16 on AVX2) whatever n is; the row
+	// groups' work grows with n. Microseconds, tiles vs row groups, one thread (two), best
+	// of five calls, medians of five: fp32 768×288 n=12 148/152 (99/83), n=16 142/202
+	// (97/114); 32000×288 n=12 11,058/7,801 (5,399/3,672), n=16 10,871/10,207
+	// (5,114/4,906); 1024×1024 n=12 730/639 (555/350), n=16 911/976 (541/446). fp16
+	// 768×288 n=16 162/167 (94/96), n=24 164/241 (97/143); 32000×288 n=16 9,636/8,422
+	// (4,640/3,467), n=24 10,305/11,438 (5,125/5,911); 1024×1024 n=16 1,013/693 (470/326),
+	// n=24 771/856 (516/458); bf16 as fp16.
+	floatColsF32  = 16
+	floatColsHalf = 24
+
 	// quantColsMax is the fewest columns a Q8_0 or Q4_0 MatMul runs on qgemm6x32VNNI;
 	// fewer run as row groups against each column (matVecColsQuantVNNI).
 	quantColsMax = 16
@@ -99,15 +112,16 @@ func (p *weightPack) bytes() int64 {
 	return int64(len(p.quant)) + 4*int64(len(p.scale)) + 4*int64(len(p.corr)) + int64(len(p.rows))
 }
 
-// quantOut is one matrix of a quantized MatMul on the simd tier's int8 tiles
-// (gemm_amd64.go): y = X·wᵀ for the activations x, which xp and xd hold packed; w's
-// weight panels are prepacked in pk (nil: unpacked per call); first is w's first row
-// block in the loop's numbering.
-type quantOut struct {
+// mmOut is one matrix of a MatMul on the simd tier's tiles (gemm_amd64.go), alone or
+// among MatMuls': y = X·wᵀ for the activations x, which xf (float tiles) or xp and xd
+// (int8 tiles) hold packed; an int8 matrix's weight panels are prepacked in pk (nil:
+// unpacked per call); first is w's first row block in the loop's numbering.
+type mmOut struct {
 	y     []float32
 	w     *tensor.Matrix
 	x     []float32
 	pk    *weightPack
+	xf    []float32
 	xp    []byte
 	xd    []float32
 	first int
@@ -341,11 +355,12 @@ func (k *Kernels) MatMul(y []float32, w *tensor.Matrix, x []float32, n int) {
 // MatMuls computes ys[i] = Xᵢ·ws[i]ᵀ for each i, as MatMul does with xs[i], n rows each,
 // as one operation: matrices that a decode iteration runs one after another on their
 // norm's output (a layer's Q, K and V projections; its gate and up projections). Where
-// MatMul packs x for its tiles (the int8 and int4 tiles), each distinct x is packed once
-// (however many of the matrices read it), and the row blocks of all the matrices run in
-// one parallel loop: one hand-off to the threads instead of one per matrix (on s15m, 64
-// decodes an iteration ran 8% faster, 16 decodes 6%). Elsewhere the matrices run one MatMul
-// after another. It panics when the lengths disagree.
+// MatMul packs x for its tiles (the simd tier's int8 and int4 tiles, and its float tiles
+// from floatCols columns), each distinct x is packed once (however many of the matrices
+// read it), and the row blocks of all the matrices run in one parallel loop: one hand-off
+// to the threads instead of one per matrix (on s15m, 64 int8 decodes an iteration ran 8%
+// faster, 16 decodes 6%). Elsewhere the matrices run one MatMul after another. It panics
+// when the lengths disagree.
 func (k *Kernels) MatMuls(ys [][]float32, ws []*tensor.Matrix, xs [][]float32, n int) {
 	if len(ys) != len(ws) || len(xs) != len(ws) {
 		panic(fmt.Sprintf("kernels: matmuls: %d outputs and %d inputs for %d matrices", len(ys), len(xs), len(ws)))

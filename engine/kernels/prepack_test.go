@@ -144,7 +144,8 @@ func TestPrepackMatVec(t *testing.T) {
 // TestMatMulsSameResults holds MatMuls to MatMul on each of its matrices, bit for bit
 // (together or not, every matrix runs the same kernels on the same packed x), on every
 // tier and thread count: matrices of row counts on both sides of a weight panel, dtypes
-// alike and mixed (a float among int8 runs one MatMul after another), some prepacked,
+// alike (int8 and int4 together, the float dtypes together) and mixed (a float among
+// int8 runs one MatMul after another), some prepacked,
 // some reading one x and some their own, for column counts on both sides of the tiles'
 // thresholds.
 func TestMatMulsSameResults(t *testing.T) {
@@ -157,6 +158,9 @@ func TestMatMulsSameResults(t *testing.T) {
 			{tensor.Q4_0, tensor.Q8_0},
 			{tensor.Q8_0, tensor.F32},
 			{tensor.Q4_0},
+			{tensor.F32, tensor.F16, tensor.BF16, tensor.F32},
+			{tensor.BF16, tensor.F16},
+			{tensor.F16},
 		} {
 			for _, prepack := range []bool{false, true} {
 				ws := make([]*tensor.Matrix, len(dts))

@@ -58,9 +58,8 @@ func simdImpl(isa ISA) *impl {
 }
 
 // matVecSIMD runs MatVec four rows at a time: matVec4F32, matVec4F16 and matVec4BF16 for
-// the float dtypes on every path; matVec4Q8VNNI and matVec4Q4VNNI for the block dtypes where
-// VNNI exists (elsewhere, row dots). Rows left over go one at a time; a float row's last
-// k mod 16 elements are added by the row dot.
+// the float dtypes on every path (matVecColsFloat); matVec4Q8VNNI and matVec4Q4VNNI for the
+// block dtypes where VNNI exists (elsewhere, row dots).
 func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 	switch w.DType {
 	case tensor.Q8_0, tensor.Q4_0:
@@ -71,44 +70,72 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 		rowsMatVec(k, y, w, x)
 		return
 	}
+	matVecColsFloat(k, y, w, x, 1)
+}
+
+// matVecColsFloat is MatVec of an fp32, fp16 or bf16 matrix for n activation columns
+// (Y = X·Wᵀ, n×m): each group of four weight rows runs on the four-row kernel against every
+// column in turn, so it is read from memory once and from L1 or L2 for the other columns.
+// Rows left over go one at a time; a row's last k mod 16 elements are added by the row dot.
+// Below floatColsMax columns this beats the tiled MatMul, which computes whole tiles of 16
+// or 32 columns.
+func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 	im := k.impl
-	kk := w.Cols
+	m, kk := w.Rows, w.Cols
 	k16 := kk &^ 15
 	if k16 == 0 {
-		rowsMatVec(k, y, w, x) // rows shorter than the four-row kernels' step
+		// Rows shorter than the four-row kernels' step.
+		for j := range n {
+			rowsMatVec(k, y[j*m:(j+1)*m], w, x[j*kk:(j+1)*kk])
+		}
 		return
 	}
-	// tail returns row i's dot over its last kk-k16 elements (and the whole row when the
-	// four-row kernel does not run).
-	var tail func(i, from int) float32
-	var four func(w unsafe.Pointer, stride int, out *[4]float32)
+	// dot returns row i's dot with column j over its elements from on (the last kk-k16
+	// after the four-row kernel, all of them for a row left over).
+	var dot func(i, j, from int) float32
+	var four func(w unsafe.Pointer, stride, j int, out *[4]float32)
 	switch w.DType {
 	case tensor.F32:
-		tail = func(i, from int) float32 { return im.dotF32(tensor.AsF32(w.Row(i))[from:], x[from:]) }
-		four = func(p unsafe.Pointer, stride int, out *[4]float32) {
-			matVec4F32((*float32)(p), stride, &x[0], k16, &out[0])
+		dot = func(i, j, from int) float32 {
+			return im.dotF32(tensor.AsF32(w.Row(i))[from:], x[j*kk+from:(j+1)*kk])
+		}
+		four = func(p unsafe.Pointer, stride, j int, out *[4]float32) {
+			matVec4F32((*float32)(p), stride, &x[j*kk], k16, &out[0])
 		}
 	case tensor.F16:
-		tail = func(i, from int) float32 { return im.dotF16(tensor.AsU16(w.Row(i))[from:], x[from:]) }
-		four = func(p unsafe.Pointer, stride int, out *[4]float32) {
-			matVec4F16((*uint16)(p), stride, &x[0], k16, &out[0])
+		dot = func(i, j, from int) float32 {
+			return im.dotF16(tensor.AsU16(w.Row(i))[from:], x[j*kk+from:(j+1)*kk])
+		}
+		four = func(p unsafe.Pointer, stride, j int, out *[4]float32) {
+			matVec4F16((*uint16)(p), stride, &x[j*kk], k16, &out[0])
 		}
 	case tensor.BF16:
-		tail = func(i, from int) float32 { return im.dotBF16(tensor.AsU16(w.Row(i))[from:], x[from:]) }
-		xo := bf16Order(grow(&k.packed.panel, k16), x[:k16])
-		four = func(p unsafe.Pointer, stride int, out *[4]float32) {
-			matVec4BF16((*uint16)(p), stride, &xo[0], k16, &out[0])
+		dot = func(i, j, from int) float32 {
+			return im.dotBF16(tensor.AsU16(w.Row(i))[from:], x[j*kk+from:(j+1)*kk])
+		}
+		xo := grow(&k.packed.panel, n*k16)
+		for j := range n {
+			bf16Order(xo[j*k16:(j+1)*k16], x[j*kk:j*kk+k16])
+		}
+		four = func(p unsafe.Pointer, stride, j int, out *[4]float32) {
+			matVec4BF16((*uint16)(p), stride, &xo[j*k16], k16, &out[0])
 		}
 	}
-	k.quarters(w, 1, func(p unsafe.Pointer, stride, _ int, rows [4]int, out *[4]float32) { // the float kernels prefetch at fixed distances
-		four(p, stride, out)
-		for j, r := range rows {
-			y[r] = out[j]
-			if k16 < kk {
-				y[r] += tail(r, k16)
+	k.quarters(w, n, func(p unsafe.Pointer, stride, _ int, rows [4]int, out *[4]float32) { // the float kernels prefetch at fixed distances
+		for j := range n {
+			four(p, stride, j, out)
+			for l, r := range rows {
+				y[j*m+r] = out[l]
+				if k16 < kk {
+					y[j*m+r] += dot(r, j, k16)
+				}
 			}
 		}
-	}, func(r int) { y[r] = tail(r, 0) })
+	}, func(r int) {
+		for j := range n {
+			y[j*m+r] = dot(r, j, 0)
+		}
+	})
 }
 
 // quarters runs a four-row MatVec kernel over w (n activation columns) with the pool: group
