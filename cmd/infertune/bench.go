@@ -431,7 +431,11 @@ type benchConfigReport struct {
 	// KVBudget is the budget as given (such as 64MiB); KVBytes what its whole blocks take.
 	KVBudget    string `json:"kv_budget,omitempty"`
 	KVBytes     int64  `json:"kv_bytes,omitempty"`
-	MaxQueue    int    `json:"max_queue"`
+	// WeightBytes is the model's matmul weights in its precision; PackedBytes what the
+	// kernels keep beside them in the layouts they read (Kernels.Prepack), 0 where none.
+	WeightBytes int64 `json:"weight_bytes"`
+	PackedBytes int64 `json:"packed_bytes"`
+	MaxQueue    int   `json:"max_queue"`
 	InputTokens int    `json:"input_tokens"`
 	Seed        uint64 `json:"seed"`
 }
@@ -576,7 +580,7 @@ func runBenchWorkload(gs *globalState, cmd *cobra.Command, lc *loadedConfig, r w
 	}
 
 	rep := benchReport{
-		Config:    r.configReport(k),
+		Config:    r.configReport(k, m),
 		MeanBatch: res.Batch, ServiceMsMean: ms(res.Service), Fidelity: fid,
 		loadgenReport: probeReport(res, "engine", "precise"),
 	}
@@ -598,12 +602,13 @@ func (r workloadRun) describe(k *kernels.Kernels) string {
 		r.workload.Name, prec, k, r.probe.Arrival, b.MaxBatch, b.MaxQueueDelay, r.probe.Warmup, r.probe.Duration)
 }
 
-// configReport is the config of r as run on k.
-func (r workloadRun) configReport(k *kernels.Kernels) benchConfigReport {
+// configReport is the config of r as run on k, with the model m.
+func (r workloadRun) configReport(k *kernels.Kernels, m *model.Model) benchConfigReport {
 	ec := r.engine
 	c := benchConfigReport{
 		Workload: r.workload.Name, Model: r.spec.Name, Precision: model.PrecisionName(ec.Precision),
 		Tier: ec.Tier.String(), Threads: k.Threads(), InputTokens: r.inputTokens, Seed: ec.Seed,
+		WeightBytes: m.WeightBytes(), PackedBytes: k.PackedBytes(),
 	}
 	if g := r.gen; g != nil {
 		c.Batching, c.MaxSeqs, c.MaxBatchedTokens = g.Batching, g.Sched.MaxSeqs, g.Sched.MaxBatchedTokens
@@ -613,6 +618,14 @@ func (r workloadRun) configReport(k *kernels.Kernels) benchConfigReport {
 	}
 	c.MaxBatch, c.MaxQueueDelay, c.MaxQueue = ec.Batching.MaxBatch, ec.Batching.MaxQueueDelay.String(), ec.Batching.MaxQueue
 	return c
+}
+
+// kvMemory is the KV cache's part of the memory line: none for an encoder or MLP workload.
+func kvMemory(c benchConfigReport) string {
+	if c.KVBytes == 0 {
+		return ""
+	}
+	return ", KV cache " + formatSize(c.KVBytes)
 }
 
 func writeBenchText(w io.Writer, rep benchReport, res *loadgen.Result) error {
@@ -626,6 +639,7 @@ func writeBenchText(w io.Writer, rep benchReport, res *loadgen.Result) error {
 		fmt.Fprintf(tw, "config\t%s: %s %s, %s tier × %d threads, max batch %d, max queue delay %s, max queue %d\n",
 			c.Workload, c.Model, c.Precision, c.Tier, c.Threads, c.MaxBatch, c.MaxQueueDelay, c.MaxQueue)
 	}
+	fmt.Fprintf(tw, "memory\tweights %s, prepacked layouts %s%s\n", formatSize(c.WeightBytes), formatSize(c.PackedBytes), kvMemory(c))
 	if f := rep.Fidelity; f != nil {
 		over := fmt.Sprintf("%d inputs", f.Inputs)
 		if f.Positions > 0 {

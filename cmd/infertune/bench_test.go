@@ -17,8 +17,11 @@ type benchRunJSON struct {
 	Config struct {
 		Workload  string `json:"workload"`
 		Model     string `json:"model"`
-		Precision string `json:"precision"`
-		MaxBatch  int    `json:"max_batch"`
+		Precision   string `json:"precision"`
+		Tier        string `json:"tier"`
+		MaxBatch    int    `json:"max_batch"`
+		WeightBytes int64  `json:"weight_bytes"`
+		PackedBytes *int64 `json:"packed_bytes"`
 	} `json:"config"`
 	MeanBatch     float64 `json:"mean_batch"`
 	ServiceMsMean float64 `json:"service_ms_mean"`
@@ -44,6 +47,10 @@ func TestBenchWorkload(t *testing.T) {
 	if rep.Config.Workload != "fraud" || rep.Config.Model != "mlp" || rep.Config.Precision != "int8" || rep.Config.MaxBatch != 4 {
 		t.Errorf("config %+v", rep.Config)
 	}
+	// The MLP's int8 weights: 1.3 MiB; the generic tier keeps no other layout.
+	if c := rep.Config; c.WeightBytes < 1<<20 || c.PackedBytes == nil || *c.PackedBytes < 0 || c.Tier == "generic" && *c.PackedBytes != 0 {
+		t.Errorf("memory: weight_bytes %d, packed_bytes %v on the %s tier", c.WeightBytes, c.PackedBytes, c.Tier)
+	}
 	if rep.Fidelity == nil || rep.Fidelity.Inputs != 64 || rep.Fidelity.Top1 < 0.9 || rep.Fidelity.KLD < 0 {
 		t.Errorf("fidelity %+v", rep.Fidelity)
 	}
@@ -62,7 +69,8 @@ func TestBenchWorkloadText(t *testing.T) {
 	ts := newTestState(t, "bench", "--workload", "fraud", "--arrival", "closed", "--concurrency", "2",
 		"--duration", "100ms", "--warmup", "0s", "--fidelity-inputs", "0")
 	wantProbeExit(t, ts)
-	wantContains(t, "stdout", ts.stdout.String(), "config", "fraud: mlp int8", "batches", "mean batch", "latency", "verdict")
+	wantContains(t, "stdout", ts.stdout.String(), "config", "fraud: mlp int8", "memory", "weights 1.34 MiB, prepacked layouts",
+		"batches", "mean batch", "latency", "verdict")
 }
 
 func TestBenchWorkloadBadInput(t *testing.T) {
@@ -279,7 +287,8 @@ func TestBenchE2EGeneration(t *testing.T) {
 	}
 	out := ts.stdout.String()
 	wantContains(t, "stdout", out, "config", "chat: s15m int8", "continuous batching, max seqs 4, max batched tokens 128",
-		"KV cache 37 blocks × 16 positions", "4MiB budget", "fidelity", "4 prompts", "positions",
+		"KV cache 37 blocks × 16 positions", "4MiB budget", "memory", "prepacked layouts", ", KV cache 3.9 MiB",
+		"fidelity", "4 prompts", "positions",
 		"generation", "TTFT p50", "TPOT p50", "output tokens/s", "output tokens per request", "iterations of", "preemptions",
 		"kv cache", "of 37 blocks used", "blocks held", "blocks wasted", "sequences", "latency", "verdict")
 	if strings.Contains(out, "batches") {

@@ -246,6 +246,18 @@ func (k *Kernels) PrepackMatVec(ws ...*tensor.Matrix) int64 {
 	return k.prepack(packRows, ws)
 }
 
+// PackedBytes returns the memory the prepacked layouts hold beside their matrices: what
+// Prepack and PrepackMatVec have added, until Close drops it.
+func (k *Kernels) PackedBytes() int64 {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	var n int64
+	for _, p := range k.packs {
+		n += p.bytes()
+	}
+	return n
+}
+
 func (k *Kernels) prepack(kinds packKind, ws []*tensor.Matrix) int64 {
 	k.mu.Lock()
 	defer k.mu.Unlock()

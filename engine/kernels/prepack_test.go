@@ -141,6 +141,34 @@ func TestPrepackMatVec(t *testing.T) {
 	}
 }
 
+// TestPackedBytes holds PackedBytes to the bytes Prepack and PrepackMatVec reported adding
+// (none where the tier and path keep no layouts, some on the simd tier with VNNI), and to
+// zero after Close.
+func TestPackedBytes(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 12))
+	for _, c := range benchConfigs() {
+		kern, err := New(c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vnni := c.cfg.Tier == SIMD && kern.ISA() >= ISAAVX512VNNI
+		a := randMatrix(t, r, tensor.Q8_0, 64, 1536)
+		b := randMatrix(t, r, tensor.Q4_0, 8, 4096)
+		f := randMatrix(t, r, tensor.F16, 8, 64)
+		added := kern.PrepackMatVec(b) + kern.Prepack(a, b, f) + kern.Prepack(a)
+		if got := kern.PackedBytes(); got != added {
+			t.Errorf("%s: PackedBytes %d after Prepack reported %d", c.name, got, added)
+		}
+		if vnni != (added > 0) {
+			t.Errorf("%s: Prepack added %d bytes; VNNI path %v", c.name, added, vnni)
+		}
+		kern.Close()
+		if got := kern.PackedBytes(); got != 0 {
+			t.Errorf("%s: PackedBytes %d after Close", c.name, got)
+		}
+	}
+}
+
 // TestMatMulsSameResults holds MatMuls to MatMul on each of its matrices, bit for bit
 // (together or not, every matrix runs the same kernels on the same packed x), on every
 // tier and thread count: matrices of row counts on both sides of a weight panel, dtypes
