@@ -429,13 +429,13 @@ type benchConfigReport struct {
 	batchingJSON
 	KVBlocks int `json:"kv_blocks,omitempty"`
 	// KVBudget is the budget as given (such as 64MiB); KVBytes what its whole blocks take.
-	KVBudget    string `json:"kv_budget,omitempty"`
-	KVBytes     int64  `json:"kv_bytes,omitempty"`
+	KVBudget string `json:"kv_budget,omitempty"`
+	KVBytes  int64  `json:"kv_bytes,omitempty"`
 	// WeightBytes is the model's matmul weights in its precision; PackedBytes what the
 	// kernels keep beside them in the layouts they read (Kernels.Prepack), 0 where none.
-	WeightBytes int64 `json:"weight_bytes"`
-	PackedBytes int64 `json:"packed_bytes"`
-	MaxQueue    int   `json:"max_queue"`
+	WeightBytes int64  `json:"weight_bytes"`
+	PackedBytes int64  `json:"packed_bytes"`
+	MaxQueue    int    `json:"max_queue"`
 	InputTokens int    `json:"input_tokens"`
 	Seed        uint64 `json:"seed"`
 }

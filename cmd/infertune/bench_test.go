@@ -15,8 +15,8 @@ import (
 // benchRunJSON is the part of the `infertune bench` JSON report the tests read.
 type benchRunJSON struct {
 	Config struct {
-		Workload  string `json:"workload"`
-		Model     string `json:"model"`
+		Workload    string `json:"workload"`
+		Model       string `json:"model"`
 		Precision   string `json:"precision"`
 		Tier        string `json:"tier"`
 		MaxBatch    int    `json:"max_batch"`
