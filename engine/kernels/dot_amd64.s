@@ -173,6 +173,74 @@ done: \
 	HSUM0 \
 	VZEROUPPER
 
+// Q8MV is matVec4Q8VNNI's body with the prefetch PF (Q8PF or NOPF); loop, tail and done
+// are its labels.
+#define Q8MV(PF, loop, tail, done) \
+	QSETUP \
+	MOVL $0x80808080, AX \
+	VMOVD AX, X15 \
+	VPBROADCASTD X15, Y15 \
+	CMPQ CX, $2 \
+	JLT tail \
+loop: \
+	PF(0) \
+	QBLOCK(Q8ROW, 34, 0) \
+	QBLOCK(Q8ROW, 34, 1) \
+	QADVANCE(2, 34) \
+	SUBQ $2, CX \
+	CMPQ CX, $2 \
+	JGE loop \
+tail: \
+	TESTQ CX, CX \
+	JZ done \
+	QBLOCK(Q8ROW, 34, 0) \
+done: \
+	QSTORE(y+64(FP))
+
+// Q4MV is matVec4Q4VNNI's body with the prefetch PF (Q4PF or NOPF): steps of four blocks,
+// 72 bytes of each row, so two rounds of prefetches (one per cache line); then one of two
+// blocks and one of one as needed. loop, two, tail and done are its labels.
+#define Q4MV(PF, loop, two, tail, done) \
+	QSETUP \
+	VMOVDQU q4mask<>(SB), Y15 \
+	VMOVUPS q4unscale<>(SB), Y14 \
+	CMPQ CX, $4 \
+	JLT two \
+loop: \
+	PF(0) \
+	QBLOCK(Q4ROW, 18, 0) \
+	QBLOCK(Q4ROW, 18, 1) \
+	PF(36) \
+	QBLOCK(Q4ROW, 18, 2) \
+	QBLOCK(Q4ROW, 18, 3) \
+	QADVANCE(4, 18) \
+	SUBQ $4, CX \
+	CMPQ CX, $4 \
+	JGE loop \
+two: \
+	CMPQ CX, $2 \
+	JLT tail \
+	QBLOCK(Q4ROW, 18, 0) \
+	QBLOCK(Q4ROW, 18, 1) \
+	QADVANCE(2, 18) \
+	SUBQ $2, CX \
+tail: \
+	TESTQ CX, CX \
+	JZ done \
+	QBLOCK(Q4ROW, 18, 0) \
+done: \
+	Q4UNSCALE(Y0) \
+	Q4UNSCALE(Y1) \
+	Q4UNSCALE(Y2) \
+	Q4UNSCALE(Y3) \
+	QSTORE(y+64(FP))
+
+// Q8PF and Q4PF are the block kernels' prefetches at byte offset off of a step (see
+// QPREFETCH); NOPF(off), for rows in the cache, is none (see matVec4F32Cached).
+#define Q8PF(off) QPREFETCH(4096, off)
+#define Q4PF(off) QPREFETCH(1024, off)
+#define NOPF(off)
+
 // The four-row Q8_0 and Q4_0 kernels on superblock rows (quantrows_amd64.go has the
 // layout): eight blocks of a row at a time. VPDPBUSD lane i sums four weights of block i, so
 // eight of them, over a superblock's eight groups of 32 weights, leave block i's whole dot
@@ -395,65 +463,24 @@ TEXT ·dotQ4VNNI(SB), NOSPLIT, $0-52
 
 // func matVec4Q8VNNI(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
 TEXT ·matVec4Q8VNNI(SB), NOSPLIT, $0-72
-	QSETUP
-	MOVL $0x80808080, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15
-	CMPQ CX, $2
-	JLT mv8_tail
-mv8_loop:
-	QPREFETCH(4096, 0)
-	QBLOCK(Q8ROW, 34, 0)
-	QBLOCK(Q8ROW, 34, 1)
-	QADVANCE(2, 34)
-	SUBQ $2, CX
-	CMPQ CX, $2
-	JGE mv8_loop
-mv8_tail:
-	TESTQ CX, CX
-	JZ mv8_done
-	QBLOCK(Q8ROW, 34, 0)
-mv8_done:
-	QSTORE(y+64(FP))
+	Q8MV(Q8PF, mv8_loop, mv8_tail, mv8_done)
+	RET
+
+// func matVec4Q8VNNICached(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+// matVec4Q8VNNI without prefetches, for rows in the cache.
+TEXT ·matVec4Q8VNNICached(SB), NOSPLIT, $0-72
+	Q8MV(NOPF, mv8c_loop, mv8c_tail, mv8c_done)
 	RET
 
 // func matVec4Q4VNNI(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
-// Steps of four blocks, 72 bytes of each row, so two rounds of prefetches (one per cache
-// line); then one of two blocks and one of one as needed.
 TEXT ·matVec4Q4VNNI(SB), NOSPLIT, $0-72
-	QSETUP
-	VMOVDQU q4mask<>(SB), Y15
-	VMOVUPS q4unscale<>(SB), Y14
-	CMPQ CX, $4
-	JLT mv4_two
-mv4_loop:
-	QPREFETCH(1024, 0)
-	QBLOCK(Q4ROW, 18, 0)
-	QBLOCK(Q4ROW, 18, 1)
-	QPREFETCH(1024, 36)
-	QBLOCK(Q4ROW, 18, 2)
-	QBLOCK(Q4ROW, 18, 3)
-	QADVANCE(4, 18)
-	SUBQ $4, CX
-	CMPQ CX, $4
-	JGE mv4_loop
-mv4_two:
-	CMPQ CX, $2
-	JLT mv4_tail
-	QBLOCK(Q4ROW, 18, 0)
-	QBLOCK(Q4ROW, 18, 1)
-	QADVANCE(2, 18)
-	SUBQ $2, CX
-mv4_tail:
-	TESTQ CX, CX
-	JZ mv4_done
-	QBLOCK(Q4ROW, 18, 0)
-mv4_done:
-	Q4UNSCALE(Y0)
-	Q4UNSCALE(Y1)
-	Q4UNSCALE(Y2)
-	Q4UNSCALE(Y3)
-	QSTORE(y+64(FP))
+	Q4MV(Q4PF, mv4_loop, mv4_two, mv4_tail, mv4_done)
+	RET
+
+// func matVec4Q4VNNICached(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+// matVec4Q4VNNI without prefetches, for rows in the cache.
+TEXT ·matVec4Q4VNNICached(SB), NOSPLIT, $0-72
+	Q4MV(NOPF, mv4c_loop, mv4c_two, mv4c_tail, mv4c_done)
 	RET
 
 // func cvtF16AVX512(dst *float32, src *uint16, n int)

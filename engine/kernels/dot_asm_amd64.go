@@ -21,6 +21,12 @@ func matVec4Q8VNNI(w *byte, stride, next int, xq *int8, xd *float32, corr *int32
 func matVec4Q4VNNI(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
 
 //go:noescape
+func matVec4Q8VNNICached(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+
+//go:noescape
+func matVec4Q4VNNICached(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+
+//go:noescape
 func cvtF16AVX512(dst *float32, src *uint16, n int)
 
 //go:noescape
@@ -34,6 +40,18 @@ func matVec4F16(w *uint16, stride int, x *float32, k int, y *float32)
 
 //go:noescape
 func matVec4BF16(w *uint16, stride int, x *float32, k int, y *float32)
+
+// The Cached kernels are the four-row kernels without their prefetches, for rows already
+// in the cache (MatMul's row groups after the first column).
+
+//go:noescape
+func matVec4F32Cached(w *float32, stride int, x *float32, k int, y *float32)
+
+//go:noescape
+func matVec4F16Cached(w *uint16, stride int, x *float32, k int, y *float32)
+
+//go:noescape
+func matVec4BF16Cached(w *uint16, stride int, x *float32, k int, y *float32)
 
 //go:noescape
 func cvtF16AVX2(dst *float32, src *uint16, n int)

@@ -97,12 +97,10 @@ func rowActs(xs []byte, corr []int32, x q8Row, nsb int, mul corrMul) {
 
 // matVecColsRows is matVecColsQuantVNNI for a Q8_0 or Q4_0 matrix w prepacked in superblock
 // rows (rows) against the quantized activation columns cols: four rows at a time, their
-// superblocks on the superblock kernel and the blocks after them on the block kernel
-// (four); the rows left over one at a time (one), on w's own rows. mul is the corrections'
-// multiplier cols were quantized with.
-func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols []q8Row,
-	four func(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32),
-	one func(w []byte, x q8Row) float32, mul corrMul) {
+// superblocks on the superblock kernel and the blocks after them on the block kernels of
+// bk; the rows left over one at a time (bk.one), on w's own rows. cols were quantized with
+// bk.corr's multiplier.
+func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols []q8Row, bk blockKernels) {
 	rk := rowKernelOf(w.DType)
 	nb := w.Cols / tensor.QK
 	nsb := nb / rowBlocks
@@ -111,7 +109,7 @@ func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols
 	xs := growAligned(&k.packed.quants, len(cols)*nsb*rowActBytes)
 	corr := grow(&k.packed.corr, len(cols)*nsb*rowBlocks)
 	for j, c := range cols {
-		rowActs(xs[j*nsb*rowActBytes:], corr[j*nsb*rowBlocks:], c, nsb, mul)
+		rowActs(xs[j*nsb*rowActBytes:], corr[j*nsb*rowBlocks:], c, nsb, bk.corr)
 	}
 	tab := &f16Table()[0]
 	k.quarters(w, len(cols), func(_ unsafe.Pointer, stride, next int, rs [4]int, out *[4]float32) {
@@ -121,7 +119,7 @@ func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols
 			var t [4]float32 // the tail's sums, copied out of out (a pointer to t would escape)
 			if tail > 0 {
 				b := nsb * rowBlocks
-				four(&rows[p+nsb*rk.sbBytes], stride, next, &a.q[b*tensor.QK], &a.d[b], &a.corr[8*b], tab, tail, &out[0])
+				bk.fourFor(j)(&rows[p+nsb*rk.sbBytes], stride, next, &a.q[b*tensor.QK], &a.d[b], &a.corr[8*b], tab, tail, &out[0])
 				t = *out
 			}
 			rk.four(&rows[p], stride, &xs[j*nsb*rowActBytes], &a.d[0], &corr[j*nsb*rowBlocks], nsb, &out[0])
@@ -131,7 +129,7 @@ func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols
 		}
 	}, func(r int) {
 		for j := range cols {
-			y[j*m+r] = one(w.Row(r), cols[j])
+			y[j*m+r] = bk.one(w.Row(r), cols[j])
 		}
 	})
 }

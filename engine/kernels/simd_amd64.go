@@ -75,7 +75,8 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 
 // matVecColsFloat is MatVec of an fp32, fp16 or bf16 matrix for n activation columns
 // (Y = X·Wᵀ, n×m): each group of four weight rows runs on the four-row kernel against every
-// column in turn, so it is read from memory once and from L1 or L2 for the other columns.
+// column in turn, so it is read from memory once and from L1 or L2 for the other columns
+// (on the Cached kernels, which skip the prefetches).
 // Rows left over go one at a time; a row's last k mod 16 elements are added by the row dot.
 // Below floatColsMax columns this beats the tiled MatMul, which computes whole tiles of 16
 // or 32 columns.
@@ -100,14 +101,22 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 			return im.dotF32(tensor.AsF32(w.Row(i))[from:], x[j*kk+from:(j+1)*kk])
 		}
 		four = func(p unsafe.Pointer, stride, j int, out *[4]float32) {
-			matVec4F32((*float32)(p), stride, &x[j*kk], k16, &out[0])
+			if j > 0 {
+				matVec4F32Cached((*float32)(p), stride, &x[j*kk], k16, &out[0])
+				return
+			}
+			matVec4F32((*float32)(p), stride, &x[0], k16, &out[0])
 		}
 	case tensor.F16:
 		dot = func(i, j, from int) float32 {
 			return im.dotF16(tensor.AsU16(w.Row(i))[from:], x[j*kk+from:(j+1)*kk])
 		}
 		four = func(p unsafe.Pointer, stride, j int, out *[4]float32) {
-			matVec4F16((*uint16)(p), stride, &x[j*kk], k16, &out[0])
+			if j > 0 {
+				matVec4F16Cached((*uint16)(p), stride, &x[j*kk], k16, &out[0])
+				return
+			}
+			matVec4F16((*uint16)(p), stride, &x[0], k16, &out[0])
 		}
 	case tensor.BF16:
 		dot = func(i, j, from int) float32 {
@@ -118,7 +127,11 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 			bf16Order(xo[j*k16:(j+1)*k16], x[j*kk:j*kk+k16])
 		}
 		four = func(p unsafe.Pointer, stride, j int, out *[4]float32) {
-			matVec4BF16((*uint16)(p), stride, &xo[j*k16], k16, &out[0])
+			if j > 0 {
+				matVec4BF16Cached((*uint16)(p), stride, &xo[j*k16], k16, &out[0])
+				return
+			}
+			matVec4BF16((*uint16)(p), stride, &xo[0], k16, &out[0])
 		}
 	}
 	k.quarters(w, n, func(p unsafe.Pointer, stride, _ int, rows [4]int, out *[4]float32) { // the float kernels prefetch at fixed distances
@@ -176,14 +189,30 @@ func bf16Order(dst, x []float32) []float32 {
 	return dst
 }
 
-// quantVNNIKernels returns the VNNI kernels of a Q8_0 or Q4_0 matrix: four rows at a
-// time, one row, and the multiplier of the activation corrections.
-func quantVNNIKernels(dt tensor.DType) (four func(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32),
-	one func(w []byte, x q8Row) float32, corr corrMul) {
-	if dt == tensor.Q8_0 {
-		return matVec4Q8VNNI, dotQ8VNNIGo, q8CorrVNNI
+// blockKernels are the VNNI kernels of a Q8_0 or Q4_0 matrix in ggml's layout: four rows at
+// a time (four; cached is four without its prefetches, for rows already in the cache), one
+// row, and the multiplier of the activation corrections.
+type blockKernels struct {
+	four, cached func(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+	one          func(w []byte, x q8Row) float32
+	corr         corrMul
+}
+
+// fourFor returns the four-row kernel for column j of a group: the first reads the rows
+// from memory, with the prefetches; the others find them in the cache.
+func (b blockKernels) fourFor(j int) func(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32) {
+	if j > 0 {
+		return b.cached
 	}
-	return matVec4Q4VNNI, dotQ4VNNIGo, q4CorrVNNI
+	return b.four
+}
+
+// quantVNNIKernels returns the block kernels of dt, Q8_0 or Q4_0.
+func quantVNNIKernels(dt tensor.DType) blockKernels {
+	if dt == tensor.Q8_0 {
+		return blockKernels{matVec4Q8VNNI, matVec4Q8VNNICached, dotQ8VNNIGo, q8CorrVNNI}
+	}
+	return blockKernels{matVec4Q4VNNI, matVec4Q4VNNICached, dotQ4VNNIGo, q4CorrVNNI}
 }
 
 // The activation corrections of the VNNI kernels (see dot_amd64.s): Q8_0 weights made
@@ -202,21 +231,22 @@ func matVecQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 
 // matVecColsQuantVNNI is matVecQuantVNNI for n activation columns (Y = X·Wᵀ, n×m): each
 // group of four weight rows runs against every column in turn, so it is read from memory
-// once and from L1 for the other columns. A matrix prepacked in superblock rows runs on
+// once and from L1 for the other columns (on the block kernels' cached forms, without
+// prefetches). A matrix prepacked in superblock rows runs on
 // them (matVecColsRows). Below quantColsMax columns (quantColsPacked for a matrix whose
 // tiles are prepacked) this beats the tiled MatMul, which computes whole tiles of 32
 // columns and, unless the tiles are prepacked, first unpacks every weight block.
 func matVecColsQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
-	four, one, corr := quantVNNIKernels(w.DType)
+	bk := quantVNNIKernels(w.DType)
 	nb := w.Cols / tensor.QK
 	if nb == 0 {
 		clear(y)
 		return
 	}
-	k.act.quantize(x, n, w.Cols, corr, k.impl)
+	k.act.quantize(x, n, w.Cols, bk.corr, k.impl)
 	cols := k.act.rows(n, w.Cols)
 	if p := k.packs[w].of(w); p != nil && p.rows != nil {
-		matVecColsRows(k, y, w, p.rows, cols, four, one, corr)
+		matVecColsRows(k, y, w, p.rows, cols, bk)
 		return
 	}
 	m := w.Rows
@@ -224,14 +254,14 @@ func matVecColsQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32,
 	k.quarters(w, n, func(p unsafe.Pointer, stride, next int, rows [4]int, out *[4]float32) {
 		for j := range cols {
 			a := &cols[j]
-			four((*byte)(p), stride, next, &a.q[0], &a.d[0], &a.corr[0], tab, nb, &out[0])
+			bk.fourFor(j)((*byte)(p), stride, next, &a.q[0], &a.d[0], &a.corr[0], tab, nb, &out[0])
 			for l, r := range rows {
 				y[j*m+r] = out[l]
 			}
 		}
 	}, func(r int) {
 		for j := range cols {
-			y[j*m+r] = one(w.Row(r), cols[j])
+			y[j*m+r] = bk.one(w.Row(r), cols[j])
 		}
 	})
 }
