@@ -173,6 +173,19 @@ done: \
 	HSUM0 \
 	VZEROUPPER
 
+// QSTEP2 runs two blocks of the four rows with ROW (bb-byte blocks) and counts them off CX;
+// QLAST runs the last block, if CX has one, and goes on to done.
+#define QSTEP2(ROW, bb) \
+	QBLOCK(ROW, bb, 0) \
+	QBLOCK(ROW, bb, 1) \
+	QADVANCE(2, bb) \
+	SUBQ $2, CX
+
+#define QLAST(ROW, bb, done) \
+	TESTQ CX, CX \
+	JZ done \
+	QBLOCK(ROW, bb, 0)
+
 // Q8MV is matVec4Q8VNNI's body with the prefetch PF (Q8PF or NOPF); loop, tail and done
 // are its labels.
 #define Q8MV(PF, loop, tail, done) \
@@ -184,16 +197,11 @@ done: \
 	JLT tail \
 loop: \
 	PF(0) \
-	QBLOCK(Q8ROW, 34, 0) \
-	QBLOCK(Q8ROW, 34, 1) \
-	QADVANCE(2, 34) \
-	SUBQ $2, CX \
+	QSTEP2(Q8ROW, 34) \
 	CMPQ CX, $2 \
 	JGE loop \
 tail: \
-	TESTQ CX, CX \
-	JZ done \
-	QBLOCK(Q8ROW, 34, 0) \
+	QLAST(Q8ROW, 34, done) \
 done: \
 	QSTORE(y+64(FP))
 
@@ -220,14 +228,9 @@ loop: \
 two: \
 	CMPQ CX, $2 \
 	JLT tail \
-	QBLOCK(Q4ROW, 18, 0) \
-	QBLOCK(Q4ROW, 18, 1) \
-	QADVANCE(2, 18) \
-	SUBQ $2, CX \
+	QSTEP2(Q4ROW, 18) \
 tail: \
-	TESTQ CX, CX \
-	JZ done \
-	QBLOCK(Q4ROW, 18, 0) \
+	QLAST(Q4ROW, 18, done) \
 done: \
 	Q4UNSCALE(Y0) \
 	Q4UNSCALE(Y1) \
