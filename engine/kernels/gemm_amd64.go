@@ -141,7 +141,7 @@ func matMulSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 	}
 	switch w.DType {
 	case tensor.F32, tensor.F16, tensor.BF16:
-		if n < floatCols(w.DType) {
+		if n < floatCols(w.DType, k.cfg.ISA) {
 			matVecColsFloat(k, y, w, x, n)
 			return
 		}
@@ -278,7 +278,7 @@ func matMulsSIMD(k *Kernels, ys [][]float32, ws []*tensor.Matrix, xs [][]float32
 	}
 	k.outs = k.outs[:0]
 	for i, w := range ws {
-		if isFloat(w.DType) != float || w.Cols == 0 || w.Rows == 0 || float && n < floatCols(w.DType) {
+		if isFloat(w.DType) != float || w.Cols == 0 || w.Rows == 0 || float && n < floatCols(w.DType, k.cfg.ISA) {
 			return false
 		}
 		k.outs = append(k.outs, mmOut{y: ys[i], w: w, x: xs[i]})
@@ -291,9 +291,15 @@ func matMulsSIMD(k *Kernels, ys [][]float32, ws []*tensor.Matrix, xs [][]float32
 	return true
 }
 
-// floatCols returns the fewest columns a MatMul of the float dtype dt runs on the tiles.
-func floatCols(dt tensor.DType) int {
-	if dt == tensor.F32 {
+// floatCols returns the fewest columns a MatMul of the float dtype dt runs on the tiles of
+// the path isa.
+func floatCols(dt tensor.DType, isa ISA) int {
+	switch {
+	case isa < ISAAVX512 && dt == tensor.F32:
+		return floatColsF32AVX2
+	case isa < ISAAVX512:
+		return floatColsHalfAVX2
+	case dt == tensor.F32:
 		return floatColsF32
 	}
 	return floatColsHalf

@@ -48,15 +48,22 @@ const (
 	// floatColsF32 is the fewest columns an fp32 MatMul runs on the tiles, floatColsHalf
 	// an fp16 or bf16 one; fewer run as row groups against each column (matVecColsFloat).
 	// The tiles compute whole tiles of 32 columns (16 on AVX2) whatever n is; the row
-	// groups' work grows with n. Microseconds, tiles vs row groups, one thread (two), best
-	// of five calls, medians of five: fp32 768×288 n=12 148/152 (99/83), n=16 142/202
-	// (97/114); 32000×288 n=12 11,058/7,801 (5,399/3,672), n=16 10,871/10,207
-	// (5,114/4,906); 1024×1024 n=12 730/639 (555/350), n=16 911/976 (541/446). fp16
-	// 768×288 n=16 162/167 (94/96), n=24 164/241 (97/143); 32000×288 n=16 9,636/8,422
-	// (4,640/3,467), n=24 10,305/11,438 (5,125/5,911); 1024×1024 n=16 1,013/693 (470/326),
-	// n=24 771/856 (516/458); bf16 as fp16.
-	floatColsF32  = 16
-	floatColsHalf = 24
+	// groups' work grows with n. Microseconds, tiles vs row groups (with the Cached kernels
+	// after the first column), one thread (two), best of five calls, medians of five: fp32
+	// 768×288 n=20 160/194 (89/97), n=24 166/242 (92/111); 32000×288 n=20 10,918/8,909
+	// (5,457/4,508), n=24 10,195/10,002 (4,748/4,715); 1024×1024 n=20 1,036/874 (443/350),
+	// n=24 1,063/1,020 (430/400). fp16 768×288 n=24 194/261 (102/103); 32000×288 n=24
+	// 9,594/8,931 (4,899/4,470), n=28 10,196/10,531 (5,182/5,591); 1024×1024 n=24
+	// 1,132/1,070 (636/443), n=28 1,026/1,128 (641/519). bf16 32000×288 n=28 10,864/10,301
+	// (4,217/4,453); 1024×1024 n=28 917/867 (481/422). The 32000×288 classifier is most of
+	// a decoder's weights. The AVX2 tile is 16 columns wide, and there the row groups win
+	// below 12 (fp32) and 16 (fp16, bf16): fp32 768×288 n=8 78/67, n=12 82/96; 1024×1024
+	// n=8 348/306, n=12 349/419 (two threads 213/247); fp16 1024×1024 n=12 446/365, n=16
+	// 452/489; bf16 768×288 n=12 187/134, n=16 198/181 (two threads 74/64).
+	floatColsF32      = 24
+	floatColsHalf     = 28
+	floatColsF32AVX2  = 12
+	floatColsHalfAVX2 = 16
 
 	// quantColsMax is the fewest columns a Q8_0 or Q4_0 MatMul runs on qgemm6x32VNNI;
 	// fewer run as row groups against each column (matVecColsQuantVNNI).

@@ -299,9 +299,11 @@ func TestParallelEqualsSerial(t *testing.T) {
 			par := newKernels(t, cfg)
 			for _, dt := range tensor.DTypes {
 				t.Run(fmt.Sprintf("%s/threads=%d/%s", v.name, threads, dt), func(t *testing.T) {
-					const m, kk, n = 301, 1568, 19 // kk: superblock rows and a tail block
+					// kk: superblock rows and a tail block; n: row groups (7 on every path, 19
+					// where the tiles are 32 wide) and tiles (19 on AVX2, 40).
+					const m, kk, maxN = 301, 1568, 40
 					w := randMatrix(t, r, dt, m, kk)
-					x := randVec(r, n*kk)
+					x := randVec(r, maxN*kk)
 					for _, prepack := range []bool{false, true} {
 						if prepack { // Q8_0 and Q4_0 superblock rows on VNNI
 							serial.PrepackMatVec(w)
@@ -316,12 +318,14 @@ func TestParallelEqualsSerial(t *testing.T) {
 							}
 						}
 					}
-					a, b := make([]float32, n*m), make([]float32, n*m)
-					serial.MatMul(a, w, x, n)
-					par.MatMul(b, w, x, n)
-					for i := range a {
-						if a[i] != b[i] {
-							t.Fatalf("matmul y[%d]: serial %v, %d threads %v", i, a[i], threads, b[i])
+					for _, n := range []int{7, 19, maxN} {
+						a, b := make([]float32, n*m), make([]float32, n*m)
+						serial.MatMul(a, w, x[:n*kk], n)
+						par.MatMul(b, w, x[:n*kk], n)
+						for i := range a {
+							if a[i] != b[i] {
+								t.Fatalf("matmul n=%d y[%d]: serial %v, %d threads %v", n, i, a[i], threads, b[i])
+							}
 						}
 					}
 				})

@@ -76,10 +76,9 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 // matVecColsFloat is MatVec of an fp32, fp16 or bf16 matrix for n activation columns
 // (Y = X·Wᵀ, n×m): each group of four weight rows runs on the four-row kernel against every
 // column in turn, so it is read from memory once and from L1 or L2 for the other columns
-// (on the Cached kernels, which skip the prefetches).
-// Rows left over go one at a time; a row's last k mod 16 elements are added by the row dot.
-// Below floatColsMax columns this beats the tiled MatMul, which computes whole tiles of 16
-// or 32 columns.
+// (on the Cached kernels, which skip the prefetches). Rows left over go one at a time; a
+// row's last k mod 16 elements are added by the row dot. Below floatCols columns this beats
+// the tiled MatMul, which computes whole tiles of 16 or 32 columns.
 func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 	im := k.impl
 	m, kk := w.Rows, w.Cols
