@@ -55,13 +55,20 @@ const (
 	// n=24 1,063/1,020 (430/400). fp16 768×288 n=24 194/261 (102/103); 32000×288 n=24
 	// 9,594/8,931 (4,899/4,470), n=28 10,196/10,531 (5,182/5,591); 1024×1024 n=24
 	// 1,132/1,070 (636/443), n=28 1,026/1,128 (641/519). bf16 32000×288 n=28 10,864/10,301
-	// (4,217/4,453); 1024×1024 n=28 917/867 (481/422). The 32000×288 classifier is most of
-	// a decoder's weights. The AVX2 tile is 16 columns wide, and there the row groups win
+	// (4,217/4,453); 1024×1024 n=28 917/867 (481/422): the row groups win up to 24 (fp32)
+	// and 28 (fp16, bf16) on the 32000×288 classifier, most of a decoder's weights. The
+	// thresholds stay at 16 and 24 all the same: the two paths add in different orders, and
+	// a decoder's logits must not depend on what a sequence is batched with by more than
+	// 1e-5 of their scale (model's TestDecodeBatchEqualsAlone). At 24 and 28 the prompt
+	// chunks of 16 and 23 tokens there take the row groups alone and the tiles batched, and
+	// through the fp16 KV cache's rounding one sequence's logits moved by 1.4e-5; at 16 and
+	// 24, by 3.1e-7 at most. A row-group path that adds in the tiles' order would allow
+	// both. The AVX2 tile is 16 columns wide, and there the row groups win
 	// below 12 (fp32) and 16 (fp16, bf16): fp32 768×288 n=8 78/67, n=12 82/96; 1024×1024
 	// n=8 348/306, n=12 349/419 (two threads 213/247); fp16 1024×1024 n=12 446/365, n=16
 	// 452/489; bf16 768×288 n=12 187/134, n=16 198/181 (two threads 74/64).
-	floatColsF32      = 24
-	floatColsHalf     = 28
+	floatColsF32      = 16
+	floatColsHalf     = 24
 	floatColsF32AVX2  = 12
 	floatColsHalfAVX2 = 16
 

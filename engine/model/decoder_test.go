@@ -160,10 +160,11 @@ func runPlans(t *testing.T, r *model.Runner, kv *model.KVStore, seqs []seqPlan, 
 //
 // Tolerance: every weight matmul computes each token's row from that row alone, Q8_0
 // activation quantization works per row, and attention reads only the sequence's own
-// keys and values, so batching changes no arithmetic: observed differences are exactly 0
-// on both tiers and every precision. 1e-5 of the logits' scale leaves room for a kernel
-// that picks its tile shape by the number of rows (another summation order), not for a
-// value leaking between sequences.
+// keys and values, so batching changes no value it reads; the kernels pick their path by
+// the number of rows (a MatVec for one, row groups for a few float rows, the tiles for
+// more), each path adding in its own order: observed differences are up to 3.1e-7 of the
+// logits' scale on both tiers. 1e-5 leaves room for that, not for a value leaking between
+// sequences.
 func TestDecodeBatchEqualsAlone(t *testing.T) {
 	const tol = 1e-5
 	tiny := fixture(t, tinyDecoder)
