@@ -2,6 +2,8 @@
 
 package kernels
 
+import "unsafe"
+
 // Declarations of the routines in dot_amd64.s. Their Go twins are dotF16Generic,
 // dotQ8Generic and dotQ4Generic.
 
@@ -33,25 +35,25 @@ func cvtF16AVX512(dst *float32, src *uint16, n int)
 func f16ScaleAVX512(d *float32, n int)
 
 //go:noescape
-func matVec4F32(w *float32, stride int, x *float32, k int, y *float32)
+func matVec4F32(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 
 //go:noescape
-func matVec4F16(w *uint16, stride int, x *float32, k int, y *float32)
+func matVec4F16(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 
 //go:noescape
-func matVec4BF16(w *uint16, stride int, x *float32, k int, y *float32)
+func matVec4BF16(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 
 // The Cached kernels are the four-row kernels without their prefetches, for rows already
 // in the cache (MatMul's row groups after the first column).
 
 //go:noescape
-func matVec4F32Cached(w *float32, stride int, x *float32, k int, y *float32)
+func matVec4F32Cached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 
 //go:noescape
-func matVec4F16Cached(w *uint16, stride int, x *float32, k int, y *float32)
+func matVec4F16Cached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 
 //go:noescape
-func matVec4BF16Cached(w *uint16, stride int, x *float32, k int, y *float32)
+func matVec4BF16Cached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 
 //go:noescape
 func cvtF16AVX2(dst *float32, src *uint16, n int)

@@ -90,52 +90,40 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 		}
 		return
 	}
+	// four and cached are the dtype's four-row kernel and its form without prefetches;
+	// column j's activations for them start at xs[j*xstride] (bf16 reads them reordered).
 	// dot returns row i's dot with column j over its elements from on (the last kk-k16
 	// after the four-row kernel, all of them for a row left over).
+	four, cached := matVec4F32, matVec4F32Cached
+	xs, xstride := x, kk
 	var dot func(i, j, from int) float32
-	var four func(w unsafe.Pointer, stride, j int, out *[4]float32)
 	switch w.DType {
 	case tensor.F32:
 		dot = func(i, j, from int) float32 {
 			return im.dotF32(tensor.AsF32(w.Row(i))[from:], x[j*kk+from:(j+1)*kk])
 		}
-		four = func(p unsafe.Pointer, stride, j int, out *[4]float32) {
-			if j > 0 {
-				matVec4F32Cached((*float32)(p), stride, &x[j*kk], k16, &out[0])
-				return
+	case tensor.F16, tensor.BF16:
+		half := im.dotF16
+		four, cached = matVec4F16, matVec4F16Cached
+		if w.DType == tensor.BF16 {
+			half = im.dotBF16
+			four, cached = matVec4BF16, matVec4BF16Cached
+			xs, xstride = grow(&k.packed.panel, n*k16), k16
+			for j := range n {
+				bf16Order(xs[j*k16:(j+1)*k16], x[j*kk:j*kk+k16])
 			}
-			matVec4F32((*float32)(p), stride, &x[0], k16, &out[0])
 		}
-	case tensor.F16:
 		dot = func(i, j, from int) float32 {
-			return im.dotF16(tensor.AsU16(w.Row(i))[from:], x[j*kk+from:(j+1)*kk])
-		}
-		four = func(p unsafe.Pointer, stride, j int, out *[4]float32) {
-			if j > 0 {
-				matVec4F16Cached((*uint16)(p), stride, &x[j*kk], k16, &out[0])
-				return
-			}
-			matVec4F16((*uint16)(p), stride, &x[0], k16, &out[0])
-		}
-	case tensor.BF16:
-		dot = func(i, j, from int) float32 {
-			return im.dotBF16(tensor.AsU16(w.Row(i))[from:], x[j*kk+from:(j+1)*kk])
-		}
-		xo := grow(&k.packed.panel, n*k16)
-		for j := range n {
-			bf16Order(xo[j*k16:(j+1)*k16], x[j*kk:j*kk+k16])
-		}
-		four = func(p unsafe.Pointer, stride, j int, out *[4]float32) {
-			if j > 0 {
-				matVec4BF16Cached((*uint16)(p), stride, &xo[j*k16], k16, &out[0])
-				return
-			}
-			matVec4BF16((*uint16)(p), stride, &xo[0], k16, &out[0])
+			return half(tensor.AsU16(w.Row(i))[from:], x[j*kk+from:(j+1)*kk])
 		}
 	}
 	k.quarters(w, n, func(p unsafe.Pointer, stride, _ int, rows [4]int, out *[4]float32) { // the float kernels prefetch at fixed distances
 		for j := range n {
-			four(p, stride, j, out)
+			run := four
+			if j > 0 {
+				run = cached
+			}
+			run(p, stride, &xs[j*xstride], k16, &out[0])
 			for l, r := range rows {
 				y[j*m+r] = out[l]
 				if k16 < kk {
