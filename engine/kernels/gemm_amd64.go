@@ -172,22 +172,17 @@ func floatTileOf(isa ISA) floatTile {
 // fp32 blocks are read in place.
 func matMulFloat(k *Kernels, outs []mmOut, n int, t floatTile) {
 	panels := (n + t.cols - 1) / t.cols
-	packs, blocks, bytes, widest := 0, 0, 0, 0
+	blocks, bytes := numberBlocks(outs, t.rows)
+	packs, widest := 0, 0
 	for i := range outs {
 		o := &outs[i]
 		kk := o.w.Cols
-		o.first = blocks
-		blocks += (o.w.Rows + t.rows - 1) / t.rows
-		bytes += len(o.w.Data)
 		widest = max(widest, kk)
 		if j := sameInput(outs[:i], o.x); j >= 0 {
 			o.xf = outs[j].xf
 			continue
 		}
-		if len(k.actPacks) == packs {
-			k.actPacks = append(k.actPacks, workspace{})
-		}
-		o.xf = grow(&k.actPacks[packs].panel, panels*kk*t.cols)
+		o.xf = grow(&k.actPack(packs).panel, panels*kk*t.cols)
 		packs++
 		packF32Panels(o.xf, o.x, n, kk, t.cols)
 	}
@@ -197,9 +192,7 @@ func matMulFloat(k *Kernels, outs []mmOut, n int, t floatTile) {
 		tile := grow(&ws.tile, t.rows*t.cols)
 		o := 0
 		for blk := c * chunk; blk < min((c+1)*chunk, blocks); blk++ {
-			for o+1 < len(outs) && blk >= outs[o+1].first {
-				o++
-			}
+			o = blockOut(outs, o, blk)
 			out := &outs[o]
 			w, m, kk := out.w, out.w.Rows, out.w.Cols
 			i0 := (blk - out.first) * t.rows
@@ -368,14 +361,11 @@ func tileCols(n int, packed bool) int {
 // A weight panel comes from its matrix's prepacked form, or is unpacked per call.
 func matMulQuantVNNI(k *Kernels, outs []mmOut, n int) {
 	panels := (n + gemmCols - 1) / gemmCols
-	packs := 0
-	blocks, bytes, unpacked := 0, 0, 0 // unpacked: the largest weight panel unpacked per call
+	blocks, bytes := numberBlocks(outs, qgemmRows)
+	packs, unpacked := 0, 0 // unpacked: the largest weight panel unpacked per call
 	for i := range outs {
 		o := &outs[i]
 		nb := o.w.Cols / tensor.QK
-		o.first = blocks
-		blocks += (o.w.Rows + qgemmRows - 1) / qgemmRows
-		bytes += len(o.w.Data)
 		if o.pk == nil {
 			unpacked = max(unpacked, nb*qgemmRows)
 		}
@@ -383,10 +373,7 @@ func matMulQuantVNNI(k *Kernels, outs []mmOut, n int) {
 			o.xp, o.xd = outs[j].xp, outs[j].xd
 			continue
 		}
-		if len(k.actPacks) == packs {
-			k.actPacks = append(k.actPacks, workspace{})
-		}
-		ws := &k.actPacks[packs]
+		ws := k.actPack(packs)
 		packs++
 		k.act.quantize(o.x, n, o.w.Cols, corrMul{}, k.impl)
 		// Activation panels: bytes [p][b][g][j][4] = q+128, scales [p][b][j].
@@ -410,9 +397,7 @@ func matMulQuantVNNI(k *Kernels, outs []mmOut, n int) {
 		tile := grow(&ws.tile, qgemmRows*gemmCols)
 		o := 0
 		for blk := c * chunk; blk < min((c+1)*chunk, blocks); blk++ {
-			for o+1 < len(outs) && blk >= outs[o+1].first {
-				o++
-			}
+			o = blockOut(outs, o, blk)
 			out := &outs[o]
 			m, lb := out.w.Rows, blk-out.first
 			nb := out.w.Cols / tensor.QK
@@ -432,6 +417,36 @@ func matMulQuantVNNI(k *Kernels, outs []mmOut, n int) {
 			}
 		}
 	})
+}
+
+// numberBlocks numbers the blocks of rowsPer weight rows of the matrices of outs one after
+// another (each one's first) for a tile loop over all of them, and returns how many there
+// are and the matrices' bytes.
+func numberBlocks(outs []mmOut, rowsPer int) (blocks, bytes int) {
+	for i := range outs {
+		outs[i].first = blocks
+		blocks += (outs[i].w.Rows + rowsPer - 1) / rowsPer
+		bytes += len(outs[i].w.Data)
+	}
+	return blocks, bytes
+}
+
+// blockOut returns the index of the matrix of outs that holds block blk, looking on from
+// index o (a worker's chunk visits its blocks in order).
+func blockOut(outs []mmOut, o, blk int) int {
+	for o+1 < len(outs) && blk >= outs[o+1].first {
+		o++
+	}
+	return o
+}
+
+// actPack returns the i-th workspace for a MatMul's packed activations, made on first use
+// (i at most one past the last).
+func (k *Kernels) actPack(i int) *workspace {
+	if len(k.actPacks) == i {
+		k.actPacks = append(k.actPacks, workspace{})
+	}
+	return &k.actPacks[i]
 }
 
 // sameInput returns the index of the first of outs whose activations are x (the same
