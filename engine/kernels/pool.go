@@ -26,8 +26,9 @@ import (
 // yielding its P every few looks, and only then parks on its wake channel; the caller, once
 // its own chunks are done, looks at the job's count of workers still running until it is
 // zero, yielding its P every few looks (it never parks: what it waits for is a chunk
-// already under way, and a worker without a P can run on the caller's). Parking both sides (a channel send to wake a worker, a
-// WaitGroup for the caller) cost about 100 µs a loop on two vCPUs: the Go scheduler queues
+// already under way, and a worker without a P can run on the caller's). Parking both
+// sides (a channel send to wake a worker, a WaitGroup for the caller) cost about 100 µs a
+// loop on two vCPUs: the Go scheduler queues
 // a goroutine woken by a running one as the next to run on the waker's own P, and another
 // P takes it from there only after a back-off, so the second thread joined a 150 µs loop
 // 100 µs late and joined hardly any of a decode step's MatVecs of tens of microseconds.

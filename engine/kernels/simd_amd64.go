@@ -117,7 +117,8 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 			return half(tensor.AsU16(w.Row(i))[from:], x[j*kk+from:(j+1)*kk])
 		}
 	}
-	k.quarters(w, n, func(p unsafe.Pointer, stride, _ int, rows [4]int, out *[4]float32) { // the float kernels prefetch at fixed distances
+	// The float kernels prefetch at fixed distances: they take no next.
+	k.quarters(w, n, func(p unsafe.Pointer, stride, _ int, rows [4]int, out *[4]float32) {
 		for j := range n {
 			run := four
 			if j > 0 {
@@ -180,14 +181,17 @@ func bf16Order(dst, x []float32) []float32 {
 // a time (four; cached is four without its prefetches, for rows already in the cache), one
 // row, and the multiplier of the activation corrections.
 type blockKernels struct {
-	four, cached func(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+	four, cached blockFour
 	one          func(w []byte, x q8Row) float32
 	corr         corrMul
 }
 
+// blockFour is the signature of the four-row block kernels (dot_amd64.s).
+type blockFour func(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+
 // fourFor returns the four-row kernel for column j of a group: the first reads the rows
 // from memory, with the prefetches; the others find them in the cache.
-func (b blockKernels) fourFor(j int) func(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32) {
+func (b blockKernels) fourFor(j int) blockFour {
 	if j > 0 {
 		return b.cached
 	}
@@ -219,10 +223,10 @@ func matVecQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 // matVecColsQuantVNNI is matVecQuantVNNI for n activation columns (Y = X·Wᵀ, n×m): each
 // group of four weight rows runs against every column in turn, so it is read from memory
 // once and from L1 for the other columns (on the block kernels' cached forms, without
-// prefetches). A matrix prepacked in superblock rows runs on
-// them (matVecColsRows). Below quantColsMax columns (quantColsPacked for a matrix whose
-// tiles are prepacked) this beats the tiled MatMul, which computes whole tiles of 32
-// columns and, unless the tiles are prepacked, first unpacks every weight block.
+// prefetches). A matrix prepacked in superblock rows runs on them (matVecColsRows). Below
+// quantColsMax columns (quantColsPacked for a matrix whose tiles are prepacked) this beats
+// the tiled MatMul, which computes whole tiles of 32 columns and, unless the tiles are
+// prepacked, first unpacks every weight block.
 func matVecColsQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 	bk := quantVNNIKernels(w.DType)
 	nb := w.Cols / tensor.QK

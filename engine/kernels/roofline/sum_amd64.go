@@ -23,9 +23,9 @@ func sumPrefetch(s []float32) float32 {
 // CPU runs them (AVX2): one stream with software prefetches, and four streams at once (the
 // buffer's quarters, as a four-row kernel reads four rows) without and with them. A single
 // stream read by the hardware prefetcher alone is not the most this machine reads: measured
-// here in one run, a 32 MiB buffer from the last-level cache read 31 GB/s as one stream, 33 prefetched,
-// 40 as four streams and 52 as four prefetched ones, and without these loops a 4096×4096
-// fp16 MatVec read at up to 1.3 times its roof. A 1 GiB buffer from memory read fastest as
+// here in one run, a 32 MiB buffer from the last-level cache read 31 GB/s as one stream, 33
+// prefetched, 40 as four streams and 52 as four prefetched ones, and without these loops a
+// 4096×4096 fp16 MatVec read at up to 1.3 times its roof. A 1 GiB buffer from memory read fastest as
 // one stream (25 GB/s; four: 16 and 22). The roof is the fastest loop.
 func asmSumLoops() []sumLoop {
 	if !cpu.X86.HasAVX2 {
