@@ -59,18 +59,18 @@ func benchForward(b *testing.B, r *model.Runner, batch []model.Input, units int,
 
 // BenchmarkDecode measures the s15m decoder's iterations on the best tier: a 64-token
 // prefill (the last token's logits), and a decode iteration of 1 and of 8 sequences with 64
-// tokens cached each (one token and its logits per sequence), on one thread; and the
-// one-sequence decode on two threads too (the pool's hand-off between small MatVecs).
-// Compare runs with benchstat over -count 6 or more.
+// tokens cached each (one token and its logits per sequence), on one thread and on two (the
+// pool's hand-off between small MatVecs; the few-column MatMuls of a batch), in every
+// precision. Compare runs with benchstat over -count 6 or more.
 func BenchmarkDecode(b *testing.B) {
 	m := fixture(b, s15mDecoder)
 	k1 := newKernels(b, kernels.BestTier(), 1)
 	k2 := newKernels(b, kernels.BestTier(), 2)
 	const ctx, blockSize = 64, 16
 	perSeq := ctx/blockSize + 1
-	for _, p := range []model.Precision{tensor.F32, tensor.Q8_0, tensor.Q4_0} {
+	for _, p := range []model.Precision{tensor.F32, tensor.F16, tensor.BF16, tensor.Q8_0, tensor.Q4_0} {
 		cm := convert(b, m, p)
-		r := model.NewRunner(cm, k1)
+		r, r2 := model.NewRunner(cm, k1), model.NewRunner(cm, k2)
 		b.Run(fmt.Sprintf("precision=%s/phase=prefill/tokens=%d/threads=1", model.PrecisionName(p), ctx), func(b *testing.B) {
 			kv := newKVOf(b, m, perSeq, blockSize, model.KVDType)
 			step := []model.Step{{Tokens: tokens(ctx, m.Spec.Vocab, 1), Blocks: span(0, perSeq)}}
@@ -79,7 +79,7 @@ func BenchmarkDecode(b *testing.B) {
 		for _, c := range []struct {
 			seqs, threads int
 			r             *model.Runner
-		}{{1, 1, r}, {8, 1, r}, {1, 2, model.NewRunner(cm, k2)}} {
+		}{{1, 1, r}, {8, 1, r}, {1, 2, r2}, {8, 2, r2}} {
 			seqs := c.seqs
 			b.Run(fmt.Sprintf("precision=%s/phase=decode/seqs=%d/ctx=%d/threads=%d", model.PrecisionName(p), seqs, ctx, c.threads), func(b *testing.B) {
 				kv := newKVOf(b, m, seqs*perSeq, blockSize, model.KVDType)
