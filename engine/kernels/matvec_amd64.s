@@ -148,10 +148,13 @@ loop: \
 done: \
 	REDUCE4
 
-// HALFLOOP is the fp16 and bf16 kernels' loop with ROWS (F16ROWS or BF16ROWS) and the
-// prefetch PF: steps of 32 elements (64 bytes of each row, one cache line, one prefetch),
-// then one of 16; loop, one and done are its labels.
-#define HALFLOOP(ROWS, PF, loop, one, done) \
+// HALFLOOP is the fp16 and bf16 kernels' body with ROWS (F16ROWS or BF16ROWS), after
+// ARGS4 and SETUP (F16SETUP or BF16SETUP), and the prefetch PF: steps of 32 elements (64
+// bytes of each row, one cache line, one prefetch), then one of 16; loop, one and done are
+// its labels.
+#define HALFLOOP(ROWS, SETUP, PF, loop, one, done) \
+	ARGS4 \
+	SETUP \
 	CMPQ CX, $2 \
 	JLT one \
 loop: \
@@ -170,42 +173,40 @@ one: \
 done: \
 	REDUCE4
 
-// func matVec4F32(w *float32, stride int, x *float32, k int, y *float32)
+// F16SETUP is nothing; BF16SETUP zeroes Y15 for the unpacks (UNPCKLBF16).
+#define F16SETUP
+#define BF16SETUP VPXOR Y15, Y15, Y15
+
+// func matVec4F32(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 TEXT ·matVec4F32(SB), NOSPLIT, $0-40
 	F32LOOP(PREFETCH4, f32_loop, f32_done)
 	RET
 
-// func matVec4F32Cached(w *float32, stride int, x *float32, k int, y *float32)
+// func matVec4F32Cached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 // matVec4F32 without prefetches, for rows in the cache.
 TEXT ·matVec4F32Cached(SB), NOSPLIT, $0-40
 	F32LOOP(NOPF, f32c_loop, f32c_done)
 	RET
 
-// func matVec4F16(w *uint16, stride int, x *float32, k int, y *float32)
+// func matVec4F16(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 TEXT ·matVec4F16(SB), NOSPLIT, $0-40
-	ARGS4
-	HALFLOOP(F16ROWS, PREFETCH4, f16_loop, f16_one, f16_done)
+	HALFLOOP(F16ROWS, F16SETUP, PREFETCH4, f16_loop, f16_one, f16_done)
 	RET
 
-// func matVec4F16Cached(w *uint16, stride int, x *float32, k int, y *float32)
+// func matVec4F16Cached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 // matVec4F16 without prefetches, for rows in the cache.
 TEXT ·matVec4F16Cached(SB), NOSPLIT, $0-40
-	ARGS4
-	HALFLOOP(F16ROWS, NOPF, f16c_loop, f16c_one, f16c_done)
+	HALFLOOP(F16ROWS, F16SETUP, NOPF, f16c_loop, f16c_one, f16c_done)
 	RET
 
-// func matVec4BF16(w *uint16, stride int, x *float32, k int, y *float32)
+// func matVec4BF16(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 // x is in bf16Order (see UNPCKLBF16).
 TEXT ·matVec4BF16(SB), NOSPLIT, $0-40
-	ARGS4
-	VPXOR Y15, Y15, Y15
-	HALFLOOP(BF16ROWS, PREFETCH4, bf16_loop, bf16_one, bf16_done)
+	HALFLOOP(BF16ROWS, BF16SETUP, PREFETCH4, bf16_loop, bf16_one, bf16_done)
 	RET
 
-// func matVec4BF16Cached(w *uint16, stride int, x *float32, k int, y *float32)
+// func matVec4BF16Cached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 // matVec4BF16 without prefetches, for rows in the cache.
 TEXT ·matVec4BF16Cached(SB), NOSPLIT, $0-40
-	ARGS4
-	VPXOR Y15, Y15, Y15
-	HALFLOOP(BF16ROWS, NOPF, bf16c_loop, bf16c_one, bf16c_done)
+	HALFLOOP(BF16ROWS, BF16SETUP, NOPF, bf16c_loop, bf16c_one, bf16c_done)
 	RET
