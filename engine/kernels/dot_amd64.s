@@ -93,6 +93,13 @@
 	MOVQ nb+56(FP), CX \
 	ROWS4START
 
+// BYTES80 sets every byte of Y15 to 0x80, which the Q8_0 kernels add to the weights (by an
+// exclusive or) to make them unsigned for VPDPBUSD.
+#define BYTES80 \
+	MOVL $0x80808080, AX \
+	VMOVD AX, X15 \
+	VPBROADCASTD X15, Y15
+
 // QPREFETCH prefetches, off bytes on from the step's offset, the next four rows and the
 // four rows ahead bytes ahead (see QSETUP). Q8_0 prefetches 4 KiB ahead: with 1 KiB, a
 // cold MatVec 4096×4096 at one thread read 21.8-23.2 GB/s in six runs, with 4 KiB
@@ -190,9 +197,7 @@ done: \
 // are its labels.
 #define Q8MV(PF, loop, tail, done) \
 	QSETUP \
-	MOVL $0x80808080, AX \
-	VMOVD AX, X15 \
-	VPBROADCASTD X15, Y15 \
+	BYTES80 \
 	CMPQ CX, $2 \
 	JLT tail \
 loop: \
@@ -375,6 +380,11 @@ done: \
 	SBPREFETCH(2048) \
 	SBPREFETCH(4096)
 
+// SBNOPF is the superblock kernels' prefetch for rows already in the cache (the Cached
+// forms, after a row group's first column): none. Q8PREFETCH issues 48 prefetches a step
+// for 17 lines of weights, Q4PREFETCH 24 for 9.
+#define SBNOPF
+
 // Assembly routines for the instructions archsimd lacks: F16C's VCVTPH2PS and VNNI's
 // VPDPBUSD. Each has a Go twin (the generic kernels) that the tests hold it against.
 
@@ -433,9 +443,7 @@ f16y_done:
 
 // func dotQ8VNNI(w *byte, xq *int8, xd *float32, corr *int32, tab *float32, nb int) float32
 TEXT ·dotQ8VNNI(SB), NOSPLIT, $0-52
-	MOVL $0x80808080, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15
+	BYTES80
 	DOT1(Q8ROW, 34, NOFIX, d8_loop, d8_tail, d8_done)
 	MOVSS X0, ret+48(FP)
 	RET
@@ -699,10 +707,16 @@ GLOBL q4nibble<>(SB), RODATA|NOPTR, $32
 // w+3·stride with the activations xs (rowActs), their block scales xd and corrections.
 TEXT ·matVec4Q8Rows(SB), NOSPLIT, $0-56
 	SBSETUP
-	MOVL $0x80808080, AX
-	VMOVD AX, X15
-	VPBROADCASTD X15, Y15
+	BYTES80
 	SBLOOP(Q8GROUPS, 272, Q8PREFETCH, sb8_loop, sb8_done)
+	RET
+
+// func matVec4Q8RowsCached(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
+// matVec4Q8Rows without prefetches, for rows in the cache.
+TEXT ·matVec4Q8RowsCached(SB), NOSPLIT, $0-56
+	SBSETUP
+	BYTES80
+	SBLOOP(Q8GROUPS, 272, SBNOPF, sb8c_loop, sb8c_done)
 	RET
 
 // func matVec4Q4Rows(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
@@ -711,4 +725,12 @@ TEXT ·matVec4Q4Rows(SB), NOSPLIT, $0-56
 	SBSETUP
 	VMOVDQU q4nibble<>(SB), Y15
 	SBLOOP(Q4GROUPS, 144, Q4PREFETCH, sb4_loop, sb4_done)
+	RET
+
+// func matVec4Q4RowsCached(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
+// matVec4Q4Rows without prefetches, for rows in the cache.
+TEXT ·matVec4Q4RowsCached(SB), NOSPLIT, $0-56
+	SBSETUP
+	VMOVDQU q4nibble<>(SB), Y15
+	SBLOOP(Q4GROUPS, 144, SBNOPF, sb4c_loop, sb4c_done)
 	RET

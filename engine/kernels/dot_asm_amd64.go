@@ -72,3 +72,9 @@ func matVec4Q8Rows(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb 
 
 //go:noescape
 func matVec4Q4Rows(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
+
+//go:noescape
+func matVec4Q8RowsCached(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
+
+//go:noescape
+func matVec4Q4RowsCached(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)

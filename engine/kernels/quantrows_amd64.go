@@ -31,18 +31,32 @@ const (
 	rowScales   = 2 * rowBlocks         // scale bytes at a superblock's start
 )
 
-// rowKernel is one block dtype's superblock kernel and the bytes of its superblock.
+// rowKernel is one block dtype's superblock kernels and the bytes of its superblock: four
+// reads its rows from memory, with prefetches; cached is four without them, for rows already
+// in the cache.
 type rowKernel struct {
-	four    func(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
-	sbBytes int
+	four, cached rowFour
+	sbBytes      int
 }
 
-// rowKernelOf returns dt's superblock kernel, for Q8_0 and Q4_0.
+// rowFour is the signature of the superblock kernels (dot_amd64.s).
+type rowFour func(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
+
+// rowKernelOf returns dt's superblock kernels, for Q8_0 and Q4_0.
 func rowKernelOf(dt tensor.DType) rowKernel {
 	if dt == tensor.Q8_0 {
-		return rowKernel{matVec4Q8Rows, rowScales + rowBlocks*tensor.QK}
+		return rowKernel{matVec4Q8Rows, matVec4Q8RowsCached, rowScales + rowBlocks*tensor.QK}
 	}
-	return rowKernel{matVec4Q4Rows, rowScales + rowBlocks*tensor.QK/2}
+	return rowKernel{matVec4Q4Rows, matVec4Q4RowsCached, rowScales + rowBlocks*tensor.QK/2}
+}
+
+// fourFor returns the superblock kernel for column j of a row group: the first reads the
+// rows from memory, the others find them in the cache (as blockKernels.fourFor).
+func (rk rowKernel) fourFor(j int) rowFour {
+	if j > 0 {
+		return rk.cached
+	}
+	return rk.four
 }
 
 // packSuperblocks rearranges the rows lo to hi of w (Q8_0 or Q4_0, at least one superblock
@@ -122,7 +136,7 @@ func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols
 				bk.fourFor(j)(&rows[p+nsb*rk.sbBytes], stride, next, &a.q[b*tensor.QK], &a.d[b], &a.corr[8*b], tab, tail, &out[0])
 				t = *out
 			}
-			rk.four(&rows[p], stride, &xs[j*nsb*rowActBytes], &a.d[0], &corr[j*nsb*rowBlocks], nsb, &out[0])
+			rk.fourFor(j)(&rows[p], stride, &xs[j*nsb*rowActBytes], &a.d[0], &corr[j*nsb*rowBlocks], nsb, &out[0])
 			for l, r := range rs {
 				y[j*m+r] = out[l] + t[l]
 			}
