@@ -26,6 +26,9 @@ type benchKernelsConfig struct {
 	DType []string `mapstructure:"dtype"`
 	// Tier lists kernel tiers: generic, simd.
 	Tier []string `mapstructure:"tier"`
+	// ISA lists the simd tier's paths: avx2, avx512, avx512vnni, or best (this CPU's best)
+	// or all (every path it supports).
+	ISA []string `mapstructure:"isa"`
 	// Threads lists thread counts and ranges a..b.
 	Threads []string `mapstructure:"threads"`
 	// Op lists measurements: matvec (hot and cold), matvec-hot, matvec-cold, matmul.
@@ -58,6 +61,7 @@ func defaultBenchKernelsConfig() benchKernelsConfig {
 	return benchKernelsConfig{
 		DType:     dtypes,
 		Tier:      tiers,
+		ISA:       []string{isaBest},
 		Threads:   []string{threadRange(1, runtime.NumCPU())},
 		Op:        []string{"matvec", "matmul"},
 		MinTime:   roofline.DefaultMinTime.String(),
@@ -149,6 +153,8 @@ func (c benchKernelsConfig) options() (roofline.Options, error) {
 		bad("tier", "", "empty list; accepted: one or more of %s", joinStrings(usable))
 	}
 
+	o.ISAs = c.isas(bad)
+
 	for _, s := range splitList(c.Threads) {
 		ns, err := parseThreads(s)
 		if err != nil {
@@ -211,10 +217,61 @@ func (c benchKernelsConfig) options() (roofline.Options, error) {
 	return o, errors.Join(errs...)
 }
 
+// The words --isa takes beside the paths' names.
+const (
+	isaBest = "best" // the best path this CPU supports
+	isaAll  = "all"  // every path it supports
+)
+
+// isas reads the isa list: nil for best alone (roofline's default, which a generic-only run
+// ignores), else the paths named, each one this CPU supports, reporting problems to bad.
+func (c benchKernelsConfig) isas(bad func(key, value, format string, args ...any)) []kernels.ISA {
+	usable := kernels.ISAs()
+	var names []string
+	for _, i := range usable {
+		names = append(names, i.String())
+	}
+	accepted := "accepted: " + strings.Join(append([]string{isaBest, isaAll}, names...), ", ")
+	if len(usable) == 0 {
+		accepted = "the simd tier is not usable here (no GOEXPERIMENT=simd build, or a CPU without AVX2), so only " + isaBest + " is accepted"
+	}
+	list := splitList(c.ISA)
+	if len(list) == 0 {
+		bad("isa", "", "empty list; %s", accepted)
+		return nil
+	}
+	if len(list) == 1 && strings.EqualFold(list[0], isaBest) {
+		return nil
+	}
+	var out []kernels.ISA
+	for _, s := range list {
+		switch l := strings.ToLower(s); {
+		case l == isaBest && len(usable) > 0:
+			out = appendUnique(out, usable[len(usable)-1])
+		case l == isaAll && len(usable) > 0:
+			out = appendUnique(out, usable...)
+		default:
+			isa, err := kernels.ParseISA(s)
+			switch {
+			case err != nil:
+				bad("isa", s, "unknown path; %s", accepted)
+			case isa == kernels.ISANone:
+				bad("isa", s, "none is the generic tier's path (--tier generic); %s", accepted)
+			case !slices.Contains(usable, isa):
+				bad("isa", s, "this CPU or build does not support it; %s", accepted)
+			default:
+				out = appendUnique(out, isa)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // rooflineKey maps the Options field a roofline validation error names to its config key.
 func rooflineKey(msg string) string {
 	fields := []struct{ field, key string }{
-		{"DTypes", "dtype"}, {"Tiers", "tier"}, {"Threads", "threads"}, {"Ops", "op"},
+		{"DTypes", "dtype"}, {"Tiers", "tier"}, {"ISAs", "isa"}, {"Threads", "threads"}, {"Ops", "op"},
 		{"MinTime", "min_time"}, {"ColdBytes", "cold_bytes"},
 		{"MatVecM", "matvec_m"}, {"MatVecK", "matvec_k"},
 		{"MatMulM", "matmul_m"}, {"MatMulK", "matmul_k"}, {"MatMulN", "matmul_n"},
@@ -233,6 +290,7 @@ func benchKernelsBinds() map[string]string {
 	return map[string]string{
 		"bench.kernels.dtype":      "dtype",
 		"bench.kernels.tier":       "tier",
+		"bench.kernels.isa":        "isa",
 		"bench.kernels.threads":    "threads",
 		"bench.kernels.op":         "op",
 		"bench.kernels.min_time":   "min-time",
@@ -286,6 +344,7 @@ Ctrl-C stops the run, prints what was measured and exits with 130.`,
 	f := cmd.Flags()
 	f.StringSlice("dtype", def.DType, "weight dtypes, a `LIST` of: f32 (fp32), f16 (fp16), bf16, q8_0 (int8), q4_0 (int4)")
 	f.StringSlice("tier", def.Tier, "kernel tiers, a `LIST` of: generic, simd (simd needs a GOEXPERIMENT=simd build)")
+	f.StringSlice("isa", def.ISA, "the simd tier's instruction-set paths, a `LIST` of: avx2, avx512, avx512vnni (each one this CPU supports), best or all")
 	f.StringSlice("threads", def.Threads, "thread counts: a `LIST` such as 1,2,4, or a range such as 1..8")
 	f.StringSlice("op", def.Op, "ops, a `LIST` of: matvec (hot and cold), matvec-hot, matvec-cold, matmul")
 	f.String("min-time", def.MinTime, "least time each row is timed for (a `DURATION` such as 300ms)")
@@ -320,6 +379,7 @@ func printOptions(gs *globalState, cmd *cobra.Command, o roofline.Options) error
 	view := struct {
 		DTypes    []string `json:"dtype"`
 		Tiers     []string `json:"tier"`
+		ISAs      []string `json:"isa"`
 		Threads   []int    `json:"threads"`
 		Ops       []string `json:"op"`
 		MinTime   string   `json:"min_time"`
@@ -340,12 +400,21 @@ func printOptions(gs *globalState, cmd *cobra.Command, o roofline.Options) error
 	for _, op := range o.Ops {
 		view.Ops = append(view.Ops, string(op))
 	}
+	view.ISAs = []string{}
+	if slices.Contains(o.Tiers, kernels.SIMD) {
+		for _, i := range o.EffectiveISAs() {
+			view.ISAs = append(view.ISAs, i.String())
+		}
+	}
 	if textDue, err := emitJSON(gs, cmd, view); !textDue {
 		return err
 	}
 	tw := tabwriter.NewWriter(gs.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "dtype\t%s\n", strings.Join(view.DTypes, ","))
 	fmt.Fprintf(tw, "tier\t%s\n", strings.Join(view.Tiers, ","))
+	if len(view.ISAs) > 0 {
+		fmt.Fprintf(tw, "isa\t%s\n", strings.Join(view.ISAs, ","))
+	}
 	fmt.Fprintf(tw, "threads\t%s\n", joinInts(view.Threads))
 	fmt.Fprintf(tw, "op\t%s\n", strings.Join(view.Ops, ","))
 	fmt.Fprintf(tw, "min-time\t%s\n", view.MinTime)
@@ -372,7 +441,7 @@ func thisHost() benchHost {
 }
 
 func runBenchKernels(gs *globalState, cmd *cobra.Command, lc *loadedConfig, opt roofline.Options) error {
-	total := len(opt.DTypes) * len(opt.Tiers) * len(opt.Threads) * len(opt.Ops)
+	total := opt.RowCount()
 	pr := &progress{w: gs.stderr, tty: gs.stderrTTY, quiet: lc.Quiet, total: total}
 	pr.start(fmt.Sprintf("measuring the roofs, then %d rows of at least %v each", total, opt.MinTime))
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -196,7 +197,7 @@ func TestHelp(t *testing.T) {
 		{"no arguments", nil, []string{"Usage:", "bench", "doctor", "version"}},
 		{"--help", []string{"--help"}, []string{"--db", "--config", "--json", "--quiet", "--no-color"}},
 		{"bench", []string{"bench"}, []string{"kernels"}},
-		{"bench kernels --help", []string{"bench", "kernels", "--help"}, []string{"--dtype", "--tier", "--threads", "--op", "--min-time", "--cold-bytes", "--quick"}},
+		{"bench kernels --help", []string{"bench", "kernels", "--help"}, []string{"--dtype", "--tier", "--isa", "--threads", "--op", "--min-time", "--cold-bytes", "--quick"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -232,6 +233,11 @@ func TestBadInput(t *testing.T) {
 		{"threads x", []string{"bench", "kernels", "--threads", "x"}, []string{"--threads", `"x"`, "accepted:"}, false},
 		{"threads range", []string{"bench", "kernels", "--threads", "4..2"}, []string{"--threads", `"4..2"`, "accepted:"}, false},
 		{"op", []string{"bench", "kernels", "--op", "conv"}, []string{"--op", `"conv"`, "accepted matvec"}, false},
+		{"isa unknown", []string{"bench", "kernels", "--isa", "sse4"}, []string{"--isa", `"sse4"`, "unknown path", "accepted", "best"}, false},
+		{"isa none", []string{"bench", "kernels", "--isa", "none"}, []string{"--isa", `"none"`, "--tier generic", "accepted"}, false},
+		{"isa empty", []string{"bench", "kernels", "--isa", ""}, []string{"--isa", "empty list", "accepted"}, false},
+		{"isa without simd", []string{"bench", "kernels", "--tier", "generic", "--isa", "avx2"}, []string{"--isa", "simd"}, len(kernels.ISAs()) == 0},
+		{"isa beyond the cpu", []string{"bench", "kernels", "--isa", "avx512vnni"}, []string{"--isa", `"avx512vnni"`, "does not support"}, slices.Contains(kernels.ISAs(), kernels.ISAAVX512VNNI)},
 		{"min-time negative", []string{"bench", "kernels", "--min-time", "-1s"}, []string{"--min-time", `"-1s"`, "positive", "accepted:"}, false},
 		{"min-time garbage", []string{"bench", "kernels", "--min-time", "soon"}, []string{"--min-time", `"soon"`, "accepted:"}, false},
 		{"cold-bytes garbage", []string{"bench", "kernels", "--cold-bytes", "lots"}, []string{"--cold-bytes", `"lots"`, "GiB", "accepted:"}, false},
@@ -278,6 +284,45 @@ func TestSIMDTierAccepted(t *testing.T) {
 		t.Fatalf("exit %d, stderr:\n%s", code, ts.stderr)
 	}
 	wantContains(t, "stdout", ts.stdout.String(), "tier        simd\n")
+}
+
+// TestISAList: --isa best (the default) is this CPU's best path; all is every path it has,
+// least capable first; names may be mixed with them and listed twice.
+func TestISAList(t *testing.T) {
+	isas := kernels.ISAs()
+	if len(isas) == 0 {
+		t.Skip("simd tier not usable here")
+	}
+	var all []string
+	for _, i := range isas {
+		all = append(all, i.String())
+	}
+	best := all[len(all)-1]
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, best},
+		{[]string{"--isa", "best"}, best},
+		{[]string{"--isa", "all"}, strings.Join(all, ",")},
+		{[]string{"--isa", "best," + all[0] + "," + all[0]}, strings.Join(slices.Compact([]string{all[0], best}), ",")},
+		{[]string{"--isa", "ALL,avx2"}, strings.Join(all, ",")},
+	} {
+		args := append([]string{"bench", "kernels", "--tier", "simd", "--dry-run"}, tt.args...)
+		ts := newTestState(t, args...)
+		if code := ts.run(t); code != 0 {
+			t.Fatalf("%v: exit %d, stderr:\n%s", tt.args, code, ts.stderr)
+		}
+		wantContains(t, "stdout", ts.stdout.String(), "isa         "+tt.want+"\n")
+	}
+	// Without the simd tier there is no path to print.
+	ts := newTestState(t, "bench", "kernels", "--tier", "generic", "--dry-run")
+	if code := ts.run(t); code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, ts.stderr)
+	}
+	if strings.Contains(ts.stdout.String(), "isa ") {
+		t.Errorf("a generic-only run prints an isa line:\n%s", ts.stdout)
+	}
 }
 
 func TestConfigFile(t *testing.T) {

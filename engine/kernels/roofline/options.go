@@ -102,6 +102,11 @@ type Options struct {
 	DTypes []tensor.DType
 	// Tiers are the kernel tiers; default kernels.Tiers() (those usable in this process).
 	Tiers []kernels.Tier
+	// ISAs are the simd tier's instruction-set paths, each measured as its own tier: a
+	// less capable path shows what a CPU without the better one would run. Each must be one
+	// this CPU supports (kernels.ISAs); default the best of them alone. They apply to the
+	// simd tier only: set, they need it among Tiers.
+	ISAs []kernels.ISA
 	// Threads are the thread counts, each 1..MaxThreads; default 1..runtime.NumCPU().
 	Threads []int
 	// Ops are the measurements; default Ops() (all three).
@@ -132,6 +137,11 @@ func (o Options) withDefaults() Options {
 	if o.Tiers == nil {
 		o.Tiers = kernels.Tiers()
 	}
+	if o.ISAs == nil {
+		if isas := kernels.ISAs(); len(isas) > 0 {
+			o.ISAs = isas[len(isas)-1:]
+		}
+	}
 	if o.Threads == nil {
 		for t := 1; t <= runtime.NumCPU(); t++ {
 			o.Threads = append(o.Threads, t)
@@ -142,6 +152,7 @@ func (o Options) withDefaults() Options {
 	}
 	o.DTypes = slices.Clone(o.DTypes)
 	o.Tiers = slices.Clone(o.Tiers)
+	o.ISAs = slices.Clone(o.ISAs)
 	o.Threads = slices.Clone(o.Threads)
 	o.Ops = slices.Clone(o.Ops)
 	if o.MinTime == 0 {
@@ -197,6 +208,22 @@ func (o Options) Validate() error {
 			bad("Tiers[%d]: tier %s is not usable in this process; accepted: %s", i, t, tierNames(usable))
 		case slices.Index(d.Tiers, t) < i:
 			bad("Tiers[%d]: %s listed twice; accepted: each tier once", i, t)
+		}
+	}
+
+	paths := kernels.ISAs()
+	switch {
+	case o.ISAs != nil && len(o.ISAs) == 0:
+		bad("ISAs: empty list; accepted: one or more of %s (nil means the best)", isaNames(paths))
+	case o.ISAs != nil && !slices.Contains(d.Tiers, kernels.SIMD):
+		bad("ISAs: %s given without the simd tier, the only one they apply to; accepted: simd among Tiers, or no ISAs", isaNames(o.ISAs))
+	}
+	for i, isa := range o.ISAs {
+		switch {
+		case !slices.Contains(paths, isa):
+			bad("ISAs[%d]: %s is not a path of the simd tier on this CPU; accepted: %s", i, isa, isaNames(paths))
+		case slices.Index(o.ISAs, isa) < i:
+			bad("ISAs[%d]: %s listed twice; accepted: each path once", i, isa)
 		}
 	}
 
@@ -314,6 +341,44 @@ func tierNames(ts []kernels.Tier) string {
 		s = append(s, t.String())
 	}
 	return strings.Join(s, ", ")
+}
+
+// isaNames lists ISA paths by name, or says there are none.
+func isaNames(is []kernels.ISA) string {
+	if len(is) == 0 {
+		return "none here (the simd tier is not usable in this process)"
+	}
+	var s []string
+	for _, i := range is {
+		s = append(s, i.String())
+	}
+	return strings.Join(s, ", ")
+}
+
+// configs returns the kernel configurations Run measures, in its order, thread counts aside:
+// the generic tier once, the simd tier once for each of ISAs. o must have its defaults.
+func (o Options) configs() []kernels.Config {
+	var cs []kernels.Config
+	for _, t := range o.Tiers {
+		if t != kernels.SIMD {
+			cs = append(cs, kernels.Config{Tier: t})
+			continue
+		}
+		for _, isa := range o.ISAs {
+			cs = append(cs, kernels.Config{Tier: t, ISA: isa})
+		}
+	}
+	return cs
+}
+
+// EffectiveISAs returns the simd tier's paths Run measures with o: ISAs, or its default.
+func (o Options) EffectiveISAs() []kernels.ISA { return o.withDefaults().ISAs }
+
+// RowCount returns the number of rows Run makes with o (valid): one per dtype, kernel
+// configuration (a tier, and for simd each of its ISAs), thread count and op.
+func (o Options) RowCount() int {
+	d := o.withDefaults()
+	return len(d.DTypes) * len(d.configs()) * len(d.Threads) * len(d.Ops)
 }
 
 func opNames() string {

@@ -65,6 +65,28 @@ func TestValidate(t *testing.T) {
 		{name: "every problem at once", opt: Options{DTypes: []tensor.DType{}, Threads: []int{0}, MinTime: -1, MatMulN: -1},
 			want: []string{"DTypes: empty", "Threads[0]: 0", "MinTime: -1ns", "MatMulN: -1"}},
 	}
+	paths := kernels.ISAs()
+	if len(paths) > 0 {
+		tests = append(tests, []struct {
+			name string
+			opt  Options
+			want []string
+		}{
+			{name: "every path", opt: Options{ISAs: paths}},
+			{name: "isas empty", opt: Options{ISAs: []kernels.ISA{}}, want: []string{"ISAs: empty list", "accepted: one or more of " + paths[0].String()}},
+			{name: "isa none", opt: Options{ISAs: []kernels.ISA{kernels.ISANone}}, want: []string{"ISAs[0]: none is not a path of the simd tier", "accepted: " + paths[0].String()}},
+			{name: "isa unknown", opt: Options{ISAs: []kernels.ISA{9}}, want: []string{"ISAs[0]: isa(9)"}},
+			{name: "isa twice", opt: Options{ISAs: []kernels.ISA{paths[0], paths[0]}}, want: []string{"ISAs[1]: " + paths[0].String() + " listed twice"}},
+			{name: "isas without simd", opt: Options{Tiers: []kernels.Tier{kernels.Generic}, ISAs: paths[:1]}, want: []string{"ISAs: " + paths[0].String() + " given without the simd tier"}},
+		}...)
+	} else {
+		tests = append(tests, struct {
+			name string
+			opt  Options
+			want []string
+		}{name: "no simd paths here", opt: Options{Tiers: []kernels.Tier{kernels.Generic}, ISAs: []kernels.ISA{kernels.ISAAVX2}},
+			want: []string{"ISAs[0]: avx2 is not a path of the simd tier on this CPU", "accepted: none here"}})
+	}
 	if !kernels.SIMDBuilt() || kernels.BestTier() != kernels.SIMD {
 		tests = append(tests, struct {
 			name string

@@ -292,9 +292,10 @@ func (r *runner) runDType(ctx context.Context, p plan) error {
 	y := make([]float32, o.MatVecM)
 	yBatch := make([]float32, o.MatMulN*o.MatMulM)
 
-	for _, tier := range o.Tiers {
+	for _, cfg := range o.configs() {
 		for _, threads := range o.Threads {
-			k, err := kernels.New(kernels.Config{Tier: tier, Threads: threads})
+			cfg.Threads = threads
+			k, err := kernels.New(cfg)
 			if err != nil {
 				return fmt.Errorf("roofline: %w", err)
 			}

@@ -128,6 +128,42 @@ func TestRunRows(t *testing.T) {
 	}
 }
 
+// TestRunISAs: with ISAs, the simd tier runs once on each path, its rows named for it, and
+// RowCount counts them.
+func TestRunISAs(t *testing.T) {
+	paths := kernels.ISAs()
+	if len(paths) == 0 {
+		t.Skip("simd tier not usable here")
+	}
+	o := tinyOptions()
+	o.Tiers = []kernels.Tier{kernels.Generic, kernels.SIMD}
+	o.ISAs = paths
+	o.DTypes = []tensor.DType{tensor.Q8_0}
+	o.Ops = []Op{OpMatVecHot}
+	o.Threads = []int{1}
+	rep, err := Run(context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"none"}
+	for _, p := range paths {
+		want = append(want, p.String())
+	}
+	var got []string
+	for _, r := range rep.Rows {
+		got = append(got, r.ISA)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("rows on paths %v, want %v", got, want)
+	}
+	if n := o.RowCount(); n != len(rep.Rows) {
+		t.Errorf("RowCount() = %d, Run made %d rows", n, len(rep.Rows))
+	}
+	if n := tinyOptions().RowCount(); n != len(tensor.DTypes)*len(kernels.Tiers())*2*3 {
+		t.Errorf("RowCount() of the defaults = %d, want one path per tier", n)
+	}
+}
+
 func TestRunRoofs(t *testing.T) {
 	rep, err := tinyRun()
 	if err != nil {
