@@ -243,6 +243,123 @@ done: \
 	Q4UNSCALE(Y3) \
 	QSTORE(y+64(FP))
 
+// The AVX2 forms of the four-row block kernels (the avx2 and avx512 paths, which lack
+// VPDPBUSD): the same arguments, pointers, steps and prefetches (QSETUP, QPREFETCH,
+// QADVANCE, QSTORE), with VEX instructions on Y0-Y15 only. A block's int32 dot products
+// come from VPMADDUBSW (unsigned bytes times signed bytes, pairs added into int16) and
+// VPMADDWD against ones (pairs of those into int32): lane i holds the block's values
+// 4i..4i+3. Registers: Y0-Y3 the rows' accumulators, Y4 the block's activations, Y5 their
+// corrections (Q4_0), Y6 their scale, Y7 int16 ones, Y15 the nibble mask (Q4_0), Y8-Y13
+// scratch.
+
+// ONES16 sets Y7's sixteen int16 lanes to 1.
+#define ONES16 \
+	MOVL $0x00010001, AX \
+	VMOVD AX, X7 \
+	VPBROADCASTD X7, Y7
+
+// QSHARED8A loads a Q8_0 block's shared operands: activations and scale (the AVX2 Q8_0
+// kernels need no corrections).
+#define QSHARED8A(b) \
+	VMOVDQU (b*32)(DI), Y4 \
+	VBROADCASTSS (b*4)(DX), Y6
+
+// Q8ROWA is one row's Q8_0 block: |w| (unsigned) times the activations with w's signs
+// (signed), so no product pair leaves int16 (2·128·127 < 32767; the weights as stored
+// times the activations would saturate). The activations are at most 127 in magnitude
+// (quantize), so moving w's sign onto them is exact.
+#define Q8ROWA(disp, ADDR, ACC, W, T) \
+	MOVWQZX disp(ADDR), AX \
+	VPABSB disp+2(ADDR), W \
+	VPSIGNB disp+2(ADDR), Y4, T \
+	VPMADDUBSW T, W, T \
+	VPMADDWD Y7, T, T \
+	QSCALEA(ACC, W, T)
+
+// Q4ROWA is one row's Q4_0 block: the 16 nibble bytes in both halves, the high half shifted
+// down four bits, both masked to 0..15 (the values 0-15 in the low half, 16-31 in the
+// high), times the activations, plus the corrections (-8 times each lane's activations).
+#define Q4ROWA(disp, ADDR, ACC, W, T) \
+	MOVWQZX disp(ADDR), AX \
+	VBROADCASTI128 disp+2(ADDR), W \
+	VPSRLW $4, W, T \
+	VPBLENDD $0xf0, T, W, W \
+	VPAND Y15, W, W \
+	VPMADDUBSW Y4, W, T \
+	VPMADDWD Y7, T, T \
+	VPADDD Y5, T, T \
+	QSCALEA(ACC, W, T)
+
+// QSCALEA converts a row's int32 sums T to fp32, multiplies them by the block's weight
+// scale (its fp16 bits in AX, through the table at R9) and adds them times the activation
+// scale (Y6) to ACC: Q8ROW's order of operations.
+#define QSCALEA(ACC, W, T) \
+	VCVTDQ2PS T, T \
+	VBROADCASTSS (R9)(AX*4), W \
+	VMULPS W, T, T \
+	VFMADD231PS Y6, T, ACC
+
+// QBLOCKA runs block b of the step, all four rows, with SHARED and ROW of bb-byte blocks.
+#define QBLOCKA(SHARED, ROW, bb, b) \
+	SHARED((b)) \
+	ROW(((b)*(bb)), SI, Y0, Y8, Y9) \
+	ROW(((b)*(bb)), R13, Y1, Y10, Y11) \
+	ROW(((b)*(bb)), R14, Y2, Y12, Y13) \
+	ROW(((b)*(bb)), R15, Y3, Y8, Y9)
+
+// Q8MVA is matVec4Q8AVX2's body with the prefetch PF: Q8MV's steps.
+#define Q8MVA(PF, loop, tail, done) \
+	QSETUP \
+	ONES16 \
+	CMPQ CX, $2 \
+	JLT tail \
+loop: \
+	PF(0) \
+	QBLOCKA(QSHARED8A, Q8ROWA, 34, 0) \
+	QBLOCKA(QSHARED8A, Q8ROWA, 34, 1) \
+	QADVANCE(2, 34) \
+	SUBQ $2, CX \
+	CMPQ CX, $2 \
+	JGE loop \
+tail: \
+	TESTQ CX, CX \
+	JZ done \
+	QBLOCKA(QSHARED8A, Q8ROWA, 34, 0) \
+done: \
+	QSTORE(y+64(FP))
+
+// Q4MVA is matVec4Q4AVX2's body with the prefetch PF: Q4MV's steps.
+#define Q4MVA(PF, loop, two, tail, done) \
+	QSETUP \
+	ONES16 \
+	VMOVDQU q4nibble<>(SB), Y15 \
+	CMPQ CX, $4 \
+	JLT two \
+loop: \
+	PF(0) \
+	QBLOCKA(QSHARED, Q4ROWA, 18, 0) \
+	QBLOCKA(QSHARED, Q4ROWA, 18, 1) \
+	PF(36) \
+	QBLOCKA(QSHARED, Q4ROWA, 18, 2) \
+	QBLOCKA(QSHARED, Q4ROWA, 18, 3) \
+	QADVANCE(4, 18) \
+	SUBQ $4, CX \
+	CMPQ CX, $4 \
+	JGE loop \
+two: \
+	CMPQ CX, $2 \
+	JLT tail \
+	QBLOCKA(QSHARED, Q4ROWA, 18, 0) \
+	QBLOCKA(QSHARED, Q4ROWA, 18, 1) \
+	QADVANCE(2, 18) \
+	SUBQ $2, CX \
+tail: \
+	TESTQ CX, CX \
+	JZ done \
+	QBLOCKA(QSHARED, Q4ROWA, 18, 0) \
+done: \
+	QSTORE(y+64(FP))
+
 // Q8PF and Q4PF are the block kernels' prefetches at byte offset off of a step (see
 // QPREFETCH); NOPF(off), for rows in the cache, is none (see matVec4F32Cached).
 #define Q8PF(off) QPREFETCH(4096, off)
@@ -733,4 +850,28 @@ TEXT ·matVec4Q4RowsCached(SB), NOSPLIT, $0-56
 	SBSETUP
 	VMOVDQU q4nibble<>(SB), Y15
 	SBLOOP(Q4GROUPS, 144, SBNOPF, sb4c_loop, sb4c_done)
+	RET
+
+// func matVec4Q8AVX2(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+// matVec4Q8VNNI on AVX2; corr is not read.
+TEXT ·matVec4Q8AVX2(SB), NOSPLIT, $0-72
+	Q8MVA(Q8PF, mv8a_loop, mv8a_tail, mv8a_done)
+	RET
+
+// func matVec4Q8AVX2Cached(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+// matVec4Q8AVX2 without prefetches, for rows in the cache.
+TEXT ·matVec4Q8AVX2Cached(SB), NOSPLIT, $0-72
+	Q8MVA(NOPF, mv8ac_loop, mv8ac_tail, mv8ac_done)
+	RET
+
+// func matVec4Q4AVX2(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+// matVec4Q4VNNI on AVX2, with the corrections of q4CorrAVX2.
+TEXT ·matVec4Q4AVX2(SB), NOSPLIT, $0-72
+	Q4MVA(Q4PF, mv4a_loop, mv4a_two, mv4a_tail, mv4a_done)
+	RET
+
+// func matVec4Q4AVX2Cached(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+// matVec4Q4AVX2 without prefetches, for rows in the cache.
+TEXT ·matVec4Q4AVX2Cached(SB), NOSPLIT, $0-72
+	Q4MVA(NOPF, mv4ac_loop, mv4ac_two, mv4ac_tail, mv4ac_done)
 	RET

@@ -78,3 +78,17 @@ func matVec4Q8RowsCached(w *byte, stride int, xs *byte, xd *float32, corr *int32
 
 //go:noescape
 func matVec4Q4RowsCached(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
+
+// The AVX2 four-row block kernels (the avx2 and avx512 paths): matVec4Q8VNNI's arguments.
+
+//go:noescape
+func matVec4Q8AVX2(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+
+//go:noescape
+func matVec4Q8AVX2Cached(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+
+//go:noescape
+func matVec4Q4AVX2(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+
+//go:noescape
+func matVec4Q4AVX2Cached(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)

@@ -73,7 +73,7 @@ const (
 	floatColsHalfAVX2 = 16
 
 	// quantColsMax is the fewest columns a Q8_0 or Q4_0 MatMul runs on qgemm6x32VNNI;
-	// fewer run as row groups against each column (matVecColsQuantVNNI).
+	// fewer run as row groups against each column (matVecColsQuant).
 	quantColsMax = 16
 	// quantColsPacked is quantColsMax for a prepacked matrix, which the tiles read without
 	// unpacking it first. Microseconds on two threads, four-row path vs tiles, Q8_0 32000×288:

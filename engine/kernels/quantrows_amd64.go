@@ -133,7 +133,7 @@ func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols
 			var t [4]float32 // the tail's sums, copied out of out (a pointer to t would escape)
 			if tail > 0 {
 				b := nsb * rowBlocks
-				bk.fourFor(j)(&rows[p+nsb*rk.sbBytes], stride, next, &a.q[b*tensor.QK], &a.d[b], &a.corr[8*b], tab, tail, &out[0])
+				bk.fourFor(j)(&rows[p+nsb*rk.sbBytes], stride, next, &a.q[b*tensor.QK], &a.d[b], a.corrPtr(b), tab, tail, &out[0])
 				t = *out
 			}
 			rk.fourFor(j)(&rows[p], stride, &xs[j*nsb*rowActBytes], &a.d[0], &corr[j*nsb*rowBlocks], nsb, &out[0])

@@ -58,16 +58,12 @@ func simdImpl(isa ISA) *impl {
 }
 
 // matVecSIMD runs MatVec four rows at a time: matVec4F32, matVec4F16 and matVec4BF16 for
-// the float dtypes on every path (matVecColsFloat); matVec4Q8VNNI and matVec4Q4VNNI for the
-// block dtypes where VNNI exists (elsewhere, row dots).
+// the float dtypes (matVecColsFloat), the block kernels of the path for Q8_0 and Q4_0
+// (matVecColsQuant), on every path.
 func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 	switch w.DType {
 	case tensor.Q8_0, tensor.Q4_0:
-		if k.cfg.ISA >= ISAAVX512VNNI {
-			matVecQuantVNNI(k, y, w, x)
-			return
-		}
-		rowsMatVec(k, y, w, x)
+		matVecColsQuant(k, y, w, x, 1)
 		return
 	}
 	matVecColsFloat(k, y, w, x, 1)
@@ -198,37 +194,41 @@ func (b blockKernels) fourFor(j int) blockFour {
 	return b.four
 }
 
-// quantVNNIKernels returns the block kernels of dt, Q8_0 or Q4_0.
-func quantVNNIKernels(dt tensor.DType) blockKernels {
-	if dt == tensor.Q8_0 {
+// blockKernelsOf returns the block kernels of dt, Q8_0 or Q4_0, on the path isa: VPDPBUSD
+// with VNNI, VPMADDUBSW and VPMADDWD below it.
+func blockKernelsOf(dt tensor.DType, isa ISA) blockKernels {
+	switch {
+	case isa >= ISAAVX512VNNI && dt == tensor.Q8_0:
 		return blockKernels{matVec4Q8VNNI, matVec4Q8VNNICached, dotQ8VNNIGo, q8CorrVNNI}
+	case isa >= ISAAVX512VNNI:
+		return blockKernels{matVec4Q4VNNI, matVec4Q4VNNICached, dotQ4VNNIGo, q4CorrVNNI}
+	case dt == tensor.Q8_0:
+		return blockKernels{matVec4Q8AVX2, matVec4Q8AVX2Cached, dotQ8AVX2, corrMul{}}
 	}
-	return blockKernels{matVec4Q4VNNI, matVec4Q4VNNICached, dotQ4VNNIGo, q4CorrVNNI}
+	return blockKernels{matVec4Q4AVX2, matVec4Q4AVX2Cached, dotQ4AVX2, q4CorrAVX2}
 }
 
-// The activation corrections of the VNNI kernels (see dot_amd64.s): Q8_0 weights made
-// unsigned by +128; Q4_0 nibbles offset by 8, the high ones (values 16-31) kept 16 times
-// too large, so the corrections of lanes 4-7 are 16 times too.
+// The activation corrections of the block kernels (see dot_amd64.s). VNNI: Q8_0 weights
+// made unsigned by +128; Q4_0 nibbles offset by 8, the high ones (values 16-31) kept 16
+// times too large, so the corrections of lanes 4-7 are 16 times too. AVX2: Q8_0 none (the
+// weights' signs move onto the activations); Q4_0 nibbles offset by 8.
 var (
 	q8CorrVNNI = corrMul{-128, -128}
 	q4CorrVNNI = corrMul{-8, -16 * 8}
+	q4CorrAVX2 = corrMul{-8, -8}
 )
 
-// matVecQuantVNNI runs Q8_0 and Q4_0 MatVec four rows at a time (matVec4Q8VNNI,
-// matVec4Q4VNNI), the rows left over one at a time.
-func matVecQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
-	matVecColsQuantVNNI(k, y, w, x, 1)
-}
-
-// matVecColsQuantVNNI is matVecQuantVNNI for n activation columns (Y = X·Wᵀ, n×m): each
-// group of four weight rows runs against every column in turn, so it is read from memory
-// once and from L1 for the other columns (on the block kernels' cached forms, without
-// prefetches). A matrix prepacked in superblock rows runs on them (matVecColsRows). Below
-// quantColsMax columns (quantColsPacked for a matrix whose tiles are prepacked) this beats
-// the tiled MatMul, which computes whole tiles of 32 columns and, unless the tiles are
-// prepacked, first unpacks every weight block.
-func matVecColsQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
-	bk := quantVNNIKernels(w.DType)
+// matVecColsQuant is the Q8_0 and Q4_0 MatVec for n activation columns (Y = X·Wᵀ, n×m; n=1
+// is MatVec): each group of four weight rows runs on the path's four-row block kernel
+// against every column in turn, so it is read from memory once and from L1 for the other
+// columns (on the kernels' cached forms, without prefetches); the rows left over run one
+// at a time. A matrix prepacked in superblock rows (VNNI) runs on them (matVecColsRows).
+// With VNNI, below quantColsMax columns (quantColsPacked for a matrix whose tiles are
+// prepacked) this beats the tiled MatMul, which computes whole tiles of 32 columns and,
+// unless the tiles are prepacked, first unpacks every weight block; below VNNI there are
+// no int8 tiles and every MatMul runs here.
+func matVecColsQuant(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
+	bk := blockKernelsOf(w.DType, k.cfg.ISA)
 	nb := w.Cols / tensor.QK
 	if nb == 0 {
 		clear(y)
@@ -245,7 +245,7 @@ func matVecColsQuantVNNI(k *Kernels, y []float32, w *tensor.Matrix, x []float32,
 	k.quarters(w, n, func(p unsafe.Pointer, stride, next int, rows [4]int, out *[4]float32) {
 		for j := range cols {
 			a := &cols[j]
-			bk.fourFor(j)((*byte)(p), stride, next, &a.q[0], &a.d[0], &a.corr[0], tab, nb, &out[0])
+			bk.fourFor(j)((*byte)(p), stride, next, &a.q[0], &a.d[0], a.corrPtr(0), tab, nb, &out[0])
 			for l, r := range rows {
 				y[j*m+r] = out[l]
 			}
@@ -293,4 +293,13 @@ func fromF16AVX2Go(dst []float32, src []uint16) {
 		cvtF16AVX2(&dst[0], &src[0], n8)
 	}
 	fromF16From(dst, src, n8)
+}
+
+// corrPtr returns the address of block b's corrections, or nil where the row has none
+// (its kernels do not read them).
+func (r *q8Row) corrPtr(b int) *int32 {
+	if len(r.corr) == 0 {
+		return nil
+	}
+	return &r.corr[8*b]
 }
