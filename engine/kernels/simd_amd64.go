@@ -19,7 +19,7 @@ func simdImpl(isa ISA) *impl {
 		dotBF16: dotBF16AVX2,
 		dotQ8:   dotQ8AVX2,
 		dotQ4:   dotQ4AVX2,
-		corrQ4:  corrMul{-8, -8},
+		corrQ4:  q4CorrAVX2,
 		quant:   quantizeBlocks,
 		lanes:   corrLanesAVX2,
 		matVec:  matVecSIMD,
