@@ -31,6 +31,25 @@ func benchConfigs() []struct {
 	return out
 }
 
+// benchPathConfigs is benchConfigs and, for the simd tier, each less capable ISA path this
+// CPU has, named …/tier=simd/isa=avx2: what a CPU without the better path would run.
+func benchPathConfigs() []struct {
+	name string
+	cfg  Config
+} {
+	out := benchConfigs()
+	isas := ISAs()
+	for threads := 1; threads <= runtime.NumCPU(); threads++ {
+		for _, isa := range isas[:max(len(isas)-1, 0)] {
+			out = append(out, struct {
+				name string
+				cfg  Config
+			}{fmt.Sprintf("threads=%d/tier=%s/isa=%s", threads, SIMD, isa), Config{Tier: SIMD, Threads: threads, ISA: isa}})
+		}
+	}
+	return out
+}
+
 // BenchmarkDot measures one row dot of k=4096 (weights and activations in L1).
 func BenchmarkDot(b *testing.B) {
 	const k = 4096
@@ -62,7 +81,7 @@ func BenchmarkMatVec(b *testing.B) {
 		w := randMatrix(b, r, dt, m, k)
 		x := randVec(r, k)
 		y := make([]float32, m)
-		for _, c := range benchConfigs() {
+		for _, c := range benchPathConfigs() {
 			for _, prepack := range []bool{false, true} {
 				kn := newKernels(b, c.cfg)
 				name := fmt.Sprintf("dtype=%s/m=%d/k=%d/n=1/%s", dt, m, k, c.name)
@@ -94,7 +113,7 @@ func BenchmarkMatMul(b *testing.B) {
 		w := randMatrix(b, r, dt, m, k)
 		x := randVec(r, n*k)
 		y := make([]float32, n*m)
-		for _, c := range benchConfigs() {
+		for _, c := range benchPathConfigs() {
 			b.Run(fmt.Sprintf("dtype=%s/m=%d/k=%d/n=%d/%s", dt, m, k, n, c.name), func(b *testing.B) {
 				kn := newKernels(b, c.cfg)
 				b.ReportAllocs()
