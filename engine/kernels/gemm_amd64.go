@@ -308,7 +308,7 @@ func isFloat(dt tensor.DType) bool {
 
 // quantVNNI runs the Q8_0 and Q4_0 matrices of outs (VNNI path, n columns each): the
 // columns tileCols gives each on the tiles, all the matrices in one matMulQuantVNNI, and
-// the rest as row groups (matVecColsQuantVNNI). Matrices that tileCols splits differently
+// the rest as row groups (matVecColsQuant). Matrices that tileCols splits differently
 // (prepacked and not, for a few column counts) run one at a time.
 func quantVNNI(k *Kernels, outs []mmOut, n int) {
 	full := -1

@@ -109,7 +109,7 @@ func rowActs(xs []byte, corr []int32, x q8Row, nsb int, mul corrMul) {
 	}
 }
 
-// matVecColsRows is matVecColsQuantVNNI for a Q8_0 or Q4_0 matrix w prepacked in superblock
+// matVecColsRows is matVecColsQuant for a Q8_0 or Q4_0 matrix w prepacked in superblock
 // rows (rows) against the quantized activation columns cols: four rows at a time, their
 // superblocks on the superblock kernel and the blocks after them on the block kernels of
 // bk; the rows left over one at a time (bk.one), on w's own rows. cols were quantized with
