@@ -142,22 +142,36 @@ func matMulSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 		clear(y)
 		return
 	}
-	switch w.DType {
-	case tensor.F32, tensor.F16, tensor.BF16:
-		if n < floatCols(w.DType, k.cfg.ISA) {
-			matVecColsFloat(k, y, w, x, n)
-			return
-		}
+	quant := w.DType.Quantized()
+	switch {
+	case onTiles(w.DType, k.cfg.ISA, n):
 		k.outs = append(k.outs[:0], mmOut{y: y, w: w, x: x})
-		matMulFloat(k, k.outs, n, floatTileOf(k.cfg.ISA))
-	case tensor.Q8_0, tensor.Q4_0:
-		if k.cfg.ISA >= ISAAVX512VNNI {
-			k.outs = append(k.outs[:0], mmOut{y: y, w: w, x: x})
-			quantVNNI(k, k.outs, n)
-			return
-		}
+		runTiles(k, quant, n)
+	case quant:
 		matVecColsQuant(k, y, w, x, n)
+	default:
+		matVecColsFloat(k, y, w, x, n)
 	}
+}
+
+// onTiles reports whether a MatMul of n columns of dt runs on the path's tiles: float
+// dtypes from floatCols columns, Q8_0 and Q4_0 where VNNI exists (quantVNNI then gives the
+// columns tileCols leaves over to row groups). Elsewhere it runs as row groups.
+func onTiles(dt tensor.DType, isa ISA, n int) bool {
+	if dt.Quantized() {
+		return isa >= ISAAVX512VNNI
+	}
+	return n >= floatCols(dt, isa)
+}
+
+// runTiles runs the matrices of k.outs, all quantized or all float, n columns each, on the
+// tiles (onTiles).
+func runTiles(k *Kernels, quant bool, n int) {
+	if quant {
+		quantVNNI(k, k.outs, n)
+		return
+	}
+	matMulFloat(k, k.outs, n, floatTileOf(k.cfg.ISA))
 }
 
 // floatTileOf returns the float micro-kernel of isa.
@@ -260,30 +274,22 @@ func widenRows(dst []float32, w *tensor.Matrix, i0, rows int, isa ISA) {
 	}
 }
 
-// matMulsSIMD runs MatMuls' matrices through one matMulFloat where they are all fp32,
-// fp16 or bf16 and n is enough for the tiles (floatCols), and through one quantVNNI where
-// they are all Q8_0 or Q4_0 on a VNNI path; elsewhere (mixed kinds, an empty matrix, float
-// row groups, int8 without VNNI) it reports false.
+// matMulsSIMD runs MatMuls' matrices through one tile loop (runTiles) where every one runs
+// on the tiles (onTiles) and they are all float or all quantized; elsewhere (mixed kinds, an
+// empty matrix, row groups) it reports false.
 func matMulsSIMD(k *Kernels, ys [][]float32, ws []*tensor.Matrix, xs [][]float32, n int) bool {
 	if len(ws) == 0 {
 		return true
 	}
-	float := isFloat(ws[0].DType)
-	if !float && k.cfg.ISA < ISAAVX512VNNI {
-		return false
-	}
+	quant := ws[0].DType.Quantized()
 	k.outs = k.outs[:0]
 	for i, w := range ws {
-		if isFloat(w.DType) != float || w.Cols == 0 || w.Rows == 0 || float && n < floatCols(w.DType, k.cfg.ISA) {
+		if w.DType.Quantized() != quant || w.Cols == 0 || w.Rows == 0 || !onTiles(w.DType, k.cfg.ISA, n) {
 			return false
 		}
 		k.outs = append(k.outs, mmOut{y: ys[i], w: w, x: xs[i]})
 	}
-	if float {
-		matMulFloat(k, k.outs, n, floatTileOf(k.cfg.ISA))
-	} else {
-		quantVNNI(k, k.outs, n)
-	}
+	runTiles(k, quant, n)
 	return true
 }
 
@@ -299,11 +305,6 @@ func floatCols(dt tensor.DType, isa ISA) int {
 		return floatColsF32
 	}
 	return floatColsHalf
-}
-
-// isFloat reports whether dt is fp32, fp16 or bf16 (the float tiles' dtypes).
-func isFloat(dt tensor.DType) bool {
-	return dt == tensor.F32 || dt == tensor.F16 || dt == tensor.BF16
 }
 
 // quantVNNI runs the Q8_0 and Q4_0 matrices of outs (VNNI path, n columns each): the
