@@ -379,8 +379,9 @@ done: \
 
 // Q4MVA is matVec4Q4AVX2's body with the prefetch PF: Q4MV's steps of four blocks, run in
 // pairs (Q4PAIR), then a pair and a last block (on Q4ROWA) as needed. In pairs the kernel
-// read a 4096×4096 matrix 1.12-1.26× as fast as one block at a time (medians of seven
-// in-process alternations, one and two threads, from memory and from the cache).
+// read a 4096×4096 matrix 1.05-1.26× as fast as one block at a time (medians of seven
+// in-process alternations, two runs; from the cache 1.19-1.26× at one thread, 1.05-1.12× at
+// two; from memory 1.11-1.15×).
 #define Q4MVA(PF, loop, two, tail, done) \
 	QSETUP \
 	ONES16 \

@@ -173,9 +173,9 @@ func bf16Order(dst, x []float32) []float32 {
 	return dst
 }
 
-// blockKernels are the VNNI kernels of a Q8_0 or Q4_0 matrix in ggml's layout: four rows at
-// a time (four; cached is four without its prefetches, for rows already in the cache), one
-// row, and the multiplier of the activation corrections.
+// blockKernels are one path's kernels of a Q8_0 or Q4_0 matrix in ggml's layout
+// (blockKernelsOf): four rows at a time (four; cached is four without its prefetches, for
+// rows already in the cache), one row, and the multiplier of the activation corrections.
 type blockKernels struct {
 	four, cached blockFour
 	one          func(w []byte, x q8Row) float32

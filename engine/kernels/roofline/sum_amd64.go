@@ -25,8 +25,8 @@ func sumPrefetch(s []float32) float32 {
 // stream read by the hardware prefetcher alone is not the most this machine reads: measured
 // here in one run, a 32 MiB buffer from the last-level cache read 31 GB/s as one stream, 33
 // prefetched, 40 as four streams and 52 as four prefetched ones, and without these loops a
-// 4096×4096 fp16 MatVec read at up to 1.3 times its roof. A 1 GiB buffer from memory read fastest as
-// one stream (25 GB/s; four: 16 and 22). The roof is the fastest loop.
+// 4096×4096 fp16 MatVec read at up to 1.3 times its roof. A 1 GiB buffer from memory read
+// fastest as one stream (25 GB/s; four: 16 and 22). The roof is the fastest loop.
 func asmSumLoops() []sumLoop {
 	if !cpu.X86.HasAVX2 {
 		return nil
