@@ -9,23 +9,19 @@ import (
 	"github.com/infertune/infertune/engine/tensor"
 )
 
-// benchConfigs lists the tiers (and the simd tier's best ISA) at each thread count from 1 to
-// NumCPU, named for key=value sub-benchmarks.
-func benchConfigs() []struct {
+// benchConfig is a kernels configuration named for key=value sub-benchmarks.
+type benchConfig struct {
 	name string
 	cfg  Config
-} {
-	var out []struct {
-		name string
-		cfg  Config
-	}
+}
+
+// benchConfigs lists the tiers (and the simd tier's best ISA) at each thread count from 1 to
+// NumCPU.
+func benchConfigs() []benchConfig {
+	var out []benchConfig
 	for threads := 1; threads <= runtime.NumCPU(); threads++ {
 		for _, tier := range Tiers() {
-			name := fmt.Sprintf("threads=%d/tier=%s", threads, tier)
-			out = append(out, struct {
-				name string
-				cfg  Config
-			}{name, Config{Tier: tier, Threads: threads}})
+			out = append(out, benchConfig{fmt.Sprintf("threads=%d/tier=%s", threads, tier), Config{Tier: tier, Threads: threads}})
 		}
 	}
 	return out
@@ -33,18 +29,12 @@ func benchConfigs() []struct {
 
 // benchPathConfigs is benchConfigs and, for the simd tier, each less capable ISA path this
 // CPU has, named …/tier=simd/isa=avx2: what a CPU without the better path would run.
-func benchPathConfigs() []struct {
-	name string
-	cfg  Config
-} {
+func benchPathConfigs() []benchConfig {
 	out := benchConfigs()
 	isas := ISAs()
 	for threads := 1; threads <= runtime.NumCPU(); threads++ {
 		for _, isa := range isas[:max(len(isas)-1, 0)] {
-			out = append(out, struct {
-				name string
-				cfg  Config
-			}{fmt.Sprintf("threads=%d/tier=%s/isa=%s", threads, SIMD, isa), Config{Tier: SIMD, Threads: threads, ISA: isa}})
+			out = append(out, benchConfig{fmt.Sprintf("threads=%d/tier=%s/isa=%s", threads, SIMD, isa), Config{Tier: SIMD, Threads: threads, ISA: isa}})
 		}
 	}
 	return out
