@@ -23,6 +23,9 @@ type Config struct {
 	// ISA forces a less capable path of the simd tier (tests and benchmarks use it to cover
 	// every path on one machine); ISANone means the best this CPU supports. Ignored by Generic.
 	ISA ISA
+	// Prefetch sets whether the simd tier's MatVec kernels prefetch the rows they read;
+	// PrefetchAuto takes DetectPrefetch's choice. Generic issues none (PrefetchOff).
+	Prefetch Prefetch
 }
 
 // Kernels runs the kernels of one tier on a persistent pool of threads. Its methods may be
@@ -184,6 +187,9 @@ func New(cfg Config) (*Kernels, error) {
 	if cfg.Threads < 0 {
 		return nil, fmt.Errorf("kernels: threads %d: must be 0 (all CPUs) or more", cfg.Threads)
 	}
+	if cfg.Prefetch > PrefetchOff {
+		return nil, fmt.Errorf("kernels: prefetch %s: accepted auto, on, off", cfg.Prefetch)
+	}
 	if cfg.Threads == 0 {
 		cfg.Threads = runtime.NumCPU()
 	}
@@ -191,6 +197,7 @@ func New(cfg Config) (*Kernels, error) {
 	switch cfg.Tier {
 	case Generic:
 		cfg.ISA = ISANone
+		cfg.Prefetch = PrefetchOff
 		im = genericImpl()
 	case SIMD:
 		if !simdBuilt {
@@ -205,6 +212,9 @@ func New(cfg Config) (*Kernels, error) {
 		}
 		if cfg.ISA > best {
 			return nil, fmt.Errorf("kernels: isa %s: not supported by this CPU (best: %s)", cfg.ISA, best)
+		}
+		if cfg.Prefetch == PrefetchAuto {
+			cfg.Prefetch = DetectPrefetch()
 		}
 		im = simdImpl(cfg.ISA)
 	default:
@@ -319,6 +329,10 @@ func (k *Kernels) Tier() Tier { return k.cfg.Tier }
 
 // ISA returns the ISA path in use (ISANone for Generic).
 func (k *Kernels) ISA() ISA { return k.cfg.ISA }
+
+// Prefetch returns whether the MatVec kernels prefetch (PrefetchOn or PrefetchOff, never
+// PrefetchAuto).
+func (k *Kernels) Prefetch() Prefetch { return k.cfg.Prefetch }
 
 // Threads returns the number of threads per operation.
 func (k *Kernels) Threads() int { return k.cfg.Threads }

@@ -17,11 +17,19 @@ type variant struct {
 }
 
 // variants lists every implementation usable here: the generic tier and the simd tier on
-// each ISA path this CPU supports (so one machine covers AVX2, AVX-512 and VNNI).
+// each ISA path this CPU supports (so one machine covers AVX2, AVX-512 and VNNI), with the
+// prefetches, whatever this CPU's default, so that every kernel form runs (the prefetching
+// ones on MatVec and MatMul's first column, the Cached ones on the others); and the best
+// path without them.
 func variants() []variant {
 	vs := []variant{{"generic", Config{Tier: Generic, Threads: 1}}}
-	for _, isa := range ISAs() {
-		vs = append(vs, variant{"simd-" + isa.String(), Config{Tier: SIMD, ISA: isa, Threads: 1}})
+	isas := ISAs()
+	for _, isa := range isas {
+		vs = append(vs, variant{"simd-" + isa.String(), Config{Tier: SIMD, ISA: isa, Threads: 1, Prefetch: PrefetchOn}})
+	}
+	if len(isas) > 0 {
+		best := isas[len(isas)-1]
+		vs = append(vs, variant{"simd-" + best.String() + "-noprefetch", Config{Tier: SIMD, ISA: best, Threads: 1, Prefetch: PrefetchOff}})
 	}
 	return vs
 }
@@ -342,6 +350,7 @@ func TestNewRejects(t *testing.T) {
 		{"negative threads", Config{Threads: -1}},
 		{"unknown tier", Config{Tier: 9}},
 		{"isa beyond cpu", Config{Tier: SIMD, ISA: 200}},
+		{"unknown prefetch", Config{Tier: Generic, Prefetch: 9}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -393,6 +402,14 @@ func TestParse(t *testing.T) {
 			t.Errorf("ParseISA(%q) = %v, %v", i, got, err)
 		}
 	}
+	for _, p := range []Prefetch{PrefetchAuto, PrefetchOn, PrefetchOff} {
+		if got, err := ParsePrefetch(p.String()); err != nil || got != p {
+			t.Errorf("ParsePrefetch(%q) = %v, %v", p, got, err)
+		}
+	}
+	if _, err := ParsePrefetch("sometimes"); err == nil {
+		t.Error("ParsePrefetch(sometimes) accepted")
+	}
 	if _, err := ParseISA("neon"); err == nil {
 		t.Error("ParseISA(neon) accepted")
 	}
@@ -405,6 +422,25 @@ func TestF16Table(t *testing.T) {
 	for h := range 1 << 16 {
 		if got, want := math.Float32bits(tab[h]), math.Float32bits(tensor.F16ToF32(uint16(h))); got != want {
 			t.Fatalf("f16Table[%#04x] = %#08x, want %#08x", h, got, want)
+		}
+	}
+}
+
+// TestPrefetchResolved checks that PrefetchAuto becomes this CPU's DetectPrefetch on the
+// simd tier, that an explicit setting stays, and that the generic tier reports none.
+func TestPrefetchResolved(t *testing.T) {
+	if g := newKernels(t, Config{Tier: Generic, Threads: 1, Prefetch: PrefetchOn}); g.Prefetch() != PrefetchOff {
+		t.Errorf("generic tier: Prefetch() = %s, want off", g.Prefetch())
+	}
+	if BestTier() != SIMD {
+		t.Skip("no simd tier here")
+	}
+	if k := newKernels(t, Config{Tier: SIMD, Threads: 1}); k.Prefetch() != DetectPrefetch() {
+		t.Errorf("auto: Prefetch() = %s, want %s", k.Prefetch(), DetectPrefetch())
+	}
+	for _, p := range []Prefetch{PrefetchOn, PrefetchOff} {
+		if k := newKernels(t, Config{Tier: SIMD, Threads: 1, Prefetch: p}); k.Prefetch() != p {
+			t.Errorf("%s: Prefetch() = %s", p, k.Prefetch())
 		}
 	}
 }

@@ -51,9 +51,10 @@ func rowKernelOf(dt tensor.DType) rowKernel {
 }
 
 // fourFor returns the superblock kernel for column j of a row group: the first reads the
-// rows from memory, the others find them in the cache (as blockKernels.fourFor).
-func (rk rowKernel) fourFor(j int) rowFour {
-	if j > 0 {
+// rows from memory, with the prefetches when pf, the others find them in the cache (as
+// blockKernels.fourFor).
+func (rk rowKernel) fourFor(j int, pf bool) rowFour {
+	if j > 0 || !pf {
 		return rk.cached
 	}
 	return rk.four
@@ -116,6 +117,7 @@ func rowActs(xs []byte, corr []int32, x q8Row, nsb int, mul corrMul) {
 // bk.corr's multiplier.
 func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols []q8Row, bk blockKernels) {
 	rk := rowKernelOf(w.DType)
+	pf := k.cfg.Prefetch == PrefetchOn
 	nb := w.Cols / tensor.QK
 	nsb := nb / rowBlocks
 	tail := nb - nsb*rowBlocks
@@ -133,10 +135,10 @@ func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols
 			var t [4]float32 // the tail's sums, copied out of out (a pointer to t would escape)
 			if tail > 0 {
 				b := nsb * rowBlocks
-				bk.fourFor(j)(&rows[p+nsb*rk.sbBytes], stride, next, &a.q[b*tensor.QK], &a.d[b], a.corrPtr(b), tab, tail, &out[0])
+				bk.fourFor(j, pf)(&rows[p+nsb*rk.sbBytes], stride, next, &a.q[b*tensor.QK], &a.d[b], a.corrPtr(b), tab, tail, &out[0])
 				t = *out
 			}
-			rk.fourFor(j)(&rows[p], stride, &xs[j*nsb*rowActBytes], &a.d[0], &corr[j*nsb*rowBlocks], nsb, &out[0])
+			rk.fourFor(j, pf)(&rows[p], stride, &xs[j*nsb*rowActBytes], &a.d[0], &corr[j*nsb*rowBlocks], nsb, &out[0])
 			for l, r := range rs {
 				y[j*m+r] = out[l] + t[l]
 			}

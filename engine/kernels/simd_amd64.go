@@ -113,11 +113,12 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 			return half(tensor.AsU16(w.Row(i))[from:], x[j*kk+from:(j+1)*kk])
 		}
 	}
-	// The float kernels prefetch at fixed distances: they take no next.
+	// The float kernels prefetch at fixed distances (when pf): they take no next.
+	pf := k.cfg.Prefetch == PrefetchOn
 	k.quarters(w, n, func(p unsafe.Pointer, stride, _ int, rows [4]int, out *[4]float32) {
 		for j := range n {
 			run := four
-			if j > 0 {
+			if j > 0 || !pf {
 				run = cached
 			}
 			run(p, stride, &xs[j*xstride], k16, &out[0])
@@ -186,9 +187,9 @@ type blockKernels struct {
 type blockFour func(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
 
 // fourFor returns the four-row kernel for column j of a group: the first reads the rows
-// from memory, with the prefetches; the others find them in the cache.
-func (b blockKernels) fourFor(j int) blockFour {
-	if j > 0 {
+// from memory, with the prefetches when pf; the others find them in the cache.
+func (b blockKernels) fourFor(j int, pf bool) blockFour {
+	if j > 0 || !pf {
 		return b.cached
 	}
 	return b.four
@@ -242,10 +243,11 @@ func matVecColsQuant(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 	}
 	m := w.Rows
 	tab := &f16Table()[0]
+	pf := k.cfg.Prefetch == PrefetchOn
 	k.quarters(w, n, func(p unsafe.Pointer, stride, next int, rows [4]int, out *[4]float32) {
 		for j := range cols {
 			a := &cols[j]
-			bk.fourFor(j)((*byte)(p), stride, next, &a.q[0], &a.d[0], a.corrPtr(0), tab, nb, &out[0])
+			bk.fourFor(j, pf)((*byte)(p), stride, next, &a.q[0], &a.d[0], a.corrPtr(0), tab, nb, &out[0])
 			for l, r := range rows {
 				y[j*m+r] = out[l]
 			}
