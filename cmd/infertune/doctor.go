@@ -50,6 +50,9 @@ type doctorKernels struct {
 	ISAs []string `json:"isas"`
 	// CPUISA is the best path this CPU supports, whatever the build.
 	CPUISA string `json:"cpu_isa"`
+	// Prefetch is whether the default tier's MatVec kernels issue software prefetches (on or
+	// off; chosen per CPU family, off for the generic tier).
+	Prefetch string `json:"prefetch"`
 }
 
 // doctorNoise is the noise check with its verdict.
@@ -63,10 +66,11 @@ func newDoctorCommand(gs *globalState) *cobra.Command {
 		Use:   "doctor",
 		Short: "Describe this machine: CPU, memory, caches, ISA, kernel tier, and how noisy it is",
 		Long: `doctor prints what infertune knows about this machine and binary: CPU model, cores,
-memory, cache sizes, ISA features, whether the binary has the simd kernel tier (built with
-GOEXPERIMENT=simd), the tier and ISA path used by default, and a short noise check that
-times a fixed CPU-bound loop 30 times: a coefficient of variation above 5% means the
-machine is too noisy for fine comparisons.`,
+memory, cache sizes (from sysfs, else from CPUID), ISA features, whether the binary has the
+simd kernel tier (built with GOEXPERIMENT=simd), the tier and ISA path used by default,
+whether its MatVec kernels issue software prefetches (chosen per CPU family), and a short
+noise check that times a fixed CPU-bound loop 30 times: a coefficient of variation above
+5% means the machine is too noisy for fine comparisons.`,
 		Args: noArgs,
 		RunE: action(func(cmd *cobra.Command, _ []string) error {
 			lc, err := loadConfig(gs, cmd, map[string]string{"doctor.no_noise": "no-noise"}, nil)
@@ -94,10 +98,12 @@ func runDoctor(gs *globalState, cmd *cobra.Command, lc *loadedConfig) error {
 			ISA:       kernels.ISANone.String(),
 			CPUISA:    kernels.DetectISA().String(),
 			ISAs:      []string{},
+			Prefetch:  kernels.PrefetchOff.String(),
 		},
 	}
 	if kernels.BestTier() == kernels.SIMD {
 		r.Kernels.ISA = kernels.DetectISA().String()
+		r.Kernels.Prefetch = kernels.DetectPrefetch().String()
 	}
 	for _, i := range kernels.ISAs() {
 		r.Kernels.ISAs = append(r.Kernels.ISAs, i.String())
@@ -151,6 +157,7 @@ func writeDoctorText(gs *globalState, r doctorReport) error {
 	}
 	fmt.Fprintf(tw, "isa path\t%s\n", isa)
 	fmt.Fprintf(tw, "isa paths\t%s\n", joinWords(k.ISAs))
+	fmt.Fprintf(tw, "prefetch\t%s (the MatVec kernels' software prefetches, chosen per CPU family)\n", k.Prefetch)
 	if n := r.Noise; n != nil {
 		fmt.Fprintf(tw, "noise\tmedian %s, cv %.1f%% over %d runs\n", n.Median.Round(time.Microsecond), n.CV*100, n.Runs)
 		fmt.Fprintf(tw, "verdict\t%s\n", n.Verdict)

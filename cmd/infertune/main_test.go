@@ -129,7 +129,7 @@ func TestDoctor(t *testing.T) {
 	}
 	out := ts.stdout.String()
 	wantContains(t, "stdout", out, "host id", "cpu", "cores", "memory", "caches", "L1d", "isa flags",
-		"simd built", "tier", "isa path", "isa paths", kernels.BestTier().String())
+		"simd built", "tier", "isa path", "isa paths", "prefetch", kernels.BestTier().String())
 	if strings.Contains(out, "noise") {
 		t.Errorf("--no-noise still checked noise:\n%s", out)
 	}
@@ -151,7 +151,11 @@ func TestDoctor(t *testing.T) {
 		t.Errorf("doctor JSON has noise despite --no-noise")
 	}
 	k, _ := r["kernels"].(map[string]any)
-	if k["simd_built"] != kernels.SIMDBuilt() || k["tier"] != kernels.BestTier().String() {
+	wantPrefetch := kernels.PrefetchOff.String()
+	if kernels.BestTier() == kernels.SIMD {
+		wantPrefetch = kernels.DetectPrefetch().String()
+	}
+	if k["simd_built"] != kernels.SIMDBuilt() || k["tier"] != kernels.BestTier().String() || k["prefetch"] != wantPrefetch {
 		t.Errorf("doctor JSON kernels = %v", k)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"runtime"
 	"strings"
+
+	"github.com/klauspost/cpuid/v2"
 )
 
 // Fingerprint describes a machine and the binary running on it. The JSON form is what the
@@ -20,7 +22,9 @@ type Fingerprint struct {
 	// ISA lists the vector and arithmetic extensions of the CPU that matter to the kernels,
 	// in a fixed order (for example sse4.2 avx avx2 fma f16c avx512f ...), present ones only.
 	ISA []string `json:"isa"`
-	// L1dBytes, L2Bytes and L3Bytes are the data-cache sizes seen by CPU 0 (0 when unknown).
+	// L1dBytes, L2Bytes and L3Bytes are the data-cache sizes seen by CPU 0: from sysfs, a
+	// level sysfs does not describe (some virtual machines have no cache directory) from
+	// CPUID; 0 when neither knows.
 	L1dBytes int64 `json:"l1d_bytes"`
 	L2Bytes  int64 `json:"l2_bytes"`
 	L3Bytes  int64 `json:"l3_bytes"`
@@ -64,7 +68,7 @@ func Detect() Fingerprint {
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		f.Kernel = strings.TrimSpace(string(b))
 	}
-	c := ReadCaches(os.DirFS("/sys/devices/system/cpu/cpu0/cache"))
+	c := ReadCaches(os.DirFS("/sys/devices/system/cpu/cpu0/cache")).Or(cpuidCaches())
 	f.L1dBytes, f.L2Bytes, f.L3Bytes = c.L1d, c.L2, c.L3
 	return f
 }
@@ -85,6 +89,28 @@ func (f Fingerprint) ID() string {
 // Caches holds the data-cache sizes in bytes of one CPU; 0 means unknown.
 type Caches struct {
 	L1d, L2, L3 int64
+}
+
+// Or returns c with each unknown size taken from o.
+func (c Caches) Or(o Caches) Caches {
+	if c.L1d <= 0 {
+		c.L1d = o.L1d
+	}
+	if c.L2 <= 0 {
+		c.L2 = o.L2
+	}
+	if c.L3 <= 0 {
+		c.L3 = o.L3
+	}
+	return c
+}
+
+// cpuidCaches returns the data-cache sizes CPUID reports (x86; zero elsewhere, and for a
+// level it does not report).
+func cpuidCaches() Caches {
+	c := cpuid.CPU.Cache
+	known := func(n int) int64 { return int64(max(n, 0)) }
+	return Caches{L1d: known(c.L1D), L2: known(c.L2), L3: known(c.L3)}
 }
 
 // ReadCaches reads the cache description of one CPU from a file system laid out like

@@ -264,3 +264,15 @@ func TestCheckNoise(t *testing.T) {
 		}
 	}
 }
+
+func TestCachesOr(t *testing.T) {
+	sys := Caches{L1d: 32 << 10, L3: 0}
+	got := sys.Or(Caches{L1d: 48 << 10, L2: 1 << 20, L3: 32 << 20})
+	want := Caches{L1d: 32 << 10, L2: 1 << 20, L3: 32 << 20}
+	if got != want {
+		t.Errorf("Or = %+v, want %+v", got, want)
+	}
+	if got := (Caches{}).Or(Caches{}); got != (Caches{}) {
+		t.Errorf("zero.Or(zero) = %+v", got)
+	}
+}
