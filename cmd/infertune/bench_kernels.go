@@ -29,6 +29,9 @@ type benchKernelsConfig struct {
 	// ISA lists the simd tier's paths: avx2, avx512, avx512vnni, or best (this CPU's best)
 	// or all (every path it supports).
 	ISA []string `mapstructure:"isa"`
+	// Prefetch lists the simd tier's prefetch settings: auto (this CPU family's choice),
+	// on, off.
+	Prefetch []string `mapstructure:"prefetch"`
 	// Threads lists thread counts and ranges a..b.
 	Threads []string `mapstructure:"threads"`
 	// Op lists measurements: matvec (hot and cold), matvec-hot, matvec-cold, matmul.
@@ -62,6 +65,7 @@ func defaultBenchKernelsConfig() benchKernelsConfig {
 		DType:     dtypes,
 		Tier:      tiers,
 		ISA:       []string{isaBest},
+		Prefetch:  []string{kernels.PrefetchAuto.String()},
 		Threads:   []string{threadRange(1, runtime.NumCPU())},
 		Op:        []string{"matvec", "matmul"},
 		MinTime:   roofline.DefaultMinTime.String(),
@@ -154,6 +158,7 @@ func (c benchKernelsConfig) options() (roofline.Options, error) {
 	}
 
 	o.ISAs = c.isas(bad)
+	o.Prefetch = c.prefetch(bad)
 
 	for _, s := range splitList(c.Threads) {
 		ns, err := parseThreads(s)
@@ -268,10 +273,38 @@ func (c benchKernelsConfig) isas(bad func(key, value, format string, args ...any
 	return out
 }
 
+// prefetch reads the prefetch list: nil for auto alone (roofline's default), else the
+// settings named, auto as the one it stands for on this CPU, each once, reporting unknown
+// ones to bad; roofline rejects a list without the simd tier.
+func (c benchKernelsConfig) prefetch(bad func(key, value, format string, args ...any)) []kernels.Prefetch {
+	const accepted = "accepted: auto (this CPU family's choice), on, off"
+	list := splitList(c.Prefetch)
+	if len(list) == 0 {
+		bad("prefetch", "", "empty list; %s", accepted)
+		return nil
+	}
+	if len(list) == 1 && strings.EqualFold(strings.TrimSpace(list[0]), kernels.PrefetchAuto.String()) {
+		return nil
+	}
+	var out []kernels.Prefetch
+	for _, s := range list {
+		p, err := kernels.ParsePrefetch(s)
+		if err != nil {
+			bad("prefetch", s, "unknown setting; %s", accepted)
+			continue
+		}
+		if p == kernels.PrefetchAuto {
+			p = kernels.DetectPrefetch()
+		}
+		out = appendUnique(out, p)
+	}
+	return out
+}
+
 // rooflineKey maps the Options field a roofline validation error names to its config key.
 func rooflineKey(msg string) string {
 	fields := []struct{ field, key string }{
-		{"DTypes", "dtype"}, {"Tiers", "tier"}, {"ISAs", "isa"}, {"Threads", "threads"}, {"Ops", "op"},
+		{"DTypes", "dtype"}, {"Tiers", "tier"}, {"ISAs", "isa"}, {"Prefetch", "prefetch"}, {"Threads", "threads"}, {"Ops", "op"},
 		{"MinTime", "min_time"}, {"ColdBytes", "cold_bytes"},
 		{"MatVecM", "matvec_m"}, {"MatVecK", "matvec_k"},
 		{"MatMulM", "matmul_m"}, {"MatMulK", "matmul_k"}, {"MatMulN", "matmul_n"},
@@ -291,6 +324,7 @@ func benchKernelsBinds() map[string]string {
 		"bench.kernels.dtype":      "dtype",
 		"bench.kernels.tier":       "tier",
 		"bench.kernels.isa":        "isa",
+		"bench.kernels.prefetch":   "prefetch",
 		"bench.kernels.threads":    "threads",
 		"bench.kernels.op":         "op",
 		"bench.kernels.min_time":   "min-time",
@@ -345,6 +379,7 @@ Ctrl-C stops the run, prints what was measured and exits with 130.`,
 	f.StringSlice("dtype", def.DType, "weight dtypes, a `LIST` of: f32 (fp32), f16 (fp16), bf16, q8_0 (int8), q4_0 (int4)")
 	f.StringSlice("tier", def.Tier, "kernel tiers, a `LIST` of: generic, simd (simd needs a GOEXPERIMENT=simd build)")
 	f.StringSlice("isa", def.ISA, "the simd tier's instruction-set paths, a `LIST` of: avx2, avx512, avx512vnni (each one this CPU supports), best or all")
+	f.StringSlice("prefetch", def.Prefetch, "the simd tier's MatVec software prefetches, a `LIST` of: auto (this CPU family's choice), on, off; on,off measures both")
 	f.StringSlice("threads", def.Threads, "thread counts: a `LIST` such as 1,2,4, or a range such as 1..8")
 	f.StringSlice("op", def.Op, "ops, a `LIST` of: matvec (hot and cold), matvec-hot, matvec-cold, matmul")
 	f.String("min-time", def.MinTime, "least time each row is timed for (a `DURATION` such as 300ms)")
@@ -380,6 +415,7 @@ func printOptions(gs *globalState, cmd *cobra.Command, o roofline.Options) error
 		DTypes    []string `json:"dtype"`
 		Tiers     []string `json:"tier"`
 		ISAs      []string `json:"isa"`
+		Prefetch  []string `json:"prefetch"`
 		Threads   []int    `json:"threads"`
 		Ops       []string `json:"op"`
 		MinTime   string   `json:"min_time"`
@@ -400,10 +436,13 @@ func printOptions(gs *globalState, cmd *cobra.Command, o roofline.Options) error
 	for _, op := range o.Ops {
 		view.Ops = append(view.Ops, string(op))
 	}
-	view.ISAs = []string{}
+	view.ISAs, view.Prefetch = []string{}, []string{}
 	if slices.Contains(o.Tiers, kernels.SIMD) {
 		for _, i := range o.EffectiveISAs() {
 			view.ISAs = append(view.ISAs, i.String())
+		}
+		for _, p := range o.EffectivePrefetch() {
+			view.Prefetch = append(view.Prefetch, p.String())
 		}
 	}
 	if textDue, err := emitJSON(gs, cmd, view); !textDue {
@@ -414,6 +453,7 @@ func printOptions(gs *globalState, cmd *cobra.Command, o roofline.Options) error
 	fmt.Fprintf(tw, "tier\t%s\n", strings.Join(view.Tiers, ","))
 	if len(view.ISAs) > 0 {
 		fmt.Fprintf(tw, "isa\t%s\n", strings.Join(view.ISAs, ","))
+		fmt.Fprintf(tw, "prefetch\t%s\n", strings.Join(view.Prefetch, ","))
 	}
 	fmt.Fprintf(tw, "threads\t%s\n", joinInts(view.Threads))
 	fmt.Fprintf(tw, "op\t%s\n", strings.Join(view.Ops, ","))
@@ -518,8 +558,13 @@ func (p *progress) row(r roofline.Row) {
 	if r.Op != roofline.OpMatMul.Kernel() {
 		op += "-" + r.Cache
 	}
+	tier := r.Tier
+	if r.Tier == kernels.SIMD.String() {
+		// Runs may hold several paths and prefetch settings of the simd tier.
+		tier += fmt.Sprintf(" isa=%s prefetch=%s", r.ISA, r.Prefetch)
+	}
 	line := fmt.Sprintf("[%d/%d] %s %s threads=%d %s %s: %.3g GFLOP/s, %.3g GB/s, %s of roof",
-		p.n, p.total, r.DType, r.Tier, r.Threads, op, shape, r.GFlops, r.GBps, roof)
+		p.n, p.total, r.DType, tier, r.Threads, op, shape, r.GFlops, r.GBps, roof)
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
 		p.drawn = true

@@ -201,7 +201,7 @@ func TestHelp(t *testing.T) {
 		{"no arguments", nil, []string{"Usage:", "bench", "doctor", "version"}},
 		{"--help", []string{"--help"}, []string{"--db", "--config", "--json", "--quiet", "--no-color"}},
 		{"bench", []string{"bench"}, []string{"kernels"}},
-		{"bench kernels --help", []string{"bench", "kernels", "--help"}, []string{"--dtype", "--tier", "--isa", "--threads", "--op", "--min-time", "--cold-bytes", "--quick"}},
+		{"bench kernels --help", []string{"bench", "kernels", "--help"}, []string{"--dtype", "--tier", "--isa", "--prefetch", "--threads", "--op", "--min-time", "--cold-bytes", "--quick"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,6 +242,9 @@ func TestBadInput(t *testing.T) {
 		{"isa empty", []string{"bench", "kernels", "--isa", ""}, []string{"--isa", "empty list", "accepted"}, false},
 		{"isa without simd", []string{"bench", "kernels", "--tier", "generic", "--isa", "avx2"}, []string{"--isa", "simd"}, len(kernels.ISAs()) == 0},
 		{"isa beyond the cpu", []string{"bench", "kernels", "--isa", "avx512vnni"}, []string{"--isa", `"avx512vnni"`, "does not support"}, slices.Contains(kernels.ISAs(), kernels.ISAAVX512VNNI)},
+		{"prefetch unknown", []string{"bench", "kernels", "--prefetch", "sometimes"}, []string{"--prefetch", `"sometimes"`, "unknown setting", "accepted", "auto", "on", "off"}, false},
+		{"prefetch empty", []string{"bench", "kernels", "--prefetch", ""}, []string{"--prefetch", "empty list", "accepted"}, false},
+		{"prefetch without simd", []string{"bench", "kernels", "--tier", "generic", "--prefetch", "on"}, []string{"--prefetch", "simd"}, false},
 		{"min-time negative", []string{"bench", "kernels", "--min-time", "-1s"}, []string{"--min-time", `"-1s"`, "positive", "accepted:"}, false},
 		{"min-time garbage", []string{"bench", "kernels", "--min-time", "soon"}, []string{"--min-time", `"soon"`, "accepted:"}, false},
 		{"cold-bytes garbage", []string{"bench", "kernels", "--cold-bytes", "lots"}, []string{"--cold-bytes", `"lots"`, "GiB", "accepted:"}, false},
@@ -326,6 +329,29 @@ func TestISAList(t *testing.T) {
 	}
 	if strings.Contains(ts.stdout.String(), "isa ") {
 		t.Errorf("a generic-only run prints an isa line:\n%s", ts.stdout)
+	}
+}
+
+// TestPrefetchList: --prefetch auto (the default) is this CPU's choice; on,off lists both.
+func TestPrefetchList(t *testing.T) {
+	if len(kernels.ISAs()) == 0 {
+		t.Skip("simd tier not usable here")
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, kernels.DetectPrefetch().String()},
+		{[]string{"--prefetch", "auto"}, kernels.DetectPrefetch().String()},
+		{[]string{"--prefetch", "ON, off"}, "on,off"},
+		{[]string{"--prefetch", "off,on,off,auto"}, "off,on"},
+	} {
+		args := append([]string{"bench", "kernels", "--tier", "simd", "--dry-run"}, tt.args...)
+		ts := newTestState(t, args...)
+		if code := ts.run(t); code != 0 {
+			t.Fatalf("%v: exit %d, stderr:\n%s", tt.args, code, ts.stderr)
+		}
+		wantContains(t, "stdout", ts.stdout.String(), "prefetch    "+tt.want+"\n")
 	}
 }
 

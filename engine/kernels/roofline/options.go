@@ -107,6 +107,12 @@ type Options struct {
 	// this CPU supports (kernels.ISAs); default the best of them alone. They apply to the
 	// simd tier only: set, they need it among Tiers.
 	ISAs []kernels.ISA
+	// Prefetch are the simd tier's prefetch settings (kernels.Config.Prefetch), each
+	// measured as its own configuration on each of ISAs: on and off show whether this
+	// CPU's MatVec kernels gain from their software prefetches; default auto alone (the
+	// CPU family's choice, kernels.DetectPrefetch). Each at most once, auto not beside the
+	// setting it stands for here; set, they need the simd tier among Tiers.
+	Prefetch []kernels.Prefetch
 	// Threads are the thread counts, each 1..MaxThreads; default 1..runtime.NumCPU().
 	Threads []int
 	// Ops are the measurements; default Ops() (all three).
@@ -142,6 +148,9 @@ func (o Options) withDefaults() Options {
 			o.ISAs = isas[len(isas)-1:]
 		}
 	}
+	if o.Prefetch == nil {
+		o.Prefetch = []kernels.Prefetch{kernels.PrefetchAuto}
+	}
 	if o.Threads == nil {
 		for t := 1; t <= runtime.NumCPU(); t++ {
 			o.Threads = append(o.Threads, t)
@@ -153,6 +162,7 @@ func (o Options) withDefaults() Options {
 	o.DTypes = slices.Clone(o.DTypes)
 	o.Tiers = slices.Clone(o.Tiers)
 	o.ISAs = slices.Clone(o.ISAs)
+	o.Prefetch = slices.Clone(o.Prefetch)
 	o.Threads = slices.Clone(o.Threads)
 	o.Ops = slices.Clone(o.Ops)
 	if o.MinTime == 0 {
@@ -224,6 +234,28 @@ func (o Options) Validate() error {
 			bad("ISAs[%d]: %s is not a path of the simd tier on this CPU; accepted: %s", i, isa, isaNames(paths))
 		case slices.Index(o.ISAs, isa) < i:
 			bad("ISAs[%d]: %s listed twice; accepted: each path once", i, isa)
+		}
+	}
+
+	switch {
+	case o.Prefetch != nil && len(o.Prefetch) == 0:
+		bad("Prefetch: empty list; accepted: one or more of auto, on, off (nil means auto)")
+	case o.Prefetch != nil && !slices.Contains(d.Tiers, kernels.SIMD):
+		bad("Prefetch: given without the simd tier, the only one it applies to; accepted: simd among Tiers, or no Prefetch")
+	}
+	auto := kernels.DetectPrefetch()
+	for i, p := range o.Prefetch {
+		resolved := func(p kernels.Prefetch) kernels.Prefetch {
+			if p == kernels.PrefetchAuto {
+				return auto
+			}
+			return p
+		}
+		switch {
+		case p > kernels.PrefetchOff:
+			bad("Prefetch[%d]: %s; accepted: auto, on, off", i, p)
+		case slices.IndexFunc(o.Prefetch[:i], func(q kernels.Prefetch) bool { return resolved(q) == resolved(p) }) >= 0:
+			bad("Prefetch[%d]: %s measures the same as a setting before it (auto is %s on this CPU); accepted: each setting once", i, p, auto)
 		}
 	}
 
@@ -356,7 +388,8 @@ func isaNames(is []kernels.ISA) string {
 }
 
 // configs returns the kernel configurations Run measures, in its order, thread counts aside:
-// the generic tier once, the simd tier once for each of ISAs. o must have its defaults.
+// the generic tier once, the simd tier once for each of ISAs and each of Prefetch. o must
+// have its defaults.
 func (o Options) configs() []kernels.Config {
 	var cs []kernels.Config
 	for _, t := range o.Tiers {
@@ -365,7 +398,9 @@ func (o Options) configs() []kernels.Config {
 			continue
 		}
 		for _, isa := range o.ISAs {
-			cs = append(cs, kernels.Config{Tier: t, ISA: isa})
+			for _, pf := range o.Prefetch {
+				cs = append(cs, kernels.Config{Tier: t, ISA: isa, Prefetch: pf})
+			}
 		}
 	}
 	return cs
@@ -374,8 +409,21 @@ func (o Options) configs() []kernels.Config {
 // EffectiveISAs returns the simd tier's paths Run measures with o: ISAs, or its default.
 func (o Options) EffectiveISAs() []kernels.ISA { return o.withDefaults().ISAs }
 
+// EffectivePrefetch returns the simd tier's prefetch settings Run measures with o, auto
+// resolved to this CPU's choice (kernels.DetectPrefetch).
+func (o Options) EffectivePrefetch() []kernels.Prefetch {
+	ps := o.withDefaults().Prefetch
+	for i, p := range ps {
+		if p == kernels.PrefetchAuto {
+			ps[i] = kernels.DetectPrefetch()
+		}
+	}
+	return ps
+}
+
 // RowCount returns the number of rows Run makes with o (valid): one per dtype, kernel
-// configuration (a tier, and for simd each of its ISAs), thread count and op.
+// configuration (a tier, and for simd each of its ISAs and prefetch settings), thread count
+// and op.
 func (o Options) RowCount() int {
 	d := o.withDefaults()
 	return len(d.DTypes) * len(d.configs()) * len(d.Threads) * len(d.Ops)

@@ -445,6 +445,7 @@ func (r *runner) row(p plan, op Op, k *kernels.Kernels, calls int, elapsed time.
 		DType:           p.dt.String(),
 		Tier:            k.Tier().String(),
 		ISA:             k.ISA().String(),
+		Prefetch:        k.Prefetch().String(),
 		Threads:         k.Threads(),
 		Op:              op.Kernel(),
 		Cache:           op.Cache(),

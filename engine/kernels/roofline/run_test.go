@@ -164,6 +164,34 @@ func TestRunISAs(t *testing.T) {
 	}
 }
 
+// TestRunPrefetch checks that each prefetch setting is measured as its own rows and that
+// the rows record what ran.
+func TestRunPrefetch(t *testing.T) {
+	if len(kernels.ISAs()) == 0 {
+		t.Skip("simd tier not usable here")
+	}
+	o := tinyOptions()
+	o.Tiers = []kernels.Tier{kernels.Generic, kernels.SIMD}
+	o.Prefetch = []kernels.Prefetch{kernels.PrefetchOn, kernels.PrefetchOff}
+	o.DTypes = []tensor.DType{tensor.F16}
+	o.Ops = []Op{OpMatVecHot}
+	o.Threads = []int{1}
+	rep, err := Run(context.Background(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rep.Rows {
+		got = append(got, r.Tier+"/"+r.Prefetch)
+	}
+	if want := []string{"generic/off", "simd/on", "simd/off"}; !slices.Equal(got, want) {
+		t.Errorf("rows %v, want %v", got, want)
+	}
+	if n := o.RowCount(); n != len(rep.Rows) {
+		t.Errorf("RowCount() = %d, Run made %d rows", n, len(rep.Rows))
+	}
+}
+
 func TestRunRoofs(t *testing.T) {
 	rep, err := tinyRun()
 	if err != nil {
@@ -333,7 +361,7 @@ func TestReportJSONShape(t *testing.T) {
 	}
 	for i, r := range rows {
 		row := r.(map[string]any)
-		wantKeys(t, fmt.Sprintf("rows[%d]", i), row, "dtype", "tier", "isa", "threads", "op", "m", "k", "n",
+		wantKeys(t, fmt.Sprintf("rows[%d]", i), row, "dtype", "tier", "isa", "prefetch", "threads", "op", "m", "k", "n",
 			"cache", "working_set_bytes", "gflops", "gbps", "ns_per_call", "pct_of_roof", "roof")
 		if c := row["cache"]; c != "hot" && c != "cold" {
 			t.Errorf("rows[%d].cache = %v", i, c)

@@ -10,7 +10,7 @@ import (
 )
 
 // WriteText writes r as aligned plain text: a line about the host (when r.Host is a Host),
-// one line per row (dtype, tier, isa, threads, op, shape, cache, working set, GFLOP/s, GB/s,
+// one line per row (dtype, tier, isa, prefetch, threads, op, shape, cache, working set, GFLOP/s, GB/s,
 // time per call, % of roof), then the roofs: read bandwidth by working set and thread count,
 // and the FMA peak by thread count.
 func WriteText(w io.Writer, r *Report) error {
@@ -23,14 +23,14 @@ func WriteText(w io.Writer, r *Report) error {
 		fmt.Fprintf(&b, "host: %s/%s, %d CPUs, best isa %s, built %s the simd tier, %s\n\n",
 			h.OS, h.Arch, h.CPUs, h.ISA, simd, h.GoVersion)
 	}
-	t := table{right: []bool{false, false, false, true, false, true, false, true, true, true, true, true}}
-	t.add("dtype", "tier", "isa", "threads", "op", "shape", "cache", "working-set", "GFLOP/s", "GB/s", "time/call", "%roof")
+	t := table{right: []bool{false, false, false, false, true, false, true, false, true, true, true, true, true}}
+	t.add("dtype", "tier", "isa", "prefetch", "threads", "op", "shape", "cache", "working-set", "GFLOP/s", "GB/s", "time/call", "%roof")
 	for _, row := range r.Rows {
 		shape := fmt.Sprintf("%d×%d", row.M, row.K)
 		if row.Op == OpMatMul.Kernel() {
 			shape = fmt.Sprintf("%d×%d×%d", row.M, row.K, row.N)
 		}
-		t.add(row.DType, row.Tier, row.ISA, fmt.Sprint(row.Threads), row.Op, shape, row.Cache,
+		t.add(row.DType, row.Tier, row.ISA, row.Prefetch, fmt.Sprint(row.Threads), row.Op, shape, row.Cache,
 			formatBytes(row.WorkingSetBytes), formatRate(row.GFlops), formatRate(row.GBps),
 			formatNs(row.NsPerCall), formatPct(row.PctOfRoof))
 	}
