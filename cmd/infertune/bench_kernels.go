@@ -30,7 +30,7 @@ type benchKernelsConfig struct {
 	// or all (every path it supports).
 	ISA []string `mapstructure:"isa"`
 	// Prefetch lists the simd tier's prefetch settings: auto (this CPU family's choice),
-	// on, off.
+	// l2, nta, off.
 	Prefetch []string `mapstructure:"prefetch"`
 	// Threads lists thread counts and ranges a..b.
 	Threads []string `mapstructure:"threads"`
@@ -277,7 +277,7 @@ func (c benchKernelsConfig) isas(bad func(key, value, format string, args ...any
 // settings named, auto as the one it stands for on this CPU, each once, reporting unknown
 // ones to bad; roofline rejects a list without the simd tier.
 func (c benchKernelsConfig) prefetch(bad func(key, value, format string, args ...any)) []kernels.Prefetch {
-	const accepted = "accepted: auto (this CPU family's choice), on, off"
+	const accepted = "accepted: auto (this CPU family's choice), l2, nta, off"
 	list := splitList(c.Prefetch)
 	if len(list) == 0 {
 		bad("prefetch", "", "empty list; %s", accepted)
@@ -379,7 +379,7 @@ Ctrl-C stops the run, prints what was measured and exits with 130.`,
 	f.StringSlice("dtype", def.DType, "weight dtypes, a `LIST` of: f32 (fp32), f16 (fp16), bf16, q8_0 (int8), q4_0 (int4)")
 	f.StringSlice("tier", def.Tier, "kernel tiers, a `LIST` of: generic, simd (simd needs a GOEXPERIMENT=simd build)")
 	f.StringSlice("isa", def.ISA, "the simd tier's instruction-set paths, a `LIST` of: avx2, avx512, avx512vnni (each one this CPU supports), best or all")
-	f.StringSlice("prefetch", def.Prefetch, "the simd tier's MatVec software prefetches, a `LIST` of: auto (this CPU family's choice), on, off; on,off measures both")
+	f.StringSlice("prefetch", def.Prefetch, "the simd tier's MatVec software prefetches, a `LIST` of: auto (this CPU family's choice), l2 (into L2, 4 and 8 KiB ahead), nta (PREFETCHNTA 2 KiB ahead), off; l2,nta,off measures all three")
 	f.StringSlice("threads", def.Threads, "thread counts: a `LIST` such as 1,2,4, or a range such as 1..8")
 	f.StringSlice("op", def.Op, "ops, a `LIST` of: matvec (hot and cold), matvec-hot, matvec-cold, matmul")
 	f.String("min-time", def.MinTime, "least time each row is timed for (a `DURATION` such as 300ms)")

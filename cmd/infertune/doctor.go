@@ -50,8 +50,8 @@ type doctorKernels struct {
 	ISAs []string `json:"isas"`
 	// CPUISA is the best path this CPU supports, whatever the build.
 	CPUISA string `json:"cpu_isa"`
-	// Prefetch is whether the default tier's MatVec kernels issue software prefetches (on or
-	// off; chosen per CPU family, off for the generic tier).
+	// Prefetch is how the default tier's MatVec kernels prefetch (l2, nta or off; chosen per
+	// CPU family, off for the generic tier).
 	Prefetch string `json:"prefetch"`
 }
 
@@ -68,7 +68,7 @@ func newDoctorCommand(gs *globalState) *cobra.Command {
 		Long: `doctor prints what infertune knows about this machine and binary: CPU model, cores,
 memory, cache sizes (from sysfs, else from CPUID), ISA features, whether the binary has the
 simd kernel tier (built with GOEXPERIMENT=simd), the tier and ISA path used by default,
-whether its MatVec kernels issue software prefetches (chosen per CPU family), and a short
+how its MatVec kernels prefetch (l2, nta or off, chosen per CPU family), and a short
 noise check that times a fixed CPU-bound loop 30 times: a coefficient of variation above
 5% means the machine is too noisy for fine comparisons.`,
 		Args: noArgs,
@@ -157,7 +157,7 @@ func writeDoctorText(gs *globalState, r doctorReport) error {
 	}
 	fmt.Fprintf(tw, "isa path\t%s\n", isa)
 	fmt.Fprintf(tw, "isa paths\t%s\n", joinWords(k.ISAs))
-	fmt.Fprintf(tw, "prefetch\t%s (the MatVec kernels' software prefetches, chosen per CPU family)\n", k.Prefetch)
+	fmt.Fprintf(tw, "prefetch\t%s (how the MatVec kernels prefetch, chosen per CPU family)\n", k.Prefetch)
 	if n := r.Noise; n != nil {
 		fmt.Fprintf(tw, "noise\tmedian %s, cv %.1f%% over %d runs\n", n.Median.Round(time.Microsecond), n.CV*100, n.Runs)
 		fmt.Fprintf(tw, "verdict\t%s\n", n.Verdict)

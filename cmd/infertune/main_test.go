@@ -242,9 +242,9 @@ func TestBadInput(t *testing.T) {
 		{"isa empty", []string{"bench", "kernels", "--isa", ""}, []string{"--isa", "empty list", "accepted"}, false},
 		{"isa without simd", []string{"bench", "kernels", "--tier", "generic", "--isa", "avx2"}, []string{"--isa", "simd"}, len(kernels.ISAs()) == 0},
 		{"isa beyond the cpu", []string{"bench", "kernels", "--isa", "avx512vnni"}, []string{"--isa", `"avx512vnni"`, "does not support"}, slices.Contains(kernels.ISAs(), kernels.ISAAVX512VNNI)},
-		{"prefetch unknown", []string{"bench", "kernels", "--prefetch", "sometimes"}, []string{"--prefetch", `"sometimes"`, "unknown setting", "accepted", "auto", "on", "off"}, false},
+		{"prefetch unknown", []string{"bench", "kernels", "--prefetch", "sometimes"}, []string{"--prefetch", `"sometimes"`, "unknown setting", "accepted", "auto", "l2", "nta", "off"}, false},
 		{"prefetch empty", []string{"bench", "kernels", "--prefetch", ""}, []string{"--prefetch", "empty list", "accepted"}, false},
-		{"prefetch without simd", []string{"bench", "kernels", "--tier", "generic", "--prefetch", "on"}, []string{"--prefetch", "simd"}, false},
+		{"prefetch without simd", []string{"bench", "kernels", "--tier", "generic", "--prefetch", "l2"}, []string{"--prefetch", "simd"}, false},
 		{"min-time negative", []string{"bench", "kernels", "--min-time", "-1s"}, []string{"--min-time", `"-1s"`, "positive", "accepted:"}, false},
 		{"min-time garbage", []string{"bench", "kernels", "--min-time", "soon"}, []string{"--min-time", `"soon"`, "accepted:"}, false},
 		{"cold-bytes garbage", []string{"bench", "kernels", "--cold-bytes", "lots"}, []string{"--cold-bytes", `"lots"`, "GiB", "accepted:"}, false},
@@ -332,7 +332,8 @@ func TestISAList(t *testing.T) {
 	}
 }
 
-// TestPrefetchList: --prefetch auto (the default) is this CPU's choice; on,off lists both.
+// TestPrefetchList: --prefetch auto (the default) is this CPU's choice; settings are listed
+// once each, in the order given, auto as the one it stands for.
 func TestPrefetchList(t *testing.T) {
 	if len(kernels.ISAs()) == 0 {
 		t.Skip("simd tier not usable here")
@@ -343,8 +344,8 @@ func TestPrefetchList(t *testing.T) {
 	}{
 		{nil, kernels.DetectPrefetch().String()},
 		{[]string{"--prefetch", "auto"}, kernels.DetectPrefetch().String()},
-		{[]string{"--prefetch", "ON, off"}, "on,off"},
-		{[]string{"--prefetch", "off,on,off,auto"}, "off,on"},
+		{[]string{"--prefetch", "L2, off"}, "l2,off"},
+		{[]string{"--prefetch", "off,nta,l2,off,auto"}, "off,nta,l2"},
 	} {
 		args := append([]string{"bench", "kernels", "--tier", "simd", "--dry-run"}, tt.args...)
 		ts := newTestState(t, args...)

@@ -43,6 +43,18 @@ func matVec4F16(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 //go:noescape
 func matVec4BF16(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 
+// The NTA kernels are the four-row kernels with PREFETCHNTA 2 KiB ahead in place of their
+// prefetches into L2 (PrefetchNTA).
+
+//go:noescape
+func matVec4F32NTA(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+
+//go:noescape
+func matVec4F16NTA(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+
+//go:noescape
+func matVec4BF16NTA(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+
 // The Cached kernels are the four-row kernels without their prefetches, for rows already
 // in the cache (MatMul's row groups after the first column).
 

@@ -23,7 +23,7 @@ type Config struct {
 	// ISA forces a less capable path of the simd tier (tests and benchmarks use it to cover
 	// every path on one machine); ISANone means the best this CPU supports. Ignored by Generic.
 	ISA ISA
-	// Prefetch sets whether the simd tier's MatVec kernels prefetch the rows they read;
+	// Prefetch sets how the simd tier's MatVec kernels prefetch the rows they read;
 	// PrefetchAuto takes DetectPrefetch's choice. Generic issues none (PrefetchOff).
 	Prefetch Prefetch
 }
@@ -188,7 +188,7 @@ func New(cfg Config) (*Kernels, error) {
 		return nil, fmt.Errorf("kernels: threads %d: must be 0 (all CPUs) or more", cfg.Threads)
 	}
 	if cfg.Prefetch > PrefetchOff {
-		return nil, fmt.Errorf("kernels: prefetch %s: accepted auto, on, off", cfg.Prefetch)
+		return nil, fmt.Errorf("kernels: prefetch %s: accepted %s", cfg.Prefetch, prefetchAccepted)
 	}
 	if cfg.Threads == 0 {
 		cfg.Threads = runtime.NumCPU()
@@ -330,8 +330,8 @@ func (k *Kernels) Tier() Tier { return k.cfg.Tier }
 // ISA returns the ISA path in use (ISANone for Generic).
 func (k *Kernels) ISA() ISA { return k.cfg.ISA }
 
-// Prefetch returns whether the MatVec kernels prefetch (PrefetchOn or PrefetchOff, never
-// PrefetchAuto).
+// Prefetch returns how the MatVec kernels prefetch (PrefetchL2, PrefetchNTA or
+// PrefetchOff, never PrefetchAuto).
 func (k *Kernels) Prefetch() Prefetch { return k.cfg.Prefetch }
 
 // Threads returns the number of threads per operation.

@@ -18,18 +18,20 @@ type variant struct {
 
 // variants lists every implementation usable here: the generic tier and the simd tier on
 // each ISA path this CPU supports (so one machine covers AVX2, AVX-512 and VNNI), with the
-// prefetches, whatever this CPU's default, so that every kernel form runs (the prefetching
-// ones on MatVec and MatMul's first column, the Cached ones on the others); and the best
-// path without them.
+// prefetches into L2, whatever this CPU's default, so that every kernel form runs (the
+// prefetching ones on MatVec and MatMul's first column, the Cached ones on the others);
+// and the best path with the other settings (the NTA kernels, none).
 func variants() []variant {
 	vs := []variant{{"generic", Config{Tier: Generic, Threads: 1}}}
 	isas := ISAs()
 	for _, isa := range isas {
-		vs = append(vs, variant{"simd-" + isa.String(), Config{Tier: SIMD, ISA: isa, Threads: 1, Prefetch: PrefetchOn}})
+		vs = append(vs, variant{"simd-" + isa.String(), Config{Tier: SIMD, ISA: isa, Threads: 1, Prefetch: PrefetchL2}})
 	}
 	if len(isas) > 0 {
 		best := isas[len(isas)-1]
-		vs = append(vs, variant{"simd-" + best.String() + "-noprefetch", Config{Tier: SIMD, ISA: best, Threads: 1, Prefetch: PrefetchOff}})
+		for _, p := range []Prefetch{PrefetchNTA, PrefetchOff} {
+			vs = append(vs, variant{"simd-" + best.String() + "-prefetch-" + p.String(), Config{Tier: SIMD, ISA: best, Threads: 1, Prefetch: p}})
+		}
 	}
 	return vs
 }
@@ -402,7 +404,7 @@ func TestParse(t *testing.T) {
 			t.Errorf("ParseISA(%q) = %v, %v", i, got, err)
 		}
 	}
-	for _, p := range []Prefetch{PrefetchAuto, PrefetchOn, PrefetchOff} {
+	for _, p := range []Prefetch{PrefetchAuto, PrefetchL2, PrefetchNTA, PrefetchOff} {
 		if got, err := ParsePrefetch(p.String()); err != nil || got != p {
 			t.Errorf("ParsePrefetch(%q) = %v, %v", p, got, err)
 		}
@@ -429,7 +431,7 @@ func TestF16Table(t *testing.T) {
 // TestPrefetchResolved checks that PrefetchAuto becomes this CPU's DetectPrefetch on the
 // simd tier, that an explicit setting stays, and that the generic tier reports none.
 func TestPrefetchResolved(t *testing.T) {
-	if g := newKernels(t, Config{Tier: Generic, Threads: 1, Prefetch: PrefetchOn}); g.Prefetch() != PrefetchOff {
+	if g := newKernels(t, Config{Tier: Generic, Threads: 1, Prefetch: PrefetchL2}); g.Prefetch() != PrefetchOff {
 		t.Errorf("generic tier: Prefetch() = %s, want off", g.Prefetch())
 	}
 	if BestTier() != SIMD {
@@ -438,7 +440,7 @@ func TestPrefetchResolved(t *testing.T) {
 	if k := newKernels(t, Config{Tier: SIMD, Threads: 1}); k.Prefetch() != DetectPrefetch() {
 		t.Errorf("auto: Prefetch() = %s, want %s", k.Prefetch(), DetectPrefetch())
 	}
-	for _, p := range []Prefetch{PrefetchOn, PrefetchOff} {
+	for _, p := range []Prefetch{PrefetchL2, PrefetchNTA, PrefetchOff} {
 		if k := newKernels(t, Config{Tier: SIMD, Threads: 1, Prefetch: p}); k.Prefetch() != p {
 			t.Errorf("%s: Prefetch() = %s", p, k.Prefetch())
 		}

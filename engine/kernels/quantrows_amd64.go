@@ -117,7 +117,7 @@ func rowActs(xs []byte, corr []int32, x q8Row, nsb int, mul corrMul) {
 // bk.corr's multiplier.
 func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols []q8Row, bk blockKernels) {
 	rk := rowKernelOf(w.DType)
-	pf := k.cfg.Prefetch == PrefetchOn
+	pf := k.cfg.Prefetch == PrefetchL2 // no NTA form: PREFETCHNTA gained nothing here
 	nb := w.Cols / tensor.QK
 	nsb := nb / rowBlocks
 	tail := nb - nsb*rowBlocks

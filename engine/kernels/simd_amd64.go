@@ -86,11 +86,12 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 		}
 		return
 	}
-	// four and cached are the dtype's four-row kernel and its form without prefetches;
-	// column j's activations for them start at xs[j*xstride] (bf16 reads them reordered).
+	// four, nta and cached are the dtype's four-row kernel and its forms with PREFETCHNTA
+	// and without prefetches; column j's activations for them start at xs[j*xstride] (bf16
+	// reads them reordered).
 	// dot returns row i's dot with column j over its elements from on (the last kk-k16
 	// after the four-row kernel, all of them for a row left over).
-	four, cached := matVec4F32, matVec4F32Cached
+	four, nta, cached := matVec4F32, matVec4F32NTA, matVec4F32Cached
 	xs, xstride := x, kk
 	var dot func(i, j, from int) float32
 	switch w.DType {
@@ -100,10 +101,10 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 		}
 	case tensor.F16, tensor.BF16:
 		half := im.dotF16
-		four, cached = matVec4F16, matVec4F16Cached
+		four, nta, cached = matVec4F16, matVec4F16NTA, matVec4F16Cached
 		if w.DType == tensor.BF16 {
 			half = im.dotBF16
-			four, cached = matVec4BF16, matVec4BF16Cached
+			four, nta, cached = matVec4BF16, matVec4BF16NTA, matVec4BF16Cached
 			xs, xstride = grow(&k.packed.panel, n*k16), k16
 			for j := range n {
 				bf16Order(xs[j*k16:(j+1)*k16], x[j*kk:j*kk+k16])
@@ -113,12 +114,19 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 			return half(tensor.AsU16(w.Row(i))[from:], x[j*kk+from:(j+1)*kk])
 		}
 	}
-	// The float kernels prefetch at fixed distances (when pf): they take no next.
-	pf := k.cfg.Prefetch == PrefetchOn
+	// The first column reads the rows from memory with the kernel of the prefetch setting;
+	// the float kernels prefetch at fixed distances: they take no next.
+	first := cached
+	switch k.cfg.Prefetch {
+	case PrefetchL2:
+		first = four
+	case PrefetchNTA:
+		first = nta
+	}
 	k.quarters(w, n, func(p unsafe.Pointer, stride, _ int, rows [4]int, out *[4]float32) {
 		for j := range n {
-			run := four
-			if j > 0 || !pf {
+			run := first
+			if j > 0 {
 				run = cached
 			}
 			run(p, stride, &xs[j*xstride], k16, &out[0])
@@ -243,7 +251,7 @@ func matVecColsQuant(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 	}
 	m := w.Rows
 	tab := &f16Table()[0]
-	pf := k.cfg.Prefetch == PrefetchOn
+	pf := k.cfg.Prefetch == PrefetchL2 // the int8 and int4 kernels have no NTA form
 	k.quarters(w, n, func(p unsafe.Pointer, stride, next int, rows [4]int, out *[4]float32) {
 		for j := range cols {
 			a := &cols[j]

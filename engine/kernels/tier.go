@@ -121,21 +121,30 @@ func ISAs() []ISA {
 	return out
 }
 
-// Prefetch says whether the simd tier's MatVec kernels issue software prefetches ahead of
-// the rows they read from memory. Whether they pay depends on the CPU's own prefetchers,
-// so the default (PrefetchAuto) is chosen per CPU family by DetectPrefetch.
+// Prefetch is how the simd tier's MatVec kernels prefetch the rows they read from memory.
+// Which pays depends on the CPU's own prefetchers, so the default (PrefetchAuto) is chosen
+// per CPU family by DetectPrefetch.
 type Prefetch uint8
 
 // Prefetch settings.
 const (
 	PrefetchAuto Prefetch = iota // DetectPrefetch's choice for this CPU
-	PrefetchOn                   // prefetch each row 4 KiB and 8 KiB ahead
-	PrefetchOff                  // leave it to the hardware prefetchers
+	// PrefetchL2: every kernel prefetches each row into L2 at two distances (fp32, fp16
+	// and bf16 4 and 8 KiB ahead, int8 and int4 by their own measures).
+	PrefetchL2
+	// PrefetchNTA: the fp32, fp16 and bf16 kernels prefetch each row 2 KiB ahead with
+	// PREFETCHNTA; the int8 and int4 kernels, which gained nothing from it, none.
+	PrefetchNTA
+	// PrefetchOff: no software prefetches; the hardware prefetchers alone.
+	PrefetchOff
 )
 
-var prefetchNames = [...]string{PrefetchAuto: "auto", PrefetchOn: "on", PrefetchOff: "off"}
+var prefetchNames = [...]string{PrefetchAuto: "auto", PrefetchL2: "l2", PrefetchNTA: "nta", PrefetchOff: "off"}
 
-// String returns auto, on or off.
+// prefetchAccepted lists the settings' names for error messages.
+const prefetchAccepted = "auto, l2, nta, off"
+
+// String returns auto, l2, nta or off.
 func (p Prefetch) String() string {
 	if int(p) < len(prefetchNames) {
 		return prefetchNames[p]
@@ -143,7 +152,7 @@ func (p Prefetch) String() string {
 	return fmt.Sprintf("prefetch(%d)", uint8(p))
 }
 
-// ParsePrefetch reads a prefetch setting: auto, on or off.
+// ParsePrefetch reads a prefetch setting: auto, l2, nta or off.
 func ParsePrefetch(s string) (Prefetch, error) {
 	l := strings.ToLower(strings.TrimSpace(s))
 	for i, n := range prefetchNames {
@@ -151,22 +160,24 @@ func ParsePrefetch(s string) (Prefetch, error) {
 			return Prefetch(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown prefetch setting %q: accepted auto, on, off", s)
+	return 0, fmt.Errorf("unknown prefetch setting %q: accepted %s", s, prefetchAccepted)
 }
 
-// DetectPrefetch returns the prefetch setting measured best on this CPU's family: off on
-// AMD family 1Ah (Zen 5) and later, on elsewhere. Four-row MatVec kernels with and without
-// their prefetches, alternated in one process on 4096×4096 matrices (medians of seven):
-// on Zen 4 (family 19h) the prefetches won (fp16 over 32 MiB, one thread 25.2 GB/s
-// against 15.1 without, two 42.3 against 23.3); on Zen 5 they lose
-// (two threads, with against without: hot fp16 62.5 against 82.9 GB/s, q8_0 69.8 against
-// 126.6; cold fp16 42.0 against 45.1, q4_0 40.0 against 49.9): its prefetchers keep four
-// streams fed, and the prefetch instructions, one per cache line read, take load slots.
-// Other CPUs keep the prefetches, measured first.
+// DetectPrefetch returns the prefetch setting measured best on this CPU's family:
+// PrefetchNTA on AMD family 1Ah (Zen 5) and later, PrefetchL2 elsewhere. The four-row
+// MatVec kernels on 4096×4096 matrices, variants alternated in one process (medians of
+// seven or eleven): on Zen 4 (family 19h) the prefetches into L2 won (fp16 over 32 MiB,
+// one thread 25.2 GB/s against 15.1 without, two 42.3 against 23.3); on Zen 5 they lose to
+// none at all (two threads, L2 against none: hot fp16 62.5 against 82.9 GB/s, q8_0 69.8
+// against 126.6; cold fp16 42.0 against 45.1, q4_0 40.0 against 49.9), whose prefetchers
+// keep four streams fed while the prefetch instructions, one per cache line read, take
+// load slots; and PREFETCHNTA 2 KiB ahead beats none for fp32, fp16 and bf16 (one thread,
+// 32 MiB from the last-level cache: fp16 1.10-1.18 times, bf16 1.23-1.29, fp32 1.19) but
+// not for int8 and int4. Other CPUs keep the prefetches into L2, measured first.
 func DetectPrefetch() Prefetch {
 	c := cpuid.CPU
 	if c.VendorID == cpuid.AMD && c.Family >= 0x1a {
-		return PrefetchOff
+		return PrefetchNTA
 	}
-	return PrefetchOn
+	return PrefetchL2
 }

@@ -108,8 +108,8 @@ type Options struct {
 	// simd tier only: set, they need it among Tiers.
 	ISAs []kernels.ISA
 	// Prefetch are the simd tier's prefetch settings (kernels.Config.Prefetch), each
-	// measured as its own configuration on each of ISAs: on and off show whether this
-	// CPU's MatVec kernels gain from their software prefetches; default auto alone (the
+	// measured as its own configuration on each of ISAs: l2, nta and off show which of
+	// the MatVec kernels' software prefetches this CPU gains from; default auto alone (the
 	// CPU family's choice, kernels.DetectPrefetch). Each at most once, auto not beside the
 	// setting it stands for here; set, they need the simd tier among Tiers.
 	Prefetch []kernels.Prefetch
@@ -239,7 +239,7 @@ func (o Options) Validate() error {
 
 	switch {
 	case o.Prefetch != nil && len(o.Prefetch) == 0:
-		bad("Prefetch: empty list; accepted: one or more of auto, on, off (nil means auto)")
+		bad("Prefetch: empty list; accepted: one or more of auto, l2, nta, off (nil means auto)")
 	case o.Prefetch != nil && !slices.Contains(d.Tiers, kernels.SIMD):
 		bad("Prefetch: given without the simd tier, the only one it applies to; accepted: simd among Tiers, or no Prefetch")
 	}
@@ -253,7 +253,7 @@ func (o Options) Validate() error {
 		}
 		switch {
 		case p > kernels.PrefetchOff:
-			bad("Prefetch[%d]: %s; accepted: auto, on, off", i, p)
+			bad("Prefetch[%d]: %s; accepted: auto, l2, nta, off", i, p)
 		case slices.IndexFunc(o.Prefetch[:i], func(q kernels.Prefetch) bool { return resolved(q) == resolved(p) }) >= 0:
 			bad("Prefetch[%d]: %s measures the same as a setting before it (auto is %s on this CPU); accepted: each setting once", i, p, auto)
 		}

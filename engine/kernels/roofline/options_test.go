@@ -78,13 +78,13 @@ func TestValidate(t *testing.T) {
 			{name: "isa unknown", opt: Options{ISAs: []kernels.ISA{9}}, want: []string{"ISAs[0]: isa(9)"}},
 			{name: "isa twice", opt: Options{ISAs: []kernels.ISA{paths[0], paths[0]}}, want: []string{"ISAs[1]: " + paths[0].String() + " listed twice"}},
 			{name: "isas without simd", opt: Options{Tiers: []kernels.Tier{kernels.Generic}, ISAs: paths[:1]}, want: []string{"ISAs: " + paths[0].String() + " given without the simd tier"}},
-			{name: "prefetch on and off", opt: Options{Prefetch: []kernels.Prefetch{kernels.PrefetchOn, kernels.PrefetchOff}}},
-			{name: "prefetch empty", opt: Options{Prefetch: []kernels.Prefetch{}}, want: []string{"Prefetch: empty list", "accepted: one or more of auto, on, off"}},
-			{name: "prefetch unknown", opt: Options{Prefetch: []kernels.Prefetch{7}}, want: []string{"Prefetch[0]: prefetch(7)", "accepted: auto, on, off"}},
+			{name: "prefetch every setting", opt: Options{Prefetch: []kernels.Prefetch{kernels.PrefetchL2, kernels.PrefetchNTA, kernels.PrefetchOff}}},
+			{name: "prefetch empty", opt: Options{Prefetch: []kernels.Prefetch{}}, want: []string{"Prefetch: empty list", "accepted: one or more of auto, l2, nta, off"}},
+			{name: "prefetch unknown", opt: Options{Prefetch: []kernels.Prefetch{7}}, want: []string{"Prefetch[0]: prefetch(7)", "accepted: auto, l2, nta, off"}},
 			{name: "prefetch twice", opt: Options{Prefetch: []kernels.Prefetch{kernels.PrefetchOff, kernels.PrefetchOff}}, want: []string{"Prefetch[1]: off measures the same", "accepted: each setting once"}},
 			{name: "prefetch auto beside its setting", opt: Options{Prefetch: []kernels.Prefetch{kernels.DetectPrefetch(), kernels.PrefetchAuto}},
 				want: []string{"Prefetch[1]: auto measures the same", "auto is " + kernels.DetectPrefetch().String()}},
-			{name: "prefetch without simd", opt: Options{Tiers: []kernels.Tier{kernels.Generic}, Prefetch: []kernels.Prefetch{kernels.PrefetchOn}}, want: []string{"Prefetch: given without the simd tier"}},
+			{name: "prefetch without simd", opt: Options{Tiers: []kernels.Tier{kernels.Generic}, Prefetch: []kernels.Prefetch{kernels.PrefetchL2}}, want: []string{"Prefetch: given without the simd tier"}},
 		}...)
 	} else {
 		tests = append(tests, struct {

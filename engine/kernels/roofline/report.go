@@ -29,8 +29,8 @@ type Row struct {
 	Tier string `json:"tier"`
 	// ISA is the tier's instruction-set path ("none" for generic).
 	ISA string `json:"isa"`
-	// Prefetch is whether the MatVec kernels issued software prefetches: on or off (always
-	// off for generic; MatMul's tiles issue none either way).
+	// Prefetch is how the MatVec kernels prefetched (kernels.Prefetch): l2, nta or off
+	// (always off for generic; MatMul's tiles issue none either way).
 	Prefetch string `json:"prefetch"`
 	// Threads is the number of threads per call.
 	Threads int `json:"threads"`

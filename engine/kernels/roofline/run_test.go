@@ -172,7 +172,7 @@ func TestRunPrefetch(t *testing.T) {
 	}
 	o := tinyOptions()
 	o.Tiers = []kernels.Tier{kernels.Generic, kernels.SIMD}
-	o.Prefetch = []kernels.Prefetch{kernels.PrefetchOn, kernels.PrefetchOff}
+	o.Prefetch = []kernels.Prefetch{kernels.PrefetchL2, kernels.PrefetchNTA, kernels.PrefetchOff}
 	o.DTypes = []tensor.DType{tensor.F16}
 	o.Ops = []Op{OpMatVecHot}
 	o.Threads = []int{1}
@@ -184,7 +184,7 @@ func TestRunPrefetch(t *testing.T) {
 	for _, r := range rep.Rows {
 		got = append(got, r.Tier+"/"+r.Prefetch)
 	}
-	if want := []string{"generic/off", "simd/on", "simd/off"}; !slices.Equal(got, want) {
+	if want := []string{"generic/off", "simd/l2", "simd/nta", "simd/off"}; !slices.Equal(got, want) {
 		t.Errorf("rows %v, want %v", got, want)
 	}
 	if n := o.RowCount(); n != len(rep.Rows) {

@@ -23,7 +23,7 @@ func fixedReport() *Report {
 		Rows: []Row{
 			{DType: "q4_0", Tier: "generic", ISA: "none", Prefetch: "off", Threads: 1, Op: "matvec", M: 4096, K: 4096, N: 1, Cache: "hot",
 				WorkingSetBytes: 9437184, GFlops: 2.04, GBps: 0.587, NsPerCall: 16.45e6, PctOfRoof: 2.4},
-			{DType: "q4_0", Tier: "simd", ISA: "avx512vnni", Prefetch: "on", Threads: 2, Op: "matvec", M: 4096, K: 4096, N: 1, Cache: "cold",
+			{DType: "q4_0", Tier: "simd", ISA: "avx512vnni", Prefetch: "nta", Threads: 2, Op: "matvec", M: 4096, K: 4096, N: 1, Cache: "cold",
 				WorkingSetBytes: 1075838976, GFlops: 74.3, GBps: 21.4, NsPerCall: 451.6e3, PctOfRoof: 103.4},
 			{DType: "q4_0", Tier: "simd", ISA: "avx512vnni", Prefetch: "off", Threads: 2, Op: "matmul", M: 1024, K: 1024, N: 128, Cache: "hot",
 				WorkingSetBytes: 2097152 / 4 * 9 / 8, GFlops: 1234.5, GBps: 0.3, NsPerCall: 999, PctOfRoof: 0},
