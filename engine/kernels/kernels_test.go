@@ -18,20 +18,14 @@ type variant struct {
 
 // variants lists every implementation usable here: the generic tier and the simd tier on
 // each ISA path this CPU supports (so one machine covers AVX2, AVX-512 and VNNI), with the
-// prefetches into L2, whatever this CPU's default, so that every kernel form runs (the
-// prefetching ones on MatVec and MatMul's first column, the Cached ones on the others);
-// and the best path with the other settings (the NTA kernels, none).
+// prefetches into L2, whatever this CPU's default, so that both kernel forms run (the
+// prefetching ones on MatVec and MatMul's first column, the Cached ones on the others).
+// The other prefetch settings compute the same sums in the same order: TestPrefetchAgrees
+// holds them to these bit for bit.
 func variants() []variant {
 	vs := []variant{{"generic", Config{Tier: Generic, Threads: 1}}}
-	isas := ISAs()
-	for _, isa := range isas {
+	for _, isa := range ISAs() {
 		vs = append(vs, variant{"simd-" + isa.String(), Config{Tier: SIMD, ISA: isa, Threads: 1, Prefetch: PrefetchL2}})
-	}
-	if len(isas) > 0 {
-		best := isas[len(isas)-1]
-		for _, p := range []Prefetch{PrefetchNTA, PrefetchOff} {
-			vs = append(vs, variant{"simd-" + best.String() + "-prefetch-" + p.String(), Config{Tier: SIMD, ISA: best, Threads: 1, Prefetch: p}})
-		}
 	}
 	return vs
 }
@@ -424,6 +418,51 @@ func TestF16Table(t *testing.T) {
 	for h := range 1 << 16 {
 		if got, want := math.Float32bits(tab[h]), math.Float32bits(tensor.F16ToF32(uint16(h))); got != want {
 			t.Fatalf("f16Table[%#04x] = %#08x, want %#08x", h, got, want)
+		}
+	}
+}
+
+// TestPrefetchAgrees checks that every prefetch setting gives the same results, bit for
+// bit, on every path: the settings change which loads are issued ahead, never the
+// arithmetic. MatVec (prepacked and not: superblock rows for the int8 and int4 rows of at
+// least 48 blocks) and MatMul on the row groups (n=3) and the tiles (n=40).
+func TestPrefetchAgrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	for _, isa := range ISAs() {
+		var ks []*Kernels
+		for _, p := range []Prefetch{PrefetchL2, PrefetchNTA, PrefetchOff} {
+			ks = append(ks, newKernels(t, Config{Tier: SIMD, ISA: isa, Threads: 2, Prefetch: p}))
+		}
+		for _, dt := range tensor.DTypes {
+			for _, s := range []struct{ m, k int }{{37, 1568}, {64, 96}} {
+				w := randMatrix(t, r, dt, s.m, s.k)
+				x := randVec(r, 40*s.k)
+				check := func(what string, run func(kn *Kernels, y []float32), n int) {
+					t.Helper()
+					want := make([]float32, n*s.m)
+					run(ks[0], want)
+					for _, kn := range ks[1:] {
+						got := make([]float32, n*s.m)
+						run(kn, got)
+						for i := range got {
+							if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%s %s %dx%d %s: prefetch %s y[%d] = %v, l2 %v", isa, dt, s.m, s.k, what, kn.Prefetch(), i, got[i], want[i])
+							}
+						}
+					}
+				}
+				for _, prepacked := range []bool{false, true} {
+					if prepacked {
+						for _, kn := range ks {
+							kn.PrepackMatVec(w)
+						}
+					}
+					check(fmt.Sprintf("matvec prepacked=%v", prepacked), func(kn *Kernels, y []float32) { kn.MatVec(y, w, x[:s.k]) }, 1)
+				}
+				for _, n := range []int{3, 40} {
+					check(fmt.Sprintf("matmul n=%d", n), func(kn *Kernels, y []float32) { kn.MatMul(y, w, x[:n*s.k], n) }, n)
+				}
+			}
 		}
 	}
 }
