@@ -56,22 +56,33 @@ const (
 var isaNames = [...]string{ISANone: "none", ISAAVX2: "avx2", ISAAVX512: "avx512", ISAAVX512VNNI: "avx512vnni"}
 
 // String returns the ISA's lowercase name.
-func (i ISA) String() string {
-	if int(i) < len(isaNames) {
-		return isaNames[i]
-	}
-	return fmt.Sprintf("isa(%d)", uint8(i))
-}
+func (i ISA) String() string { return nameOf(isaNames[:], i, "isa") }
 
 // ParseISA reads an ISA name: avx2, avx512 or avx512vnni ("none" for the generic tier).
 func ParseISA(s string) (ISA, error) {
-	l := strings.ToLower(strings.TrimSpace(s))
-	for i, n := range isaNames {
-		if l == n {
-			return ISA(i), nil
-		}
+	if i, ok := lookupName[ISA](isaNames[:], s); ok {
+		return i, nil
 	}
 	return 0, fmt.Errorf("unknown ISA %q: accepted none, avx2, avx512, avx512vnni", s)
+}
+
+// nameOf returns names[v], or kind(v) for a value without a name.
+func nameOf[T ~uint8](names []string, v T, kind string) string {
+	if int(v) < len(names) {
+		return names[v]
+	}
+	return fmt.Sprintf("%s(%d)", kind, uint8(v))
+}
+
+// lookupName returns the value whose name is s (any case, spaces around ignored).
+func lookupName[T ~uint8](names []string, s string) (T, bool) {
+	l := strings.ToLower(strings.TrimSpace(s))
+	for i, n := range names {
+		if l == n {
+			return T(i), true
+		}
+	}
+	return 0, false
 }
 
 // DetectISA returns the most capable path this CPU supports, whatever the build.
@@ -145,20 +156,12 @@ var prefetchNames = [...]string{PrefetchAuto: "auto", PrefetchL2: "l2", Prefetch
 const prefetchAccepted = "auto, l2, nta, off"
 
 // String returns auto, l2, nta or off.
-func (p Prefetch) String() string {
-	if int(p) < len(prefetchNames) {
-		return prefetchNames[p]
-	}
-	return fmt.Sprintf("prefetch(%d)", uint8(p))
-}
+func (p Prefetch) String() string { return nameOf(prefetchNames[:], p, "prefetch") }
 
 // ParsePrefetch reads a prefetch setting: auto, l2, nta or off.
 func ParsePrefetch(s string) (Prefetch, error) {
-	l := strings.ToLower(strings.TrimSpace(s))
-	for i, n := range prefetchNames {
-		if l == n {
-			return Prefetch(i), nil
-		}
+	if p, ok := lookupName[Prefetch](prefetchNames[:], s); ok {
+		return p, nil
 	}
 	return 0, fmt.Errorf("unknown prefetch setting %q: accepted %s", s, prefetchAccepted)
 }
