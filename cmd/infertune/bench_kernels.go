@@ -293,10 +293,7 @@ func (c benchKernelsConfig) prefetch(bad func(key, value, format string, args ..
 			bad("prefetch", s, "unknown setting; %s", accepted)
 			continue
 		}
-		if p == kernels.PrefetchAuto {
-			p = kernels.DetectPrefetch()
-		}
-		out = appendUnique(out, p)
+		out = appendUnique(out, p.Resolve())
 	}
 	return out
 }

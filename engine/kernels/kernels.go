@@ -213,9 +213,7 @@ func New(cfg Config) (*Kernels, error) {
 		if cfg.ISA > best {
 			return nil, fmt.Errorf("kernels: isa %s: not supported by this CPU (best: %s)", cfg.ISA, best)
 		}
-		if cfg.Prefetch == PrefetchAuto {
-			cfg.Prefetch = DetectPrefetch()
-		}
+		cfg.Prefetch = cfg.Prefetch.Resolve()
 		im = simdImpl(cfg.ISA)
 	default:
 		return nil, fmt.Errorf("kernels: unknown tier %d", cfg.Tier)

@@ -403,6 +403,9 @@ func TestParse(t *testing.T) {
 			t.Errorf("ParsePrefetch(%q) = %v, %v", p, got, err)
 		}
 	}
+	if PrefetchAuto.Resolve() != DetectPrefetch() || PrefetchOff.Resolve() != PrefetchOff || PrefetchL2.Resolve() != PrefetchL2 {
+		t.Error("Resolve: auto must become DetectPrefetch's choice, the others stay")
+	}
 	if _, err := ParsePrefetch("sometimes"); err == nil {
 		t.Error("ParsePrefetch(sometimes) accepted")
 	}

@@ -166,6 +166,14 @@ func ParsePrefetch(s string) (Prefetch, error) {
 	return 0, fmt.Errorf("unknown prefetch setting %q: accepted %s", s, prefetchAccepted)
 }
 
+// Resolve returns p, or DetectPrefetch's choice for PrefetchAuto.
+func (p Prefetch) Resolve() Prefetch {
+	if p == PrefetchAuto {
+		return DetectPrefetch()
+	}
+	return p
+}
+
 // DetectPrefetch returns the prefetch setting measured best on this CPU's family:
 // PrefetchNTA on AMD family 1Ah (Zen 5) and later, PrefetchL2 elsewhere. The four-row
 // MatVec kernels on 4096×4096 matrices, variants alternated in one process (medians of

@@ -243,19 +243,12 @@ func (o Options) Validate() error {
 	case o.Prefetch != nil && !slices.Contains(d.Tiers, kernels.SIMD):
 		bad("Prefetch: given without the simd tier, the only one it applies to; accepted: simd among Tiers, or no Prefetch")
 	}
-	auto := kernels.DetectPrefetch()
 	for i, p := range o.Prefetch {
-		resolved := func(p kernels.Prefetch) kernels.Prefetch {
-			if p == kernels.PrefetchAuto {
-				return auto
-			}
-			return p
-		}
 		switch {
 		case p > kernels.PrefetchOff:
 			bad("Prefetch[%d]: %s; accepted: auto, l2, nta, off", i, p)
-		case slices.IndexFunc(o.Prefetch[:i], func(q kernels.Prefetch) bool { return resolved(q) == resolved(p) }) >= 0:
-			bad("Prefetch[%d]: %s measures the same as a setting before it (auto is %s on this CPU); accepted: each setting once", i, p, auto)
+		case slices.IndexFunc(o.Prefetch[:i], func(q kernels.Prefetch) bool { return q.Resolve() == p.Resolve() }) >= 0:
+			bad("Prefetch[%d]: %s measures the same as a setting before it (auto is %s on this CPU); accepted: each setting once", i, p, kernels.DetectPrefetch())
 		}
 	}
 
@@ -414,9 +407,7 @@ func (o Options) EffectiveISAs() []kernels.ISA { return o.withDefaults().ISAs }
 func (o Options) EffectivePrefetch() []kernels.Prefetch {
 	ps := o.withDefaults().Prefetch
 	for i, p := range ps {
-		if p == kernels.PrefetchAuto {
-			ps[i] = kernels.DetectPrefetch()
-		}
+		ps[i] = p.Resolve()
 	}
 	return ps
 }
