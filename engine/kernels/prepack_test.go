@@ -282,8 +282,8 @@ func TestQuantNaNPropagates(t *testing.T) {
 // TestRowPairsAgree holds the Q4_0 superblock kernel's Pairs form (two rows to a 512-bit
 // register, chosen on CPUs with full-rate 512-bit operations) to the 256-bit Cached form,
 // bit for bit, whatever this CPU would choose: MatVec and a MatMul on the row groups of
-// prepacked int8 and int4 matrices, rows of superblocks and a tail block, and row counts
-// with rows left over.
+// prepacked int4 matrices, rows of superblocks and a tail block, and row counts with rows
+// left over.
 func TestRowPairsAgree(t *testing.T) {
 	if !slices.Contains(ISAs(), ISAAVX512VNNI) {
 		t.Skip("no VNNI path here")
