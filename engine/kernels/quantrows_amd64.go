@@ -51,13 +51,20 @@ func rowKernelOf(dt tensor.DType) rowKernel {
 }
 
 // fourFor returns the superblock kernel for column j of a row group: the first reads the
-// rows from memory, with the prefetches when pf, the others find them in the cache (as
-// blockKernels.fourFor).
-func (rk rowKernel) fourFor(j int, pf bool) rowFour {
-	if j > 0 || !pf {
+// rows from memory, the others find them in the cache (as blockKernels.fourFor).
+func (rk rowKernel) fourFor(j int) rowFour {
+	if j > 0 {
 		return rk.cached
 	}
 	return rk.four
+}
+
+// withPrefetch returns rk for the prefetch setting p, as blockKernels.withPrefetch.
+func (rk rowKernel) withPrefetch(p Prefetch) rowKernel {
+	if p != PrefetchL2 {
+		rk.four = rk.cached
+	}
+	return rk
 }
 
 // packSuperblocks rearranges the rows lo to hi of w (Q8_0 or Q4_0, at least one superblock
@@ -116,8 +123,7 @@ func rowActs(xs []byte, corr []int32, x q8Row, nsb int, mul corrMul) {
 // bk; the rows left over one at a time (bk.one), on w's own rows. cols were quantized with
 // bk.corr's multiplier.
 func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols []q8Row, bk blockKernels) {
-	rk := rowKernelOf(w.DType)
-	pf := k.cfg.Prefetch == PrefetchL2 // no NTA form: PREFETCHNTA gained nothing here
+	rk := rowKernelOf(w.DType).withPrefetch(k.cfg.Prefetch)
 	nb := w.Cols / tensor.QK
 	nsb := nb / rowBlocks
 	tail := nb - nsb*rowBlocks
@@ -135,10 +141,10 @@ func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols
 			var t [4]float32 // the tail's sums, copied out of out (a pointer to t would escape)
 			if tail > 0 {
 				b := nsb * rowBlocks
-				bk.fourFor(j, pf)(&rows[p+nsb*rk.sbBytes], stride, next, &a.q[b*tensor.QK], &a.d[b], a.corrPtr(b), tab, tail, &out[0])
+				bk.fourFor(j)(&rows[p+nsb*rk.sbBytes], stride, next, &a.q[b*tensor.QK], &a.d[b], a.corrPtr(b), tab, tail, &out[0])
 				t = *out
 			}
-			rk.fourFor(j, pf)(&rows[p], stride, &xs[j*nsb*rowActBytes], &a.d[0], &corr[j*nsb*rowBlocks], nsb, &out[0])
+			rk.fourFor(j)(&rows[p], stride, &xs[j*nsb*rowActBytes], &a.d[0], &corr[j*nsb*rowBlocks], nsb, &out[0])
 			for l, r := range rs {
 				y[j*m+r] = out[l] + t[l]
 			}

@@ -195,12 +195,22 @@ type blockKernels struct {
 type blockFour func(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
 
 // fourFor returns the four-row kernel for column j of a group: the first reads the rows
-// from memory, with the prefetches when pf; the others find them in the cache.
-func (b blockKernels) fourFor(j int, pf bool) blockFour {
-	if j > 0 || !pf {
+// from memory, with the prefetches; the others find them in the cache.
+func (b blockKernels) fourFor(j int) blockFour {
+	if j > 0 {
 		return b.cached
 	}
 	return b.four
+}
+
+// withPrefetch returns b for the prefetch setting p: without prefetches (four is cached)
+// unless p is PrefetchL2; the int8 and int4 kernels have no NTA form (PREFETCHNTA gained
+// them nothing).
+func (b blockKernels) withPrefetch(p Prefetch) blockKernels {
+	if p != PrefetchL2 {
+		b.four = b.cached
+	}
+	return b
 }
 
 // blockKernelsOf returns the block kernels of dt, Q8_0 or Q4_0, on the path isa: VPDPBUSD
@@ -237,7 +247,7 @@ var (
 // unless the tiles are prepacked, first unpacks every weight block; below VNNI there are
 // no int8 tiles and every MatMul runs here.
 func matVecColsQuant(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
-	bk := blockKernelsOf(w.DType, k.cfg.ISA)
+	bk := blockKernelsOf(w.DType, k.cfg.ISA).withPrefetch(k.cfg.Prefetch)
 	nb := w.Cols / tensor.QK
 	if nb == 0 {
 		clear(y)
@@ -251,11 +261,10 @@ func matVecColsQuant(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 	}
 	m := w.Rows
 	tab := &f16Table()[0]
-	pf := k.cfg.Prefetch == PrefetchL2 // the int8 and int4 kernels have no NTA form
 	k.quarters(w, n, func(p unsafe.Pointer, stride, next int, rows [4]int, out *[4]float32) {
 		for j := range cols {
 			a := &cols[j]
-			bk.fourFor(j, pf)((*byte)(p), stride, next, &a.q[0], &a.d[0], a.corrPtr(0), tab, nb, &out[0])
+			bk.fourFor(j)((*byte)(p), stride, next, &a.q[0], &a.d[0], a.corrPtr(0), tab, nb, &out[0])
 			for l, r := range rows {
 				y[j*m+r] = out[l]
 			}
