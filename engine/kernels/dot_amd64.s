@@ -552,6 +552,89 @@ done: \
 // for 17 lines of weights, Q4PREFETCH 24 for 9.
 #define SBNOPF
 
+// The Pairs form of the Q4_0 superblock kernel runs two rows in each 512-bit register: a
+// group of 32 weights of the first row in the low half, of the second in the high half
+// (VINSERTI64X4), against the group's activations in both halves (VBROADCASTI64X4), so one
+// set of nibble masks, VPDPBUSDs, conversion and FMA serves two rows. The lanes compute
+// what the 256-bit kernel computes, in the same order, and the sums come out bit for bit
+// the same. It issues no prefetches (it takes the Cached form's place), and pays only
+// where 512-bit integer operations run at full rate (Zen 5: fullWidth512): there a
+// 4096×4096 q4_0 MatVec from the last-level cache ran 1.19-1.23× as fast at one thread and
+// 1.14-1.15× at two (medians of nine alternations in one process, two runs; from memory
+// 0.97-1.06×). Q8_0, whose work per byte is lower, gained nothing (0.98-1.02×) and keeps the
+// 256-bit kernel; on Zen 4 a 512-bit operation takes two 256-bit ones.
+//
+// Registers: Z16-Z23 the superblock's eight groups of activations in both halves, Z24 the
+// eight activation scales in both halves, Z25 the corrections in both halves, Z15 the
+// nibble mask, Z0 the sums of rows SI (low) and R13 (high), Z1 of R14 and R15; Z5-Z10 scratch.
+
+// PAIRLOAD puts group disp of rows P (low half) and Q (high half) in Z6.
+#define PAIRLOAD(disp, P, Q) \
+	VMOVDQU64 disp(P), Y6 \
+	VINSERTI64X4 $1, disp(Q), Z6, Z6
+
+// Q4PAIRNIBBLES adds the 32 bytes of nibbles at disp of rows P and Q against the
+// activations XL (low nibbles) and XH (high ones) into Z5; Q4PAIRGROUPS all four groups.
+#define Q4PAIRNIBBLES(disp, P, Q, XL, XH) \
+	PAIRLOAD(disp, P, Q) \
+	VPANDD Z15, Z6, Z7 \
+	VPSRLW $4, Z6, Z8 \
+	VPANDD Z15, Z8, Z8 \
+	VPDPBUSD XL, Z7, Z5 \
+	VPDPBUSD XH, Z8, Z5
+
+#define Q4PAIRGROUPS(P, Q) \
+	Q4PAIRNIBBLES(16, P, Q, Z16, Z17) \
+	Q4PAIRNIBBLES(48, P, Q, Z18, Z19) \
+	Q4PAIRNIBBLES(80, P, Q, Z20, Z21) \
+	Q4PAIRNIBBLES(112, P, Q, Z22, Z23)
+
+// SBPAIR is SBROW for rows P and Q into ACC with GROUPS (Q4PAIRGROUPS).
+#define SBPAIR(GROUPS, P, Q, ACC) \
+	VMOVDQA64 Z25, Z5 \
+	GROUPS(P, Q) \
+	VCVTPH2PS (P), Y9 \
+	VCVTPH2PS (Q), Y10 \
+	VINSERTF64X4 $1, Y10, Z9, Z9 \
+	VMULPS Z24, Z9, Z9 \
+	VCVTDQ2PS Z5, Z5 \
+	VFMADD231PS Z9, Z5, ACC
+
+// SBPAIRLOOP is SBLOOP for the Pairs forms: CX superblocks of sb bytes a row, the four sums
+// stored as QSTORE stores them.
+#define SBPAIRLOOP(GROUPS, sb, loop, done) \
+	VPXORD Z0, Z0, Z0 \
+	VPXORD Z1, Z1, Z1 \
+	TESTQ CX, CX \
+	JZ done \
+loop: \
+	VBROADCASTI64X4 0(DI), Z16 \
+	VBROADCASTI64X4 32(DI), Z17 \
+	VBROADCASTI64X4 64(DI), Z18 \
+	VBROADCASTI64X4 96(DI), Z19 \
+	VBROADCASTI64X4 128(DI), Z20 \
+	VBROADCASTI64X4 160(DI), Z21 \
+	VBROADCASTI64X4 192(DI), Z22 \
+	VBROADCASTI64X4 224(DI), Z23 \
+	VBROADCASTF32X8 (DX), Z24 \
+	VBROADCASTI32X8 (R8), Z25 \
+	SBPAIR(GROUPS, SI, R13, Z0) \
+	SBPAIR(GROUPS, R14, R15, Z1) \
+	ADDQ $sb, SI \
+	ADDQ $sb, R13 \
+	ADDQ $sb, R14 \
+	ADDQ $sb, R15 \
+	ADDQ $256, DI \
+	ADDQ $32, DX \
+	ADDQ $32, R8 \
+	DECQ CX \
+	JNZ loop \
+done: \
+	VEXTRACTF64X4 $1, Z1, Y3 \
+	VMOVAPS Y1, Y2 \
+	VEXTRACTF64X4 $1, Z0, Y1 \
+	QSTORE(y+48(FP))
+
 // Assembly routines for the instructions archsimd lacks: F16C's VCVTPH2PS and VNNI's
 // VPDPBUSD. Each has a Go twin (the generic kernels) that the tests hold it against.
 
@@ -900,6 +983,15 @@ TEXT ·matVec4Q4RowsCached(SB), NOSPLIT, $0-56
 	SBSETUP
 	VMOVDQU q4nibble<>(SB), Y15
 	SBLOOP(Q4GROUPS, 144, SBNOPF, sb4c_loop, sb4c_done)
+	RET
+
+// func matVec4Q4RowsPairs(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
+// matVec4Q4RowsCached two rows to a 512-bit register (SBPAIRLOOP).
+TEXT ·matVec4Q4RowsPairs(SB), NOSPLIT, $0-56
+	SBSETUP
+	MOVL $0x0f0f0f0f, AX
+	VPBROADCASTD AX, Z15
+	SBPAIRLOOP(Q4PAIRGROUPS, 144, sb4p_loop, sb4p_done)
 	RET
 
 // func matVec4Q8AVX2(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)

@@ -91,6 +91,12 @@ func matVec4Q8RowsCached(w *byte, stride int, xs *byte, xd *float32, corr *int32
 //go:noescape
 func matVec4Q4RowsCached(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
 
+// matVec4Q4RowsPairs is matVec4Q4RowsCached with two rows to a 512-bit register, for
+// CPUs that run 512-bit integer operations at full rate (impl.rowPairs).
+//
+//go:noescape
+func matVec4Q4RowsPairs(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
+
 // The AVX2 four-row block kernels (the avx2 and avx512 paths): matVec4Q8VNNI's arguments.
 
 //go:noescape

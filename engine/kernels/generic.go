@@ -9,10 +9,14 @@ import (
 // impl is one path's set of kernels. Row-level dots are required; matVec and matMul drive
 // them (or faster multi-row code) over the pool.
 type impl struct {
-	isa     ISA
-	dotF32  func(w, x []float32) float32
-	dotF16  func(w []uint16, x []float32) float32
-	dotBF16 func(w []uint16, x []float32) float32
+	isa ISA
+	// rowPairs selects the Pairs form of the Q4_0 superblock kernel (two rows to a 512-bit
+	// register) in place of the Cached one: on CPUs with full-rate 512-bit integer
+	// operations (fullWidth512).
+	rowPairs bool
+	dotF32   func(w, x []float32) float32
+	dotF16   func(w []uint16, x []float32) float32
+	dotBF16  func(w []uint16, x []float32) float32
 	// dotQ8 and dotQ4 multiply one weight row by activations quantized to Q8_0 (xd scales,
 	// xq values), block by block in int32.
 	dotQ8 func(w []byte, x q8Row) float32

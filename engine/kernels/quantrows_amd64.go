@@ -42,12 +42,17 @@ type rowKernel struct {
 // rowFour is the signature of the superblock kernels (dot_amd64.s).
 type rowFour func(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
 
-// rowKernelOf returns dt's superblock kernels, for Q8_0 and Q4_0.
-func rowKernelOf(dt tensor.DType) rowKernel {
+// rowKernelOf returns dt's superblock kernels, for Q8_0 and Q4_0; with pairs, Q4_0's
+// Pairs form (two rows to a 512-bit register) stands in for its Cached one.
+func rowKernelOf(dt tensor.DType, pairs bool) rowKernel {
 	if dt == tensor.Q8_0 {
 		return rowKernel{matVec4Q8Rows, matVec4Q8RowsCached, rowScales + rowBlocks*tensor.QK}
 	}
-	return rowKernel{matVec4Q4Rows, matVec4Q4RowsCached, rowScales + rowBlocks*tensor.QK/2}
+	rk := rowKernel{matVec4Q4Rows, matVec4Q4RowsCached, rowScales + rowBlocks*tensor.QK/2}
+	if pairs {
+		rk.cached = matVec4Q4RowsPairs
+	}
+	return rk
 }
 
 // fourFor returns the superblock kernel for column j of a row group: the first reads the
@@ -72,7 +77,7 @@ func (rk rowKernel) withPrefetch(p Prefetch) rowKernel {
 func packSuperblocks(dst []byte, w *tensor.Matrix, lo, hi int) {
 	rb := w.RowBytes()
 	bb := w.DType.BlockBytes()
-	sb := rowKernelOf(w.DType).sbBytes
+	sb := rowKernelOf(w.DType, false).sbBytes
 	nsb := w.Cols / tensor.QK / rowBlocks
 	for r := lo; r < hi; r++ {
 		src, out := w.Row(r), dst[r*rb:(r+1)*rb]
@@ -123,7 +128,7 @@ func rowActs(xs []byte, corr []int32, x q8Row, nsb int, mul corrMul) {
 // bk; the rows left over one at a time (bk.one), on w's own rows. cols were quantized with
 // bk.corr's multiplier.
 func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols []q8Row, bk blockKernels) {
-	rk := rowKernelOf(w.DType).withPrefetch(k.cfg.Prefetch)
+	rk := rowKernelOf(w.DType, k.impl.rowPairs).withPrefetch(k.cfg.Prefetch)
 	nb := w.Cols / tensor.QK
 	nsb := nb / rowBlocks
 	tail := nb - nsb*rowBlocks

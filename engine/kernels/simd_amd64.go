@@ -49,6 +49,7 @@ func simdImpl(isa ISA) *impl {
 		im.dotBF16 = dotBF16AVX512
 	}
 	if isa >= ISAAVX512VNNI {
+		im.rowPairs = fullWidth512()
 		im.prepack = prepackQuantVNNI
 		im.matMuls = matMulsSIMD
 		im.dotQ8, im.corrQ8 = dotQ8VNNIGo, q8CorrVNNI

@@ -166,6 +166,11 @@ func ParsePrefetch(s string) (Prefetch, error) {
 	return 0, fmt.Errorf("unknown prefetch setting %q: accepted %s", s, prefetchAccepted)
 }
 
+// fullWidth512 reports a CPU that runs 512-bit integer vector operations at the rate of
+// 256-bit ones: AMD family 1Ah (Zen 5) and later, where the Q4_0 superblock kernel's Pairs
+// form pays. On Zen 4 a 512-bit operation takes two 256-bit ones; other CPUs are untried.
+func fullWidth512() bool { return zen5OrLater() }
+
 // Resolve returns p, or DetectPrefetch's choice for PrefetchAuto.
 func (p Prefetch) Resolve() Prefetch {
 	if p == PrefetchAuto {
@@ -186,9 +191,14 @@ func (p Prefetch) Resolve() Prefetch {
 // 32 MiB from the last-level cache: fp16 1.10-1.18 times, bf16 1.23-1.29, fp32 1.19) but
 // not for int8 and int4. Other CPUs keep the prefetches into L2, measured first.
 func DetectPrefetch() Prefetch {
-	c := cpuid.CPU
-	if c.VendorID == cpuid.AMD && c.Family >= 0x1a {
+	if zen5OrLater() {
 		return PrefetchNTA
 	}
 	return PrefetchL2
+}
+
+// zen5OrLater reports an AMD CPU of family 1Ah (Zen 5) or later.
+func zen5OrLater() bool {
+	c := cpuid.CPU
+	return c.VendorID == cpuid.AMD && c.Family >= 0x1a
 }
