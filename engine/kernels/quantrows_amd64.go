@@ -139,19 +139,23 @@ func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols
 		rowActs(xs[j*nsb*rowActBytes:], corr[j*nsb*rowBlocks:], c, nsb, bk.corr)
 	}
 	tab := &f16Table()[0]
-	k.quarters(w, len(cols), func(_ unsafe.Pointer, stride, next int, rs [4]int, out *[4]float32) {
-		p := rs[0] * rb
-		for j := range cols {
-			a := &cols[j]
-			var t [4]float32 // the tail's sums, copied out of out (a pointer to t would escape)
-			if tail > 0 {
-				b := nsb * rowBlocks
-				bk.fourFor(j)(&rows[p+nsb*rk.sbBytes], stride, next, &a.q[b*tensor.QK], &a.d[b], a.corrPtr(b), tab, tail, &out[0])
-				t = *out
-			}
-			rk.fourFor(j)(&rows[p], stride, &xs[j*nsb*rowActBytes], &a.d[0], &corr[j*nsb*rowBlocks], nsb, &out[0])
-			for l, r := range rs {
-				y[j*m+r] = out[l] + t[l]
+	k.quarters(w, len(cols), func(s quarterSpan, out *[4]float32) {
+		stride := s.stride()
+		for i := s.lo; i < s.hi; i++ {
+			p := i * rb
+			for j := range cols {
+				a := &cols[j]
+				var t [4]float32 // the tail's sums, copied out of out (a pointer to t would escape)
+				if tail > 0 {
+					b := nsb * rowBlocks
+					bk.fourFor(j)(&rows[p+nsb*rk.sbBytes], stride, rb, &a.q[b*tensor.QK], &a.d[b], a.corrPtr(b), tab, tail, &out[0])
+					t = *out
+				}
+				rk.fourFor(j)(&rows[p], stride, &xs[j*nsb*rowActBytes], &a.d[0], &corr[j*nsb*rowBlocks], nsb, &out[0])
+				for l := range out {
+					out[l] += t[l]
+				}
+				s.store(y[j*m:(j+1)*m], i, out)
 			}
 		}
 	}, func(r int) {
