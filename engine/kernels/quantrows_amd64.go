@@ -3,6 +3,8 @@
 package kernels
 
 import (
+	"fmt"
+	"math/bits"
 	"unsafe"
 
 	"github.com/infertune/infertune/engine/tensor"
@@ -107,18 +109,30 @@ func packSuperblocks(dst []byte, w *tensor.Matrix, lo, hi int) {
 // come from x's lane corrections, made with mul by the block kernels' quantize: lanes 0-3
 // already carry mul[0], lanes 4-7 mul[1] (16 times it for Q4_0, see q4CorrVNNI).
 func rowActs(xs []byte, corr []int32, x q8Row, nsb int, mul corrMul) {
-	q := unsafe.Slice((*byte)(unsafe.Pointer(&x.q[0])), len(x.q))
-	for s := range nsb {
-		out := xs[s*rowActBytes : (s+1)*rowActBytes]
-		for i := range rowBlocks {
-			b := s*rowBlocks + i
-			l := x.corr[8*b : 8*b+8]
-			corr[b] = l[0] + l[1] + l[2] + l[3] + (l[4]+l[5]+l[6]+l[7])/mul[1]*mul[0] // exact: lanes 4-7 are multiples of mul[1]
-			blk := q[b*tensor.QK : (b+1)*tensor.QK]
-			for g := range 8 {
-				*(*[4]byte)(out[32*g+4*i:]) = *(*[4]byte)(blk[16*(g%2)+4*(g/2):])
-			}
-		}
+	// Lanes 4-7 carry mul[1] = 2^shift·mul[0] (Q8_0: shift 0, Q4_0: 4) and are multiples
+	// of mul[1], so shifting their sum right divides it exactly: an integer division per
+	// block was most of this function's time.
+	shift := bits.TrailingZeros32(uint32(mul[1] / mul[0]))
+	if mul[0]<<shift != mul[1] {
+		panic(fmt.Sprintf("kernels: row activations: multipliers %v are not a power of two apart", mul))
+	}
+	if nsb == 0 {
+		return
+	}
+	_ = xs[nsb*rowActBytes-1]
+	_ = corr[nsb*rowBlocks-1]
+	_ = x.q[nsb*rowActBytes-1]
+	_ = x.corr[8*nsb*rowBlocks-1]
+	for b := range nsb * rowBlocks {
+		l := (*[8]int32)(x.corr[8*b:])
+		corr[b] = l[0] + l[1] + l[2] + l[3] + (l[4]+l[5]+l[6]+l[7])>>shift
+		// The block's eight 4-byte lanes d go to group g = 2·(d mod 4) + d/4 of its
+		// superblock, lane b mod 8: the inverse of the order described above.
+		in := (*[8]uint32)(unsafe.Pointer(&x.q[b*tensor.QK]))
+		out := (*[rowActBytes / 4]uint32)(unsafe.Pointer(&xs[b/rowBlocks*rowActBytes]))
+		i := b % rowBlocks
+		out[i], out[8+i], out[16+i], out[24+i] = in[0], in[4], in[1], in[5]
+		out[32+i], out[40+i], out[48+i], out[56+i] = in[2], in[6], in[3], in[7]
 	}
 }
 
