@@ -486,27 +486,20 @@ done: \
 	SBPREFETCH1(R14, ahead) \
 	SBPREFETCH1(R15, ahead)
 
-// SBLOOP runs the kernel's superblocks (CX of them, sb bytes a row's) with GROUPS, each
-// step after the prefetches PREFETCH (Q8PREFETCH, Q4PREFETCH), and stores the four sums.
-#define SBLOOP(GROUPS, sb, PREFETCH, loop, done) \
-	TESTQ CX, CX \
-	JZ done \
-loop: \
-	PREFETCH \
-	VMOVDQU64 0(DI), Y16 \
-	VMOVDQU64 32(DI), Y17 \
-	VMOVDQU64 64(DI), Y18 \
-	VMOVDQU64 96(DI), Y19 \
-	VMOVDQU64 128(DI), Y20 \
-	VMOVDQU64 160(DI), Y21 \
-	VMOVDQU64 192(DI), Y22 \
-	VMOVDQU64 224(DI), Y23 \
-	VMOVUPS (DX), Y24 \
-	VMOVDQU64 (R8), Y25 \
-	SBROW(GROUPS, SI, Y0, Y4, Y5, Y6, Y7, Y8) \
-	SBROW(GROUPS, R13, Y1, Y9, Y10, Y11, Y12, Y13) \
-	SBROW(GROUPS, R14, Y2, Y26, Y27, Y28, Y29, Y30) \
-	SBROW(GROUPS, R15, Y3, Y4, Y5, Y6, Y7, Y8) \
+// SBACTS loads a superblock's eight groups of activations (DI) with LOAD into A0-A7.
+#define SBACTS(LOAD, A0, A1, A2, A3, A4, A5, A6, A7) \
+	LOAD 0(DI), A0 \
+	LOAD 32(DI), A1 \
+	LOAD 64(DI), A2 \
+	LOAD 96(DI), A3 \
+	LOAD 128(DI), A4 \
+	LOAD 160(DI), A5 \
+	LOAD 192(DI), A6 \
+	LOAD 224(DI), A7
+
+// SBNEXT moves the row, activation, scale and correction pointers on by one superblock
+// (sb bytes a row) and loops back to loop while CX superblocks remain.
+#define SBNEXT(sb, loop) \
 	ADDQ $sb, SI \
 	ADDQ $sb, R13 \
 	ADDQ $sb, R14 \
@@ -515,7 +508,23 @@ loop: \
 	ADDQ $32, DX \
 	ADDQ $32, R8 \
 	DECQ CX \
-	JNZ loop \
+	JNZ loop
+
+// SBLOOP runs the kernel's superblocks (CX of them, sb bytes a row's) with GROUPS, each
+// step after the prefetches PREFETCH (Q8PREFETCH, Q4PREFETCH), and stores the four sums.
+#define SBLOOP(GROUPS, sb, PREFETCH, loop, done) \
+	TESTQ CX, CX \
+	JZ done \
+loop: \
+	PREFETCH \
+	SBACTS(VMOVDQU64, Y16, Y17, Y18, Y19, Y20, Y21, Y22, Y23) \
+	VMOVUPS (DX), Y24 \
+	VMOVDQU64 (R8), Y25 \
+	SBROW(GROUPS, SI, Y0, Y4, Y5, Y6, Y7, Y8) \
+	SBROW(GROUPS, R13, Y1, Y9, Y10, Y11, Y12, Y13) \
+	SBROW(GROUPS, R14, Y2, Y26, Y27, Y28, Y29, Y30) \
+	SBROW(GROUPS, R15, Y3, Y4, Y5, Y6, Y7, Y8) \
+	SBNEXT(sb, loop) \
 done: \
 	QSTORE(y+48(FP))
 
@@ -608,27 +617,12 @@ done: \
 	TESTQ CX, CX \
 	JZ done \
 loop: \
-	VBROADCASTI64X4 0(DI), Z16 \
-	VBROADCASTI64X4 32(DI), Z17 \
-	VBROADCASTI64X4 64(DI), Z18 \
-	VBROADCASTI64X4 96(DI), Z19 \
-	VBROADCASTI64X4 128(DI), Z20 \
-	VBROADCASTI64X4 160(DI), Z21 \
-	VBROADCASTI64X4 192(DI), Z22 \
-	VBROADCASTI64X4 224(DI), Z23 \
+	SBACTS(VBROADCASTI64X4, Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23) \
 	VBROADCASTF32X8 (DX), Z24 \
 	VBROADCASTI32X8 (R8), Z25 \
 	SBPAIR(GROUPS, SI, R13, Z0) \
 	SBPAIR(GROUPS, R14, R15, Z1) \
-	ADDQ $sb, SI \
-	ADDQ $sb, R13 \
-	ADDQ $sb, R14 \
-	ADDQ $sb, R15 \
-	ADDQ $256, DI \
-	ADDQ $32, DX \
-	ADDQ $32, R8 \
-	DECQ CX \
-	JNZ loop \
+	SBNEXT(sb, loop) \
 done: \
 	VEXTRACTF64X4 $1, Z1, Y3 \
 	VMOVAPS Y1, Y2 \
