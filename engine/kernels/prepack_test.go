@@ -282,8 +282,8 @@ func TestQuantNaNPropagates(t *testing.T) {
 // TestRowPairsAgree holds the Q4_0 superblock kernel's Pairs form (two rows to a 512-bit
 // register, chosen on CPUs with full-rate 512-bit operations) to the 256-bit Cached form,
 // bit for bit, whatever this CPU would choose: MatVec and a MatMul on the row groups of
-// prepacked int8 and int4 matrices, rows of superblocks and a tail block, and row counts
-// with rows left over.
+// prepacked int4 matrices (int8 has no such form), rows of superblocks and a tail block,
+// and row counts with rows left over.
 func TestRowPairsAgree(t *testing.T) {
 	if !slices.Contains(ISAs(), ISAAVX512VNNI) {
 		t.Skip("no VNNI path here")
@@ -294,27 +294,25 @@ func TestRowPairsAgree(t *testing.T) {
 		ks[i] = newKernels(t, Config{Tier: SIMD, ISA: ISAAVX512VNNI, Threads: 2, Prefetch: PrefetchOff})
 		ks[i].impl.rowPairs = pairs
 	}
-	for _, dt := range []tensor.DType{tensor.Q4_0} {
-		for _, s := range []struct{ m, k int }{{37, 1568}, {64, 4096}, {5, 2048}} {
-			w := randMatrix(t, r, dt, s.m, s.k)
-			x := randVec(r, 3*s.k)
-			for _, kn := range ks {
-				kn.PrepackMatVec(w)
-			}
-			for _, n := range []int{1, 3} {
-				var ys [2][]float32
-				for i, kn := range ks {
-					ys[i] = make([]float32, n*s.m)
-					if n == 1 {
-						kn.MatVec(ys[i], w, x[:s.k])
-					} else {
-						kn.MatMul(ys[i], w, x[:n*s.k], n)
-					}
+	for _, s := range []struct{ m, k int }{{37, 1568}, {64, 4096}, {5, 2048}} {
+		w := randMatrix(t, r, tensor.Q4_0, s.m, s.k)
+		x := randVec(r, 3*s.k)
+		for _, kn := range ks {
+			kn.PrepackMatVec(w)
+		}
+		for _, n := range []int{1, 3} {
+			var ys [2][]float32
+			for i, kn := range ks {
+				ys[i] = make([]float32, n*s.m)
+				if n == 1 {
+					kn.MatVec(ys[i], w, x[:s.k])
+				} else {
+					kn.MatMul(ys[i], w, x[:n*s.k], n)
 				}
-				for i := range ys[0] {
-					if math.Float32bits(ys[1][i]) != math.Float32bits(ys[0][i]) {
-						t.Fatalf("%s %dx%d n=%d: y[%d] = %v with pairs, %v without", dt, s.m, s.k, n, i, ys[1][i], ys[0][i])
-					}
+			}
+			for i := range ys[0] {
+				if math.Float32bits(ys[1][i]) != math.Float32bits(ys[0][i]) {
+					t.Fatalf("q4_0 %dx%d n=%d: y[%d] = %v with pairs, %v without", s.m, s.k, n, i, ys[1][i], ys[0][i])
 				}
 			}
 		}
