@@ -66,14 +66,6 @@ func (rk rowKernel) fourFor(j int) rowFour {
 	return rk.four
 }
 
-// withPrefetch returns rk for the prefetch setting p, as blockKernels.withPrefetch.
-func (rk rowKernel) withPrefetch(p Prefetch) rowKernel {
-	if p != PrefetchL2 {
-		rk.four = rk.cached
-	}
-	return rk
-}
-
 // packSuperblocks rearranges the rows lo to hi of w (Q8_0 or Q4_0, at least one superblock
 // a row) into superblock rows in dst (len(w.Data) bytes).
 func packSuperblocks(dst []byte, w *tensor.Matrix, lo, hi int) {
@@ -142,11 +134,12 @@ func rowActs(xs []byte, corr []int32, x q8Row, nsb int, mul corrMul) {
 // bk; the rows left over one at a time (bk.one), on w's own rows. cols were quantized with
 // bk.corr's multiplier.
 func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols []q8Row, bk blockKernels) {
-	rk := rowKernelOf(w.DType, k.impl.rowPairs).withPrefetch(k.cfg.Prefetch)
+	rk := rowKernelOf(w.DType, k.impl.rowPairs)
+	rk.four = firstKernel(k.cfg.Prefetch, rk.four, rk.cached, rk.cached)
 	nb := w.Cols / tensor.QK
 	nsb := nb / rowBlocks
 	tail := nb - nsb*rowBlocks
-	rb, m := w.RowBytes(), w.Rows
+	m := w.Rows
 	xs := growAligned(&k.packed.quants, len(cols)*nsb*rowActBytes)
 	corr := grow(&k.packed.corr, len(cols)*nsb*rowBlocks)
 	for j, c := range cols {
@@ -156,13 +149,13 @@ func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols
 	k.quarters(w, len(cols), func(s quarterSpan, out *[4]float32) {
 		stride := s.stride()
 		for i := s.lo; i < s.hi; i++ {
-			p := i * rb
+			p := i * s.rb
 			for j := range cols {
 				a := &cols[j]
 				var t [4]float32 // the tail's sums, copied out of out (a pointer to t would escape)
 				if tail > 0 {
 					b := nsb * rowBlocks
-					bk.fourFor(j)(&rows[p+nsb*rk.sbBytes], stride, rb, &a.q[b*tensor.QK], &a.d[b], a.corrPtr(b), tab, tail, &out[0])
+					bk.fourFor(j)(&rows[p+nsb*rk.sbBytes], stride, s.rb, &a.q[b*tensor.QK], &a.d[b], a.corrPtr(b), tab, tail, &out[0])
 					t = *out
 				}
 				rk.fourFor(j)(&rows[p], stride, &xs[j*nsb*rowActBytes], &a.d[0], &corr[j*nsb*rowBlocks], nsb, &out[0])

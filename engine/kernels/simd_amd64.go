@@ -115,15 +115,8 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 			return half(tensor.AsU16(w.Row(i))[from:], x[j*kk+from:(j+1)*kk])
 		}
 	}
-	// The first column reads the rows from memory with the kernel of the prefetch setting;
-	// the float kernels prefetch at fixed distances: they take no next.
-	first := cached
-	switch k.cfg.Prefetch {
-	case PrefetchL2:
-		first = four
-	case PrefetchNTA:
-		first = nta
-	}
+	// The float kernels prefetch at fixed distances: they take no next.
+	first := firstKernel(k.cfg.Prefetch, four, nta, cached)
 	k.quarters(w, n, func(s quarterSpan, out *[4]float32) {
 		stride := s.stride()
 		for i := s.lo; i < s.hi; i++ {
@@ -225,14 +218,19 @@ func (b blockKernels) fourFor(j int) blockFour {
 	return b.four
 }
 
-// withPrefetch returns b for the prefetch setting p: without prefetches (four is cached)
-// unless p is PrefetchL2; the int8 and int4 kernels have no NTA form (PREFETCHNTA gained
-// them nothing).
-func (b blockKernels) withPrefetch(p Prefetch) blockKernels {
-	if p != PrefetchL2 {
-		b.four = b.cached
+// firstKernel returns the kernel a row group's first column runs, the one that reads the
+// rows from memory (the other columns find them in the cache and run the form without
+// prefetches), for the prefetch setting p: l2, the form that prefetches into L2, for
+// PrefetchL2; nta, the one with PREFETCHNTA, for PrefetchNTA (the int8 and int4 kernels,
+// which PREFETCHNTA gained nothing, pass none); none otherwise.
+func firstKernel[F any](p Prefetch, l2, nta, none F) F {
+	switch p {
+	case PrefetchL2:
+		return l2
+	case PrefetchNTA:
+		return nta
 	}
-	return b
+	return none
 }
 
 // blockKernelsOf returns the block kernels of dt, Q8_0 or Q4_0, on the path isa: VPDPBUSD
@@ -269,7 +267,8 @@ var (
 // unless the tiles are prepacked, first unpacks every weight block; below VNNI there are
 // no int8 tiles and every MatMul runs here.
 func matVecColsQuant(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
-	bk := blockKernelsOf(w.DType, k.cfg.ISA).withPrefetch(k.cfg.Prefetch)
+	bk := blockKernelsOf(w.DType, k.cfg.ISA)
+	bk.four = firstKernel(k.cfg.Prefetch, bk.four, bk.cached, bk.cached)
 	nb := w.Cols / tensor.QK
 	if nb == 0 {
 		clear(y)
