@@ -188,7 +188,7 @@ func New(cfg Config) (*Kernels, error) {
 		return nil, fmt.Errorf("kernels: threads %d: must be 0 (all CPUs) or more", cfg.Threads)
 	}
 	if cfg.Prefetch > PrefetchOff {
-		return nil, fmt.Errorf("kernels: prefetch %s: accepted %s", cfg.Prefetch, prefetchAccepted)
+		return nil, fmt.Errorf("kernels: prefetch %s: accepted %s", cfg.Prefetch, PrefetchNames())
 	}
 	if cfg.Threads == 0 {
 		cfg.Threads = runtime.NumCPU()

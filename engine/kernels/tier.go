@@ -152,8 +152,9 @@ const (
 
 var prefetchNames = [...]string{PrefetchAuto: "auto", PrefetchL2: "l2", PrefetchNTA: "nta", PrefetchOff: "off"}
 
-// prefetchAccepted lists the settings' names for error messages.
-const prefetchAccepted = "auto, l2, nta, off"
+// PrefetchNames returns the settings' names, comma-separated, for messages that list what
+// is accepted.
+func PrefetchNames() string { return strings.Join(prefetchNames[:], ", ") }
 
 // String returns auto, l2, nta or off.
 func (p Prefetch) String() string { return nameOf(prefetchNames[:], p, "prefetch") }
@@ -163,7 +164,7 @@ func ParsePrefetch(s string) (Prefetch, error) {
 	if p, ok := lookupName[Prefetch](prefetchNames[:], s); ok {
 		return p, nil
 	}
-	return 0, fmt.Errorf("unknown prefetch setting %q: accepted %s", s, prefetchAccepted)
+	return 0, fmt.Errorf("unknown prefetch setting %q: accepted %s", s, PrefetchNames())
 }
 
 // fullWidth512 reports a CPU that runs 512-bit integer vector operations at the rate of

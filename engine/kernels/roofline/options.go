@@ -239,14 +239,14 @@ func (o Options) Validate() error {
 
 	switch {
 	case o.Prefetch != nil && len(o.Prefetch) == 0:
-		bad("Prefetch: empty list; accepted: one or more of auto, l2, nta, off (nil means auto)")
+		bad("Prefetch: empty list; accepted: one or more of %s (nil means auto)", kernels.PrefetchNames())
 	case o.Prefetch != nil && !slices.Contains(d.Tiers, kernels.SIMD):
 		bad("Prefetch: given without the simd tier, the only one it applies to; accepted: simd among Tiers, or no Prefetch")
 	}
 	for i, p := range o.Prefetch {
 		switch {
 		case p > kernels.PrefetchOff:
-			bad("Prefetch[%d]: %s; accepted: auto, l2, nta, off", i, p)
+			bad("Prefetch[%d]: %s; accepted: %s", i, p, kernels.PrefetchNames())
 		case slices.IndexFunc(o.Prefetch[:i], func(q kernels.Prefetch) bool { return q.Resolve() == p.Resolve() }) >= 0:
 			bad("Prefetch[%d]: %s measures the same as a setting before it (auto is %s on this CPU); accepted: each setting once", i, p, kernels.DetectPrefetch())
 		}
