@@ -128,6 +128,17 @@ func TestRunRows(t *testing.T) {
 	}
 }
 
+// hotRowOptions is tinyOptions cut to one hot MatVec row of dt at one thread, for each of
+// the generic tier and the simd tier's configurations.
+func hotRowOptions(dt tensor.DType) Options {
+	o := tinyOptions()
+	o.Tiers = []kernels.Tier{kernels.Generic, kernels.SIMD}
+	o.DTypes = []tensor.DType{dt}
+	o.Ops = []Op{OpMatVecHot}
+	o.Threads = []int{1}
+	return o
+}
+
 // TestRunISAs: with ISAs, the simd tier runs once on each path, its rows named for it, and
 // RowCount counts them.
 func TestRunISAs(t *testing.T) {
@@ -135,12 +146,8 @@ func TestRunISAs(t *testing.T) {
 	if len(paths) == 0 {
 		t.Skip("simd tier not usable here")
 	}
-	o := tinyOptions()
-	o.Tiers = []kernels.Tier{kernels.Generic, kernels.SIMD}
+	o := hotRowOptions(tensor.Q8_0)
 	o.ISAs = paths
-	o.DTypes = []tensor.DType{tensor.Q8_0}
-	o.Ops = []Op{OpMatVecHot}
-	o.Threads = []int{1}
 	rep, err := Run(context.Background(), o, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -170,12 +177,8 @@ func TestRunPrefetch(t *testing.T) {
 	if len(kernels.ISAs()) == 0 {
 		t.Skip("simd tier not usable here")
 	}
-	o := tinyOptions()
-	o.Tiers = []kernels.Tier{kernels.Generic, kernels.SIMD}
+	o := hotRowOptions(tensor.F16)
 	o.Prefetch = []kernels.Prefetch{kernels.PrefetchL2, kernels.PrefetchNTA, kernels.PrefetchOff}
-	o.DTypes = []tensor.DType{tensor.F16}
-	o.Ops = []Op{OpMatVecHot}
-	o.Threads = []int{1}
 	rep, err := Run(context.Background(), o, nil)
 	if err != nil {
 		t.Fatal(err)
