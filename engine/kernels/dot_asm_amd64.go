@@ -110,3 +110,25 @@ func matVec4Q4AVX2(w *byte, stride, next int, xq *int8, xd *float32, corr *int32
 
 //go:noescape
 func matVec4Q4AVX2Cached(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
+
+// The Z kernels (matvec512_amd64.s) are the fp16 and bf16 four-row kernels in 512-bit
+// steps of 32 elements, in the same three prefetch forms (Kernels' wideFloats); the bf16
+// ones read x in bf16OrderZ.
+
+//go:noescape
+func matVec4F16Z(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+
+//go:noescape
+func matVec4F16ZNTA(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+
+//go:noescape
+func matVec4F16ZCached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+
+//go:noescape
+func matVec4BF16Z(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+
+//go:noescape
+func matVec4BF16ZNTA(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+
+//go:noescape
+func matVec4BF16ZCached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)

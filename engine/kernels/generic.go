@@ -14,9 +14,12 @@ type impl struct {
 	// register) in place of the Cached one: on CPUs with full-rate 512-bit integer
 	// operations (fullWidth512).
 	rowPairs bool
-	dotF32   func(w, x []float32) float32
-	dotF16   func(w []uint16, x []float32) float32
-	dotBF16  func(w []uint16, x []float32) float32
+	// wideFloats selects the 512-bit fp16 and bf16 four-row MatVec kernels (the Z kernels)
+	// in place of the 256-bit ones, on the same CPUs.
+	wideFloats bool
+	dotF32     func(w, x []float32) float32
+	dotF16     func(w []uint16, x []float32) float32
+	dotBF16    func(w []uint16, x []float32) float32
 	// dotQ8 and dotQ4 multiply one weight row by activations quantized to Q8_0 (xd scales,
 	// xq values), block by block in int32.
 	dotQ8 func(w []byte, x q8Row) float32

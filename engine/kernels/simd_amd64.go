@@ -47,6 +47,7 @@ func simdImpl(isa ISA) *impl {
 		im.quant = quantBlocksAVX512
 		im.dotF32 = dotF32AVX512
 		im.dotBF16 = dotBF16AVX512
+		im.wideFloats = fullWidth512()
 	}
 	if isa >= ISAAVX512VNNI {
 		im.rowPairs = fullWidth512()
@@ -74,13 +75,19 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 // (Y = X·Wᵀ, n×m): each group of four weight rows runs on the four-row kernel against every
 // column in turn, so it is read from memory once and from L1 or L2 for the other columns
 // (on the Cached kernels, which skip the prefetches). Rows left over go one at a time; a
-// row's last k mod 16 elements are added by the row dot. Below floatCols columns this beats
-// the tiled MatMul, which computes whole tiles of 16 or 32 columns.
+// row's last elements after the kernel's steps (k mod 16, or k mod 32 for the Z kernels)
+// are added by the row dot. Below floatCols columns this beats the tiled MatMul, which
+// computes whole tiles of 16 or 32 columns.
 func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 	im := k.impl
 	m, kk := w.Rows, w.Cols
-	k16 := kk &^ 15
-	if k16 == 0 {
+	wide := im.wideFloats && w.DType != tensor.F32
+	step := 16
+	if wide {
+		step = 32
+	}
+	ks := kk / step * step
+	if ks == 0 {
 		// Rows shorter than the four-row kernels' step.
 		for j := range n {
 			rowsMatVec(k, y[j*m:(j+1)*m], w, x[j*kk:(j+1)*kk])
@@ -90,7 +97,7 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 	// four, nta and cached are the dtype's four-row kernel and its forms with PREFETCHNTA
 	// and without prefetches; column j's activations for them start at xs[j*xstride] (bf16
 	// reads them reordered).
-	// dot returns row i's dot with column j over its elements from on (the last kk-k16
+	// dot returns row i's dot with column j over its elements from on (the last kk-ks
 	// after the four-row kernel, all of them for a row left over).
 	four, nta, cached := matVec4F32, matVec4F32NTA, matVec4F32Cached
 	xs, xstride := x, kk
@@ -103,12 +110,20 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 	case tensor.F16, tensor.BF16:
 		half := im.dotF16
 		four, nta, cached = matVec4F16, matVec4F16NTA, matVec4F16Cached
+		if wide {
+			four, nta, cached = matVec4F16Z, matVec4F16ZNTA, matVec4F16ZCached
+		}
 		if w.DType == tensor.BF16 {
 			half = im.dotBF16
 			four, nta, cached = matVec4BF16, matVec4BF16NTA, matVec4BF16Cached
-			xs, xstride = grow(&k.packed.panel, n*k16), k16
+			order := bf16Order
+			if wide {
+				four, nta, cached = matVec4BF16Z, matVec4BF16ZNTA, matVec4BF16ZCached
+				order = bf16OrderZ
+			}
+			xs, xstride = grow(&k.packed.panel, n*ks), ks
 			for j := range n {
-				bf16Order(xs[j*k16:(j+1)*k16], x[j*kk:j*kk+k16])
+				order(xs[j*ks:(j+1)*ks], x[j*kk:j*kk+ks])
 			}
 		}
 		dot = func(i, j, from int) float32 {
@@ -126,12 +141,12 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 				if j > 0 {
 					run = cached
 				}
-				run(p, stride, &xs[j*xstride], k16, &out[0])
+				run(p, stride, &xs[j*xstride], ks, &out[0])
 				yj := y[j*m : (j+1)*m]
 				s.store(yj, i, out)
-				if k16 < kk {
+				if ks < kk {
 					for r := i; r < 4*s.q; r += s.q {
-						yj[r] += dot(r, j, k16)
+						yj[r] += dot(r, j, ks)
 					}
 				}
 			}
@@ -193,6 +208,19 @@ func bf16Order(dst, x []float32) []float32 {
 		copy(dst[g+4:g+8], x[g+8:g+12])
 		copy(dst[g+8:g+12], x[g+4:g+8])
 		copy(dst[g+12:g+16], x[g+12:g+16])
+	}
+	return dst
+}
+
+// bf16OrderZ copies x (a multiple of 32 long) to dst in the order matVec4BF16Z reads its
+// activations: in each 32, the even elements, then the odd ones (see EVENBF16Z in
+// matvec512_amd64.s).
+func bf16OrderZ(dst, x []float32) []float32 {
+	for g := 0; g+32 <= len(x); g += 32 {
+		even, odd := dst[g:g+16], dst[g+16:g+32]
+		for i := range 16 {
+			even[i], odd[i] = x[g+2*i], x[g+2*i+1]
+		}
 	}
 	return dst
 }

@@ -1,0 +1,163 @@
+//go:build goexperiment.simd && amd64
+
+#include "textflag.h"
+
+// 512-bit forms of the fp16 and bf16 four-row MatVec kernels (matvec_amd64.s), for CPUs
+// that run 512-bit operations at full width (Kernels' wideFloats): y[r] = Σ_{p<k}
+// fp32(w_r[p])·x[p] for the rows w, w+stride, w+2·stride, w+3·stride, k a multiple of 32,
+// a step of 32 elements (64 bytes of each row, one cache line). Against the 256-bit
+// kernels the conversions take half the instructions, which is what limits a matrix read
+// from L1 or L2: in production MatVec, fp16, one thread, medians of eleven alternations,
+// 768×288 1.47 times as fast, 1024×1024 1.18, 2048×2048 1.13, 4096×2048 1.11 and
+// 4096×4096 (32 MiB) 0.98; two threads 1.31, 1.22, 1.21, 1.10 and 1.00.
+
+// ROWSZ sets R11 = 3·stride.
+#define ROWSZ \
+	LEAQ (R10)(R10*2), R11
+
+// ARGSZ loads the arguments, prepares the row pointers and zeroes the accumulators; CX
+// becomes the number of 32-element steps.
+#define ARGSZ \
+	MOVQ w+0(FP), SI \
+	MOVQ stride+8(FP), R10 \
+	MOVQ x+16(FP), DX \
+	MOVQ k+24(FP), CX \
+	MOVQ y+32(FP), DI \
+	ROWSZ \
+	VPXORD Z0, Z0, Z0 \
+	VPXORD Z1, Z1, Z1 \
+	VPXORD Z2, Z2, Z2 \
+	VPXORD Z3, Z3, Z3 \
+	VPXORD Z4, Z4, Z4 \
+	VPXORD Z5, Z5, Z5 \
+	VPXORD Z6, Z6, Z6 \
+	VPXORD Z7, Z7, Z7 \
+	SHRQ $5, CX
+
+// REDUCEZ adds the two accumulators of each row (Z0+Z4 … Z3+Z7), then the sixteen lanes of
+// each row, and stores the four sums to y (DI).
+#define REDUCEZ \
+	VADDPS Z4, Z0, Z0 \
+	VADDPS Z5, Z1, Z1 \
+	VADDPS Z6, Z2, Z2 \
+	VADDPS Z7, Z3, Z3 \
+	VEXTRACTF64X4 $1, Z0, Y4 \
+	VEXTRACTF64X4 $1, Z1, Y5 \
+	VEXTRACTF64X4 $1, Z2, Y6 \
+	VEXTRACTF64X4 $1, Z3, Y7 \
+	VADDPS Y4, Y0, Y0 \
+	VADDPS Y5, Y1, Y1 \
+	VADDPS Y6, Y2, Y2 \
+	VADDPS Y7, Y3, Y3 \
+	VHADDPS Y1, Y0, Y0 \
+	VHADDPS Y3, Y2, Y2 \
+	VHADDPS Y2, Y0, Y0 \
+	VEXTRACTF128 $1, Y0, X1 \
+	VADDPS X1, X0, X0 \
+	VMOVUPS X0, 0(DI) \
+	VZEROUPPER
+
+// The prefetches, once per step: PREFETCHZ as PREFETCH4 (the four rows 4 KiB and 8 KiB
+// ahead into L2), PREFETCHNTAZ as PREFETCHNTA4 (2 KiB ahead), NOPFZ none (the Cached
+// kernels).
+#define PREFETCHZ \
+	PREFETCHT1 4096(SI) \
+	PREFETCHT1 4096(SI)(R10*1) \
+	PREFETCHT1 4096(SI)(R10*2) \
+	PREFETCHT1 4096(SI)(R11*1) \
+	PREFETCHT1 8192(SI) \
+	PREFETCHT1 8192(SI)(R10*1) \
+	PREFETCHT1 8192(SI)(R10*2) \
+	PREFETCHT1 8192(SI)(R11*1)
+
+#define PREFETCHNTAZ \
+	PREFETCHNTA 2048(SI) \
+	PREFETCHNTA 2048(SI)(R10*1) \
+	PREFETCHNTA 2048(SI)(R10*2) \
+	PREFETCHNTA 2048(SI)(R11*1)
+
+#define NOPFZ
+
+// WIDENZ widens 16 weights of each row at byte offset d to fp32 in Z10-Z13 with W (a
+// macro of a memory operand and a register) and adds their products with the activations
+// in XV to accumulators A0-A3.
+#define WIDENZ(W, d, XV, A0, A1, A2, A3) \
+	W(d(SI), Z10) \
+	W(d(SI)(R10*1), Z11) \
+	W(d(SI)(R10*2), Z12) \
+	W(d(SI)(R11*1), Z13) \
+	VFMADD231PS Z10, XV, A0 \
+	VFMADD231PS Z11, XV, A1 \
+	VFMADD231PS Z12, XV, A2 \
+	VFMADD231PS Z13, XV, A3
+
+// fp16: elements 0-15 of the step from its first 32 bytes, 16-31 from the next.
+#define CVTF16Z(m, dst) VCVTPH2PS m, dst
+#define F16ROWSZ \
+	WIDENZ(CVTF16Z, 0, Z8, Z0, Z1, Z2, Z3) \
+	WIDENZ(CVTF16Z, 32, Z9, Z4, Z5, Z6, Z7)
+
+// bf16: a bf16 is the high half of an fp32. VPSLLD by 16 makes the low word of each 32-bit
+// lane an fp32 (the even elements of the step), VPANDD with 0xFFFF0000 (Z15) keeps the
+// high word (the odd ones), each in one instruction from memory. The activations come in
+// that order (bf16OrderZ).
+#define EVENBF16Z(m, dst) VPSLLD $16, m, dst
+#define ODDBF16Z(m, dst) VPANDD m, Z15, dst
+#define BF16ROWSZ \
+	WIDENZ(EVENBF16Z, 0, Z8, Z0, Z1, Z2, Z3) \
+	WIDENZ(ODDBF16Z, 0, Z9, Z4, Z5, Z6, Z7)
+
+// HALFLOOPZ is a kernel: ARGSZ, SETUP (F16SETUPZ or BF16SETUPZ), then CX steps of ROWS
+// (F16ROWSZ or BF16ROWSZ) with the prefetch PF; loop and done are its labels.
+#define HALFLOOPZ(ROWS, SETUP, PF, loop, done) \
+	ARGSZ \
+	SETUP \
+	TESTQ CX, CX \
+	JZ done \
+loop: \
+	PF \
+	VMOVUPS 0(DX), Z8 \
+	VMOVUPS 64(DX), Z9 \
+	ROWS \
+	ADDQ $64, SI \
+	ADDQ $128, DX \
+	DECQ CX \
+	JNZ loop \
+done: \
+	REDUCEZ
+
+#define F16SETUPZ
+#define BF16SETUPZ \
+	MOVL $0xFFFF0000, AX \
+	VPBROADCASTD AX, Z15
+
+// func matVec4F16Z(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+TEXT ·matVec4F16Z(SB), NOSPLIT, $0-40
+	HALFLOOPZ(F16ROWSZ, F16SETUPZ, PREFETCHZ, f16z_loop, f16z_done)
+	RET
+
+// func matVec4F16ZNTA(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+TEXT ·matVec4F16ZNTA(SB), NOSPLIT, $0-40
+	HALFLOOPZ(F16ROWSZ, F16SETUPZ, PREFETCHNTAZ, f16zn_loop, f16zn_done)
+	RET
+
+// func matVec4F16ZCached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+TEXT ·matVec4F16ZCached(SB), NOSPLIT, $0-40
+	HALFLOOPZ(F16ROWSZ, F16SETUPZ, NOPFZ, f16zc_loop, f16zc_done)
+	RET
+
+// func matVec4BF16Z(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+// x is in bf16OrderZ.
+TEXT ·matVec4BF16Z(SB), NOSPLIT, $0-40
+	HALFLOOPZ(BF16ROWSZ, BF16SETUPZ, PREFETCHZ, bf16z_loop, bf16z_done)
+	RET
+
+// func matVec4BF16ZNTA(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+TEXT ·matVec4BF16ZNTA(SB), NOSPLIT, $0-40
+	HALFLOOPZ(BF16ROWSZ, BF16SETUPZ, PREFETCHNTAZ, bf16zn_loop, bf16zn_done)
+	RET
+
+// func matVec4BF16ZCached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+TEXT ·matVec4BF16ZCached(SB), NOSPLIT, $0-40
+	HALFLOOPZ(BF16ROWSZ, BF16SETUPZ, NOPFZ, bf16zc_loop, bf16zc_done)
+	RET
