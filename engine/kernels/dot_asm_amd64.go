@@ -111,9 +111,18 @@ func matVec4Q4AVX2(w *byte, stride, next int, xq *int8, xd *float32, corr *int32
 //go:noescape
 func matVec4Q4AVX2Cached(w *byte, stride, next int, xq *int8, xd *float32, corr *int32, tab *float32, nb int, y *float32)
 
-// The Z kernels (matvec512_amd64.s) are the fp16 and bf16 four-row kernels in 512-bit
-// steps of 32 elements, in the same three prefetch forms (Kernels' wideFloats); the bf16
-// ones read x in bf16OrderZ.
+// The Z kernels (matvec512_amd64.s) are the float four-row kernels in 512-bit steps of 32
+// elements, in the same three prefetch forms (impl.wideFloats); the bf16 ones read x in
+// bf16OrderZ.
+
+//go:noescape
+func matVec4F32Z(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+
+//go:noescape
+func matVec4F32ZNTA(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+
+//go:noescape
+func matVec4F32ZCached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 
 //go:noescape
 func matVec4F16Z(w unsafe.Pointer, stride int, x *float32, k int, y *float32)

@@ -14,8 +14,8 @@ type impl struct {
 	// register) in place of the Cached one: on CPUs with full-rate 512-bit integer
 	// operations (fullWidth512).
 	rowPairs bool
-	// wideFloats selects the 512-bit fp16 and bf16 four-row MatVec kernels (the Z kernels)
-	// in place of the 256-bit ones, on the same CPUs.
+	// wideFloats selects the 512-bit fp32, fp16 and bf16 four-row MatVec kernels (the Z
+	// kernels) in place of the 256-bit ones, on the same CPUs.
 	wideFloats bool
 	dotF32     func(w, x []float32) float32
 	dotF16     func(w []uint16, x []float32) float32

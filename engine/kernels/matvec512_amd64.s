@@ -2,14 +2,15 @@
 
 #include "textflag.h"
 
-// 512-bit forms of the fp16 and bf16 four-row MatVec kernels (matvec_amd64.s), for CPUs
-// that run 512-bit operations at full width (Kernels' wideFloats): y[r] = Σ_{p<k}
-// fp32(w_r[p])·x[p] for the rows w, w+stride, w+2·stride, w+3·stride, k a multiple of 32,
-// a step of 32 elements (64 bytes of each row, one cache line). Against the 256-bit
-// kernels the conversions take half the instructions, which is what limits a matrix read
-// from L1 or L2: in production MatVec, fp16, one thread, medians of eleven alternations,
-// 768×288 1.47 times as fast, 1024×1024 1.18, 2048×2048 1.13, 4096×2048 1.11 and
-// 4096×4096 (32 MiB) 0.98; two threads 1.31, 1.22, 1.21, 1.10 and 1.00.
+// 512-bit forms of the four-row float MatVec kernels (matvec_amd64.s), for CPUs that run
+// 512-bit operations at full width (impl.wideFloats): y[r] = Σ_{p<k} fp32(w_r[p])·x[p]
+// for the rows w, w+stride, w+2·stride, w+3·stride, k a multiple of 32, a step of 32
+// elements. Against the 256-bit kernels a step takes half the instructions (for fp16 and
+// bf16 the conversions, which bound a matrix read from L1 or L2). Production MatVec, one
+// thread, medians of eleven alternations in one process: fp16 768×288 1.48 times as fast,
+// 1024×1024 1.16, 2048×2048 1.12, 4096×4096 (32 MiB) 0.96; bf16 1.49, 1.14, 1.09, 0.97;
+// fp32 1.27, 1.01, 1.04, 1.02; four columns of 1024×1024 (fp16, bf16, fp32) 1.40, 1.52,
+// 1.41.
 
 // ROWSZ sets R11 = 3·stride.
 #define ROWSZ \
@@ -57,26 +58,26 @@
 	VMOVUPS X0, 0(DI) \
 	VZEROUPPER
 
-// The prefetches, once per step: PREFETCHZ as PREFETCH4 (the four rows 4 KiB and 8 KiB
-// ahead into L2), PREFETCHNTAZ as PREFETCHNTA4 (2 KiB ahead), NOPFZ none (the Cached
-// kernels).
-#define PREFETCHZ \
-	PREFETCHT1 4096(SI) \
-	PREFETCHT1 4096(SI)(R10*1) \
-	PREFETCHT1 4096(SI)(R10*2) \
-	PREFETCHT1 4096(SI)(R11*1) \
-	PREFETCHT1 8192(SI) \
-	PREFETCHT1 8192(SI)(R10*1) \
-	PREFETCHT1 8192(SI)(R10*2) \
-	PREFETCHT1 8192(SI)(R11*1)
+// The prefetches of the cache line at byte offset d of a step: PREFETCHZ as PREFETCH4 (the
+// four rows 4 KiB and 8 KiB ahead into L2), PREFETCHNTAZ as PREFETCHNTA4 (2 KiB ahead),
+// NOPFZ none (the Cached kernels).
+#define PREFETCHZ(d) \
+	PREFETCHT1 4096+d(SI) \
+	PREFETCHT1 4096+d(SI)(R10*1) \
+	PREFETCHT1 4096+d(SI)(R10*2) \
+	PREFETCHT1 4096+d(SI)(R11*1) \
+	PREFETCHT1 8192+d(SI) \
+	PREFETCHT1 8192+d(SI)(R10*1) \
+	PREFETCHT1 8192+d(SI)(R10*2) \
+	PREFETCHT1 8192+d(SI)(R11*1)
 
-#define PREFETCHNTAZ \
-	PREFETCHNTA 2048(SI) \
-	PREFETCHNTA 2048(SI)(R10*1) \
-	PREFETCHNTA 2048(SI)(R10*2) \
-	PREFETCHNTA 2048(SI)(R11*1)
+#define PREFETCHNTAZ(d) \
+	PREFETCHNTA 2048+d(SI) \
+	PREFETCHNTA 2048+d(SI)(R10*1) \
+	PREFETCHNTA 2048+d(SI)(R10*2) \
+	PREFETCHNTA 2048+d(SI)(R11*1)
 
-#define NOPFZ
+#define NOPFZ(d)
 
 // WIDENZ widens 16 weights of each row at byte offset d to fp32 in Z10-Z13 with W (a
 // macro of a memory operand and a register) and adds their products with the activations
@@ -107,57 +108,91 @@
 	WIDENZ(EVENBF16Z, 0, Z8, Z0, Z1, Z2, Z3) \
 	WIDENZ(ODDBF16Z, 0, Z9, Z4, Z5, Z6, Z7)
 
-// HALFLOOPZ is a kernel: ARGSZ, SETUP (F16SETUPZ or BF16SETUPZ), then CX steps of ROWS
-// (F16ROWSZ or BF16ROWSZ) with the prefetch PF; loop and done are its labels.
-#define HALFLOOPZ(ROWS, SETUP, PF, loop, done) \
+// fp32: elements 0-15 of the step from its first 64 bytes, 16-31 from the next, each an
+// FMA from memory.
+#define F32ROWSZ \
+	VFMADD231PS 0(SI), Z8, Z0 \
+	VFMADD231PS 0(SI)(R10*1), Z8, Z1 \
+	VFMADD231PS 0(SI)(R10*2), Z8, Z2 \
+	VFMADD231PS 0(SI)(R11*1), Z8, Z3 \
+	VFMADD231PS 64(SI), Z9, Z4 \
+	VFMADD231PS 64(SI)(R10*1), Z9, Z5 \
+	VFMADD231PS 64(SI)(R10*2), Z9, Z6 \
+	VFMADD231PS 64(SI)(R11*1), Z9, Z7
+
+// F32PFZ and HALFPFZ run the prefetch PF (PREFETCHZ, PREFETCHNTAZ or NOPFZ) for each
+// cache line of a step: an fp32 step is two lines of each row, an fp16 or bf16 step one.
+#define F32PFZ(PF) PF(0) PF(64)
+#define HALFPFZ(PF) PF(0)
+
+// LOOPZ is a kernel: ARGSZ, SETUP (NOSETUPZ or BF16SETUPZ), then CX steps of ROWS
+// (F32ROWSZ, F16ROWSZ or BF16ROWSZ) of wb bytes of each row, each with STEPPF(PF) (F32PFZ
+// or HALFPFZ); loop and done are its labels.
+#define LOOPZ(ROWS, wb, SETUP, STEPPF, PF, loop, done) \
 	ARGSZ \
 	SETUP \
 	TESTQ CX, CX \
 	JZ done \
 loop: \
-	PF \
+	STEPPF(PF) \
 	VMOVUPS 0(DX), Z8 \
 	VMOVUPS 64(DX), Z9 \
 	ROWS \
-	ADDQ $64, SI \
+	ADDQ $wb, SI \
 	ADDQ $128, DX \
 	DECQ CX \
 	JNZ loop \
 done: \
 	REDUCEZ
 
-#define F16SETUPZ
+#define NOSETUPZ
 #define BF16SETUPZ \
 	MOVL $0xFFFF0000, AX \
 	VPBROADCASTD AX, Z15
 
+// func matVec4F32Z(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+TEXT ·matVec4F32Z(SB), NOSPLIT, $0-40
+	LOOPZ(F32ROWSZ, 128, NOSETUPZ, F32PFZ, PREFETCHZ, f32z_loop, f32z_done)
+	RET
+
+// func matVec4F32ZNTA(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+TEXT ·matVec4F32ZNTA(SB), NOSPLIT, $0-40
+	LOOPZ(F32ROWSZ, 128, NOSETUPZ, F32PFZ, PREFETCHNTAZ, f32zn_loop, f32zn_done)
+	RET
+
+// func matVec4F32ZCached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+TEXT ·matVec4F32ZCached(SB), NOSPLIT, $0-40
+	LOOPZ(F32ROWSZ, 128, NOSETUPZ, F32PFZ, NOPFZ, f32zc_loop, f32zc_done)
+	RET
+
 // func matVec4F16Z(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 TEXT ·matVec4F16Z(SB), NOSPLIT, $0-40
-	HALFLOOPZ(F16ROWSZ, F16SETUPZ, PREFETCHZ, f16z_loop, f16z_done)
+	LOOPZ(F16ROWSZ, 64, NOSETUPZ, HALFPFZ, PREFETCHZ, f16z_loop, f16z_done)
 	RET
 
 // func matVec4F16ZNTA(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 TEXT ·matVec4F16ZNTA(SB), NOSPLIT, $0-40
-	HALFLOOPZ(F16ROWSZ, F16SETUPZ, PREFETCHNTAZ, f16zn_loop, f16zn_done)
+	LOOPZ(F16ROWSZ, 64, NOSETUPZ, HALFPFZ, PREFETCHNTAZ, f16zn_loop, f16zn_done)
 	RET
 
 // func matVec4F16ZCached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 TEXT ·matVec4F16ZCached(SB), NOSPLIT, $0-40
-	HALFLOOPZ(F16ROWSZ, F16SETUPZ, NOPFZ, f16zc_loop, f16zc_done)
+	LOOPZ(F16ROWSZ, 64, NOSETUPZ, HALFPFZ, NOPFZ, f16zc_loop, f16zc_done)
 	RET
 
 // func matVec4BF16Z(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 // x is in bf16OrderZ.
 TEXT ·matVec4BF16Z(SB), NOSPLIT, $0-40
-	HALFLOOPZ(BF16ROWSZ, BF16SETUPZ, PREFETCHZ, bf16z_loop, bf16z_done)
+	LOOPZ(BF16ROWSZ, 64, BF16SETUPZ, HALFPFZ, PREFETCHZ, bf16z_loop, bf16z_done)
 	RET
 
 // func matVec4BF16ZNTA(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 TEXT ·matVec4BF16ZNTA(SB), NOSPLIT, $0-40
-	HALFLOOPZ(BF16ROWSZ, BF16SETUPZ, PREFETCHNTAZ, bf16zn_loop, bf16zn_done)
+	LOOPZ(BF16ROWSZ, 64, BF16SETUPZ, HALFPFZ, PREFETCHNTAZ, bf16zn_loop, bf16zn_done)
 	RET
 
 // func matVec4BF16ZCached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 TEXT ·matVec4BF16ZCached(SB), NOSPLIT, $0-40
-	HALFLOOPZ(BF16ROWSZ, BF16SETUPZ, NOPFZ, bf16zc_loop, bf16zc_done)
+	LOOPZ(BF16ROWSZ, 64, BF16SETUPZ, HALFPFZ, NOPFZ, bf16zc_loop, bf16zc_done)
 	RET
+

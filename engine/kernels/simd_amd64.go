@@ -81,7 +81,7 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 	im := k.impl
 	m, kk := w.Rows, w.Cols
-	wide := im.wideFloats && w.DType != tensor.F32
+	wide := im.wideFloats
 	step := 16
 	if wide {
 		step = 32
@@ -100,6 +100,9 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 	// dot returns row i's dot with column j over its elements from on (the last kk-ks
 	// after the four-row kernel, all of them for a row left over).
 	four, nta, cached := matVec4F32, matVec4F32NTA, matVec4F32Cached
+	if wide {
+		four, nta, cached = matVec4F32Z, matVec4F32ZNTA, matVec4F32ZCached
+	}
 	xs, xstride := x, kk
 	var dot func(i, j, from int) float32
 	switch w.DType {

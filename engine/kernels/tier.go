@@ -169,7 +169,7 @@ func ParsePrefetch(s string) (Prefetch, error) {
 
 // fullWidth512 reports a CPU that runs 512-bit vector operations at the rate of 256-bit
 // ones: AMD family 1Ah (Zen 5) and later, where the Q4_0 superblock kernel's Pairs form and
-// the 512-bit fp16/bf16 MatVec kernels (wideFloats) pay. On Zen 4 a 512-bit operation takes
+// the 512-bit float MatVec kernels (wideFloats) pay. On Zen 4 a 512-bit operation takes
 // two 256-bit ones (and a 256-bit stream read DRAM about a quarter faster); other CPUs are
 // untried.
 func fullWidth512() bool { return zen5OrLater() }
