@@ -21,22 +21,36 @@ func sumPrefetch(s []float32) float32 {
 
 // asmSumLoops returns the read roof's loops that read as the MatVec kernels do, where the
 // CPU runs them (AVX2): one stream with software prefetches, and four streams at once (the
-// buffer's quarters, as a four-row kernel reads four rows) without and with them. A single
-// stream read by the hardware prefetcher alone is not the most this machine reads: measured
-// here in one run, a 32 MiB buffer from the last-level cache read 31 GB/s as one stream, 33
-// prefetched, 40 as four streams and 52 as four prefetched ones, and without these loops a
-// 4096×4096 fp16 MatVec read at up to 1.3 times its roof. A 1 GiB buffer from memory read
-// fastest as one stream (25 GB/s; four: 16 and 22). The roof is the fastest loop.
+// buffer's quarters, as a four-row kernel reads four rows) without prefetches, with them
+// into L2 (the kernels' l2 setting) and with PREFETCHNTA (their nta setting). A single
+// stream read by the hardware prefetcher alone is not the most a machine reads: measured
+// on a Zen 4 in one run, a 32 MiB buffer from the last-level cache read 31 GB/s as one
+// stream, 33 prefetched, 40 as four streams and 52 as four prefetched ones, and without
+// these loops a 4096×4096 fp16 MatVec read at up to 1.3 times its roof. On a Zen 5, medians
+// of five alternations in one process, 1 GiB from memory read fastest as four streams with
+// PREFETCHNTA (one thread 39.5 GB/s, against 37.3 without prefetches and 33.6 for the
+// fastest single stream; two threads 42.2 against 39.5), and the fp32 kernel, which
+// prefetches so, had read 0.93-1.11 times a roof without that loop at one thread (median
+// 1.05, seven runs); 32 MiB read fastest as four streams without prefetches (72.6 and
+// 177.8). The roof is the fastest loop.
 func asmSumLoops() []sumLoop {
 	if !cpu.X86.HasAVX2 {
 		return nil
 	}
 	return []sumLoop{
 		{"avx2-prefetch", sumPrefetch},
-		{"avx2-4streams", func(s []float32) float32 { return sumStreams(s, false) }},
-		{"avx2-4streams-prefetch", func(s []float32) float32 { return sumStreams(s, true) }},
+		{"avx2-4streams", func(s []float32) float32 { return sumStreams(s, streamsNoPrefetch) }},
+		{"avx2-4streams-prefetch", func(s []float32) float32 { return sumStreams(s, streamsPrefetchL2) }},
+		{"avx2-4streams-nta", func(s []float32) float32 { return sumStreams(s, streamsPrefetchNTA) }},
 	}
 }
+
+// The prefetch settings of sumStreams4AVX2.
+const (
+	streamsNoPrefetch  = 0 // none
+	streamsPrefetchL2  = 1 // PREFETCHT1 4 KiB and 8 KiB ahead
+	streamsPrefetchNTA = 2 // PREFETCHNTA 2 KiB ahead
+)
 
 // sumStreams4AVX2 is in sum_amd64.s. It needs AVX2.
 //
@@ -44,16 +58,12 @@ func asmSumLoops() []sumLoop {
 func sumStreams4AVX2(p *float32, q int, pf int) float32
 
 // sumStreams returns Σ s[i]: its four quarters (a multiple of 16 each) read at once by
-// sumStreams4AVX2, prefetching when pf is true, the rest with sumGo.
-func sumStreams(s []float32, pf bool) float32 {
+// sumStreams4AVX2 with the prefetch setting pf, the rest with sumGo.
+func sumStreams(s []float32, pf int) float32 {
 	q := len(s) / 4 &^ 15
 	var t float32
 	if q > 0 {
-		flag := 0
-		if pf {
-			flag = 1
-		}
-		t = sumStreams4AVX2(&s[0], q, flag)
+		t = sumStreams4AVX2(&s[0], q, pf)
 	}
 	return t + sumGo(s[4*q:])
 }

@@ -59,7 +59,8 @@ done:
 // func sumStreams4AVX2(p *float32, q int, pf int) float32
 // Σ p[i] for i < 4q, q a multiple of 16: the four quarters walked at once, 64 bytes of each a
 // step (four streams, as the four-row MatVec kernels read), each prefetched 4 KiB and 8 KiB
-// ahead when pf != 0.
+// ahead with PREFETCHT1 when pf is 1, 2 KiB ahead with PREFETCHNTA when pf is 2 (the
+// kernels' two prefetch settings), not at all when pf is 0.
 TEXT ·sumStreams4AVX2(SB), NOSPLIT, $0-28
 	MOVQ p+0(FP), SI
 	MOVQ q+8(FP), R10
@@ -79,6 +80,8 @@ TEXT ·sumStreams4AVX2(SB), NOSPLIT, $0-28
 	JZ s4done
 	TESTQ R8, R8
 	JZ s4plain
+	CMPQ R8, $2
+	JEQ s4nta
 s4loop:
 	PREFETCHT1 4096(SI)
 	PREFETCHT1 4096(SI)(R10*1)
@@ -91,6 +94,15 @@ s4loop:
 	ADD4STREAMS
 	DECQ CX
 	JNZ s4loop
+	JMP s4done
+s4nta:
+	PREFETCHNTA 2048(SI)
+	PREFETCHNTA 2048(SI)(R10*1)
+	PREFETCHNTA 2048(SI)(R10*2)
+	PREFETCHNTA 2048(SI)(R11*1)
+	ADD4STREAMS
+	DECQ CX
+	JNZ s4nta
 	JMP s4done
 s4plain:
 	ADD4STREAMS
