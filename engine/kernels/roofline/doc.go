@@ -18,7 +18,7 @@
 //     stream in simd/archsimd (512-bit where the CPU has AVX-512, and 256-bit; plain Go in
 //     builds without GOEXPERIMENT=simd), and, on amd64 with AVX2, assembly loops that read as
 //     the MatVec kernels do: one stream with software prefetches, four streams at once (the
-//     part's quarters) without and with them;
+//     part's quarters) without them, with prefetches into L2 and with PREFETCHNTA;
 //   - FMA peak: a Go assembly loop of VFMADD231PS on independent ZMM (AVX-512) or YMM (AVX2)
 //     accumulators with no memory operands, on every thread at once; a scalar Go loop on other
 //     CPUs.
@@ -30,7 +30,8 @@
 // half of the row, does not skew it: a kernel that reads as fast as the machine can reads
 // close to 100%. A read roof is the fastest of the loops above, not a proof that nothing
 // reads faster: cold fp32 and fp16 MatVecs (four prefetched streams within each 32 MiB
-// matrix of the cycle) have read up to about 1.15 times the 1 GiB roof here. The FMA peak
+// matrix of the cycle) read up to about 1.15 times the 1 GiB roof here before the
+// PREFETCHNTA loop joined the roof (the fp32 kernel's median was 1.05 at one thread). The FMA peak
 // is an fp32 roof; int8 kernels (q8_0, q4_0) can exceed it.
 //
 // Memory: the cold working set of one dtype (about Options.ColdBytes) is allocated, measured
