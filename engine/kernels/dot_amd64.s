@@ -1,6 +1,7 @@
 //go:build goexperiment.simd && amd64
 
 #include "textflag.h"
+#include "sums_amd64.h"
 
 // HSUM0 leaves the sum of Y0's eight lanes in X0 (lane 0); X1 is scratch.
 #define HSUM0 \
@@ -131,13 +132,7 @@
 // yarg (y+off(FP)).
 #define QSTORE(yarg) \
 	MOVQ yarg, DI \
-	VHADDPS Y1, Y0, Y0 \
-	VHADDPS Y3, Y2, Y2 \
-	VHADDPS Y2, Y0, Y0 \
-	VEXTRACTF128 $1, Y0, X1 \
-	VADDPS X1, X0, X0 \
-	VMOVUPS X0, 0(DI) \
-	VZEROUPPER
+	STORE4SUMS
 
 // NOFIX is DOT1's FIX for kernels with nothing to fix.
 #define NOFIX(ACC)

@@ -1,6 +1,7 @@
 //go:build goexperiment.simd && amd64
 
 #include "textflag.h"
+#include "sums_amd64.h"
 
 // 512-bit forms of the four-row float MatVec kernels (matvec_amd64.s), for CPUs that run
 // 512-bit operations at full width (impl.wideFloats): y[r] = Σ_{p<k} fp32(w_r[p])·x[p]
@@ -36,7 +37,8 @@
 	SHRQ $5, CX
 
 // REDUCEZ adds the two accumulators of each row (Z0+Z4 … Z3+Z7), then the sixteen lanes of
-// each row, and stores the four sums to y (DI).
+// each row (the upper eight onto the lower, then REDUCE4), and stores the four sums to y
+// (DI).
 #define REDUCEZ \
 	VADDPS Z4, Z0, Z0 \
 	VADDPS Z5, Z1, Z1 \
@@ -46,17 +48,7 @@
 	VEXTRACTF64X4 $1, Z1, Y5 \
 	VEXTRACTF64X4 $1, Z2, Y6 \
 	VEXTRACTF64X4 $1, Z3, Y7 \
-	VADDPS Y4, Y0, Y0 \
-	VADDPS Y5, Y1, Y1 \
-	VADDPS Y6, Y2, Y2 \
-	VADDPS Y7, Y3, Y3 \
-	VHADDPS Y1, Y0, Y0 \
-	VHADDPS Y3, Y2, Y2 \
-	VHADDPS Y2, Y0, Y0 \
-	VEXTRACTF128 $1, Y0, X1 \
-	VADDPS X1, X0, X0 \
-	VMOVUPS X0, 0(DI) \
-	VZEROUPPER
+	REDUCE4
 
 // The prefetches of the cache line at byte offset d of a step: PREFETCHZ as PREFETCH4 (the
 // four rows 4 KiB and 8 KiB ahead into L2), PREFETCHNTAZ as PREFETCHNTA4 (2 KiB ahead),

@@ -1,6 +1,7 @@
 //go:build goexperiment.simd && amd64
 
 #include "textflag.h"
+#include "sums_amd64.h"
 
 // Four-row MatVec kernels for the float dtypes (AVX2 + FMA + F16C, 256-bit, so the AVX2 and
 // AVX-512 paths share them): y[r] = Σ_{p<k} fp32(w_r[p])·x[p] for the rows w, w+stride,
@@ -51,21 +52,6 @@
 	PREFETCHNTA 2048(SI)(R10*1) \
 	PREFETCHNTA 2048(SI)(R10*2) \
 	PREFETCHNTA 2048(SI)(R11*1)
-
-// REDUCE4 adds the two accumulators of each row (Y0+Y4 … Y3+Y7), then the eight lanes of
-// each row, and stores the four sums to y (DI).
-#define REDUCE4 \
-	VADDPS Y4, Y0, Y0 \
-	VADDPS Y5, Y1, Y1 \
-	VADDPS Y6, Y2, Y2 \
-	VADDPS Y7, Y3, Y3 \
-	VHADDPS Y1, Y0, Y0 \
-	VHADDPS Y3, Y2, Y2 \
-	VHADDPS Y2, Y0, Y0 \
-	VEXTRACTF128 $1, Y0, X1 \
-	VADDPS X1, X0, X0 \
-	VMOVUPS X0, 0(DI) \
-	VZEROUPPER
 
 // WIDEN4 widens 8 weights of each row at byte offset d to fp32 in Y10-Y13 with W (a macro
 // of a memory operand and a register: CVTF16, UNPCKLBF16 or UNPCKHBF16) and adds their

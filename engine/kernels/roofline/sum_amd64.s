@@ -56,6 +56,35 @@ done:
 	VADDPS 32(SI)(R11*1), Y7, Y7 \
 	ADDQ $64, SI
 
+// The prefetches of sumStreams4AVX2's four streams: into L2 4 KiB and 8 KiB ahead (PFL2),
+// with PREFETCHNTA 2 KiB ahead (PFNTA), none (NOPF); the MatVec kernels' l2, nta and off.
+#define PFL2 \
+	PREFETCHT1 4096(SI) \
+	PREFETCHT1 4096(SI)(R10*1) \
+	PREFETCHT1 4096(SI)(R10*2) \
+	PREFETCHT1 4096(SI)(R11*1) \
+	PREFETCHT1 8192(SI) \
+	PREFETCHT1 8192(SI)(R10*1) \
+	PREFETCHT1 8192(SI)(R10*2) \
+	PREFETCHT1 8192(SI)(R11*1)
+
+#define PFNTA \
+	PREFETCHNTA 2048(SI) \
+	PREFETCHNTA 2048(SI)(R10*1) \
+	PREFETCHNTA 2048(SI)(R10*2) \
+	PREFETCHNTA 2048(SI)(R11*1)
+
+#define NOPF
+
+// STREAMS4 is sumStreams4AVX2's loop over CX steps with the prefetch PF; loop is its label.
+#define STREAMS4(PF, loop) \
+loop: \
+	PF \
+	ADD4STREAMS \
+	DECQ CX \
+	JNZ loop \
+	JMP s4done
+
 // func sumStreams4AVX2(p *float32, q int, pf int) float32
 // Σ p[i] for i < 4q, q a multiple of 16: the four quarters walked at once, 64 bytes of each a
 // step (four streams, as the four-row MatVec kernels read), each prefetched 4 KiB and 8 KiB
@@ -82,32 +111,11 @@ TEXT ·sumStreams4AVX2(SB), NOSPLIT, $0-28
 	JZ s4plain
 	CMPQ R8, $2
 	JEQ s4nta
-s4loop:
-	PREFETCHT1 4096(SI)
-	PREFETCHT1 4096(SI)(R10*1)
-	PREFETCHT1 4096(SI)(R10*2)
-	PREFETCHT1 4096(SI)(R11*1)
-	PREFETCHT1 8192(SI)
-	PREFETCHT1 8192(SI)(R10*1)
-	PREFETCHT1 8192(SI)(R10*2)
-	PREFETCHT1 8192(SI)(R11*1)
-	ADD4STREAMS
-	DECQ CX
-	JNZ s4loop
-	JMP s4done
+	STREAMS4(PFL2, s4loop)
 s4nta:
-	PREFETCHNTA 2048(SI)
-	PREFETCHNTA 2048(SI)(R10*1)
-	PREFETCHNTA 2048(SI)(R10*2)
-	PREFETCHNTA 2048(SI)(R11*1)
-	ADD4STREAMS
-	DECQ CX
-	JNZ s4nta
-	JMP s4done
+	STREAMS4(PFNTA, s4ntaloop)
 s4plain:
-	ADD4STREAMS
-	DECQ CX
-	JNZ s4plain
+	STREAMS4(NOPF, s4plainloop)
 s4done:
 	VADDPS Y1, Y0, Y0
 	VADDPS Y3, Y2, Y2
