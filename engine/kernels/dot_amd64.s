@@ -1,7 +1,7 @@
 //go:build goexperiment.simd && amd64
 
 #include "textflag.h"
-#include "sums_amd64.h"
+#include "fourrow_amd64.h"
 
 // HSUM0 leaves the sum of Y0's eight lanes in X0 (lane 0); X1 is scratch.
 #define HSUM0 \
@@ -409,7 +409,6 @@ done: \
 // QPREFETCH); NOPF(off), for rows in the cache, is none (see matVec4F32Cached).
 #define Q8PF(off) QPREFETCH(4096, off)
 #define Q4PF(off) QPREFETCH(1024, off)
-#define NOPF(off)
 
 // The four-row Q8_0 and Q4_0 kernels on superblock rows (quantrows_amd64.go has the
 // layout): eight blocks of a row at a time. VPDPBUSD lane i sums four weights of block i, so

@@ -1,7 +1,7 @@
 //go:build goexperiment.simd && amd64
 
 #include "textflag.h"
-#include "sums_amd64.h"
+#include "fourrow_amd64.h"
 
 // 512-bit forms of the four-row float MatVec kernels (matvec_amd64.s), for CPUs that run
 // 512-bit operations at full width (impl.wideFloats): y[r] = Σ_{p<k} fp32(w_r[p])·x[p]
@@ -50,26 +50,8 @@
 	VEXTRACTF64X4 $1, Z3, Y7 \
 	REDUCE4
 
-// The prefetches of the cache line at byte offset d of a step: PREFETCHZ as PREFETCH4 (the
-// four rows 4 KiB and 8 KiB ahead into L2), PREFETCHNTAZ as PREFETCHNTA4 (2 KiB ahead),
-// NOPFZ none (the Cached kernels).
-#define PREFETCHZ(d) \
-	PREFETCHT1 4096+d(SI) \
-	PREFETCHT1 4096+d(SI)(R10*1) \
-	PREFETCHT1 4096+d(SI)(R10*2) \
-	PREFETCHT1 4096+d(SI)(R11*1) \
-	PREFETCHT1 8192+d(SI) \
-	PREFETCHT1 8192+d(SI)(R10*1) \
-	PREFETCHT1 8192+d(SI)(R10*2) \
-	PREFETCHT1 8192+d(SI)(R11*1)
-
-#define PREFETCHNTAZ(d) \
-	PREFETCHNTA 2048+d(SI) \
-	PREFETCHNTA 2048+d(SI)(R10*1) \
-	PREFETCHNTA 2048+d(SI)(R10*2) \
-	PREFETCHNTA 2048+d(SI)(R11*1)
-
-#define NOPFZ(d)
+// The kernels prefetch with PREFETCH4 (the l2 setting), PREFETCHNTA4 (nta) or NOPF (the
+// Cached kernels), all in fourrow_amd64.h, once for each cache line of each row.
 
 // WIDENZ widens 16 weights of each row at byte offset d to fp32 in Z10-Z13 with W (a
 // macro of a memory operand and a register) and adds their products with the activations
@@ -112,7 +94,7 @@
 	VFMADD231PS 64(SI)(R10*2), Z9, Z6 \
 	VFMADD231PS 64(SI)(R11*1), Z9, Z7
 
-// F32PFZ and HALFPFZ run the prefetch PF (PREFETCHZ, PREFETCHNTAZ or NOPFZ) for each
+// F32PFZ and HALFPFZ run the prefetch PF (PREFETCH4, PREFETCHNTA4 or NOPF) for each
 // cache line of a step: an fp32 step is two lines of each row, an fp16 or bf16 step one.
 #define F32PFZ(PF) PF(0) PF(64)
 #define HALFPFZ(PF) PF(0)
@@ -144,47 +126,47 @@ done: \
 
 // func matVec4F32Z(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 TEXT ·matVec4F32Z(SB), NOSPLIT, $0-40
-	LOOPZ(F32ROWSZ, 128, NOSETUPZ, F32PFZ, PREFETCHZ, f32z_loop, f32z_done)
+	LOOPZ(F32ROWSZ, 128, NOSETUPZ, F32PFZ, PREFETCH4, f32z_loop, f32z_done)
 	RET
 
 // func matVec4F32ZNTA(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 TEXT ·matVec4F32ZNTA(SB), NOSPLIT, $0-40
-	LOOPZ(F32ROWSZ, 128, NOSETUPZ, F32PFZ, PREFETCHNTAZ, f32zn_loop, f32zn_done)
+	LOOPZ(F32ROWSZ, 128, NOSETUPZ, F32PFZ, PREFETCHNTA4, f32zn_loop, f32zn_done)
 	RET
 
 // func matVec4F32ZCached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 TEXT ·matVec4F32ZCached(SB), NOSPLIT, $0-40
-	LOOPZ(F32ROWSZ, 128, NOSETUPZ, F32PFZ, NOPFZ, f32zc_loop, f32zc_done)
+	LOOPZ(F32ROWSZ, 128, NOSETUPZ, F32PFZ, NOPF, f32zc_loop, f32zc_done)
 	RET
 
 // func matVec4F16Z(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 TEXT ·matVec4F16Z(SB), NOSPLIT, $0-40
-	LOOPZ(F16ROWSZ, 64, NOSETUPZ, HALFPFZ, PREFETCHZ, f16z_loop, f16z_done)
+	LOOPZ(F16ROWSZ, 64, NOSETUPZ, HALFPFZ, PREFETCH4, f16z_loop, f16z_done)
 	RET
 
 // func matVec4F16ZNTA(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 TEXT ·matVec4F16ZNTA(SB), NOSPLIT, $0-40
-	LOOPZ(F16ROWSZ, 64, NOSETUPZ, HALFPFZ, PREFETCHNTAZ, f16zn_loop, f16zn_done)
+	LOOPZ(F16ROWSZ, 64, NOSETUPZ, HALFPFZ, PREFETCHNTA4, f16zn_loop, f16zn_done)
 	RET
 
 // func matVec4F16ZCached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 TEXT ·matVec4F16ZCached(SB), NOSPLIT, $0-40
-	LOOPZ(F16ROWSZ, 64, NOSETUPZ, HALFPFZ, NOPFZ, f16zc_loop, f16zc_done)
+	LOOPZ(F16ROWSZ, 64, NOSETUPZ, HALFPFZ, NOPF, f16zc_loop, f16zc_done)
 	RET
 
 // func matVec4BF16Z(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 // x is in bf16OrderZ.
 TEXT ·matVec4BF16Z(SB), NOSPLIT, $0-40
-	LOOPZ(BF16ROWSZ, 64, BF16SETUPZ, HALFPFZ, PREFETCHZ, bf16z_loop, bf16z_done)
+	LOOPZ(BF16ROWSZ, 64, BF16SETUPZ, HALFPFZ, PREFETCH4, bf16z_loop, bf16z_done)
 	RET
 
 // func matVec4BF16ZNTA(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 TEXT ·matVec4BF16ZNTA(SB), NOSPLIT, $0-40
-	LOOPZ(BF16ROWSZ, 64, BF16SETUPZ, HALFPFZ, PREFETCHNTAZ, bf16zn_loop, bf16zn_done)
+	LOOPZ(BF16ROWSZ, 64, BF16SETUPZ, HALFPFZ, PREFETCHNTA4, bf16zn_loop, bf16zn_done)
 	RET
 
 // func matVec4BF16ZCached(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
 TEXT ·matVec4BF16ZCached(SB), NOSPLIT, $0-40
-	LOOPZ(BF16ROWSZ, 64, BF16SETUPZ, HALFPFZ, NOPFZ, bf16zc_loop, bf16zc_done)
+	LOOPZ(BF16ROWSZ, 64, BF16SETUPZ, HALFPFZ, NOPF, bf16zc_loop, bf16zc_done)
 	RET
 

@@ -1,7 +1,7 @@
 //go:build goexperiment.simd && amd64
 
 #include "textflag.h"
-#include "sums_amd64.h"
+#include "fourrow_amd64.h"
 
 // Four-row MatVec kernels for the float dtypes (AVX2 + FMA + F16C, 256-bit, so the AVX2 and
 // AVX-512 paths share them): y[r] = Σ_{p<k} fp32(w_r[p])·x[p] for the rows w, w+stride,
@@ -20,38 +20,6 @@
 // ROWS4 sets R11 = 3·stride.
 #define ROWS4 \
 	LEAQ (R10)(R10*2), R11
-
-// PREFETCH4 prefetches the four rows 4 KiB and 8 KiB ahead. Measured on 4096×4096
-// matrices, three alternating runs each of bench kernels at one thread: against the
-// earlier pair (the next group's rows at this offset, a row length ahead, and 1 KiB
-// ahead), cold fp16 and bf16 read the same or faster (25-28 GB/s against 21-27) and hot
-// (32 MiB, from the last-level cache) 42-44 GB/s against 30-40, fp32 hot 31-42 against
-// 28-33. A prefetch 1 KiB ahead is too late to hide the last-level cache and costs a
-// tenth of a hot MatVec; one prefetch 8 KiB ahead alone lost a sixth of the cold rate:
-// two, 4 KiB apart, give a line dropped from a full miss queue a second chance.
-#define PREFETCH4 \
-	PREFETCHT1 4096(SI) \
-	PREFETCHT1 4096(SI)(R10*1) \
-	PREFETCHT1 4096(SI)(R10*2) \
-	PREFETCHT1 4096(SI)(R11*1) \
-	PREFETCHT1 8192(SI) \
-	PREFETCHT1 8192(SI)(R10*1) \
-	PREFETCHT1 8192(SI)(R10*2) \
-	PREFETCHT1 8192(SI)(R11*1)
-
-// PREFETCHNTA4 prefetches the four rows 2 KiB ahead with PREFETCHNTA, which fills L1
-// without claiming L2 for lines read once: the NTA kernels, for CPUs whose hardware
-// prefetchers already bring the rows on (Zen 5; kernels.DetectPrefetch). There, against
-// no prefetch (medians of eleven alternations in one process, four runs), the fp16 kernel
-// read a 32 MiB matrix from the last-level cache 1.10-1.18 times as fast at one thread
-// (two threads 0.99-1.11), and 1 GiB from memory 1.02-1.07 times (two threads
-// 1.01-1.15); bf16 1.23-1.29 and fp32 1.19 times from the cache at one thread. 1.5, 1 and
-// 3 KiB ahead, and PREFETCHT0, T1 or T2 at 0.5 to 4 KiB, gained less or lost.
-#define PREFETCHNTA4 \
-	PREFETCHNTA 2048(SI) \
-	PREFETCHNTA 2048(SI)(R10*1) \
-	PREFETCHNTA 2048(SI)(R10*2) \
-	PREFETCHNTA 2048(SI)(R11*1)
 
 // WIDEN4 widens 8 weights of each row at byte offset d to fp32 in Y10-Y13 with W (a macro
 // of a memory operand and a register: CVTF16, UNPCKLBF16 or UNPCKHBF16) and adds their
@@ -116,13 +84,12 @@
 	VXORPS Y6, Y6, Y6 \
 	VXORPS Y7, Y7, Y7
 
-// NOPF is a kernel loop's prefetch for rows already in the cache: none. MatMul's row groups
+// NOPF (fourrow_amd64.h) is a kernel loop's prefetch for rows already in the cache: none. MatMul's row groups
 // run each group against its first column with the prefetches and against the others, which
 // read the rows from L1 or L2, without (the Cached kernels): the prefetches are a fifth of a
 // step's memory operations. n=8 columns, µs, with vs without after the first, one thread:
 // fp32 1024×1024 555 vs 375, 32000×288 5,147 vs 4,087; fp16 1024×1024 403 vs 332,
 // 32000×288 3,869 vs 3,225.
-#define NOPF
 
 // F32LOOP is matVec4F32's loop over CX 16-element steps with the prefetch PF (PREFETCH4 or
 // NOPF); loop and done are its labels.
@@ -130,7 +97,7 @@
 	ARGS4 \
 	JZ done \
 loop: \
-	PF \
+	PF(0) \
 	VMOVUPS 0(DX), Y8 \
 	VMOVUPS 32(DX), Y9 \
 	VFMADD231PS 0(SI), Y8, Y0 \
@@ -158,7 +125,7 @@ done: \
 	CMPQ CX, $2 \
 	JLT one \
 loop: \
-	PF \
+	PF(0) \
 	STEP16(ROWS, 0, 0) \
 	STEP16(ROWS, 64, 32) \
 	ADDQ $64, SI \
