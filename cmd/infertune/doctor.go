@@ -53,6 +53,10 @@ type doctorKernels struct {
 	// Prefetch is how the default tier's MatVec kernels prefetch (l2, nta or off; chosen per
 	// CPU family, off for the generic tier).
 	Prefetch string `json:"prefetch"`
+	// Wide512 reports that the default path runs its 512-bit forms (the float MatVec kernels,
+	// the int4 superblock kernel's row pairs): on CPUs whose 512-bit operations run at full
+	// rate.
+	Wide512 bool `json:"wide_512"`
 }
 
 // doctorNoise is the noise check with its verdict.
@@ -68,7 +72,8 @@ func newDoctorCommand(gs *globalState) *cobra.Command {
 		Long: `doctor prints what infertune knows about this machine and binary: CPU model, cores,
 memory, cache sizes (from sysfs, else from CPUID), ISA features, whether the binary has the
 simd kernel tier (built with GOEXPERIMENT=simd), the tier and ISA path used by default,
-how its MatVec kernels prefetch (l2, nta or off, chosen per CPU family), and a short
+how its MatVec kernels prefetch (l2, nta or off, chosen per CPU family), whether they run
+their 512-bit forms (on CPUs whose 512-bit operations run at full rate), and a short
 noise check that times a fixed CPU-bound loop 30 times: a coefficient of variation above
 5% means the machine is too noisy for fine comparisons.`,
 		Args: noArgs,
@@ -104,6 +109,7 @@ func runDoctor(gs *globalState, cmd *cobra.Command, lc *loadedConfig) error {
 	if kernels.BestTier() == kernels.SIMD {
 		r.Kernels.ISA = kernels.DetectISA().String()
 		r.Kernels.Prefetch = kernels.DetectPrefetch().String()
+		r.Kernels.Wide512 = kernels.Wide512()
 	}
 	for _, i := range kernels.ISAs() {
 		r.Kernels.ISAs = append(r.Kernels.ISAs, i.String())
@@ -158,6 +164,14 @@ func writeDoctorText(gs *globalState, r doctorReport) error {
 	fmt.Fprintf(tw, "isa path\t%s\n", isa)
 	fmt.Fprintf(tw, "isa paths\t%s\n", joinWords(k.ISAs))
 	fmt.Fprintf(tw, "prefetch\t%s (how the MatVec kernels prefetch, chosen per CPU family)\n", k.Prefetch)
+	wide := "no: 256-bit float MatVec kernels (512-bit operations are not known to run at full rate here)"
+	switch {
+	case k.Wide512:
+		wide = "yes: 512-bit float MatVec kernels, and int4 row pairs with VNNI (512-bit operations run at full rate)"
+	case k.Tier != kernels.SIMD.String():
+		wide = "no: the generic tier has no vector kernels"
+	}
+	fmt.Fprintf(tw, "512-bit\t%s\n", wide)
 	if n := r.Noise; n != nil {
 		fmt.Fprintf(tw, "noise\tmedian %s, cv %.1f%% over %d runs\n", n.Median.Round(time.Microsecond), n.CV*100, n.Runs)
 		fmt.Fprintf(tw, "verdict\t%s\n", n.Verdict)

@@ -129,7 +129,7 @@ func TestDoctor(t *testing.T) {
 	}
 	out := ts.stdout.String()
 	wantContains(t, "stdout", out, "host id", "cpu", "cores", "memory", "caches", "L1d", "isa flags",
-		"simd built", "tier", "isa path", "isa paths", "prefetch", kernels.BestTier().String())
+		"simd built", "tier", "isa path", "isa paths", "prefetch", "512-bit", kernels.BestTier().String())
 	if strings.Contains(out, "noise") {
 		t.Errorf("--no-noise still checked noise:\n%s", out)
 	}
@@ -155,7 +155,8 @@ func TestDoctor(t *testing.T) {
 	if kernels.BestTier() == kernels.SIMD {
 		wantPrefetch = kernels.DetectPrefetch().String()
 	}
-	if k["simd_built"] != kernels.SIMDBuilt() || k["tier"] != kernels.BestTier().String() || k["prefetch"] != wantPrefetch {
+	wantWide := kernels.BestTier() == kernels.SIMD && kernels.Wide512()
+	if k["simd_built"] != kernels.SIMDBuilt() || k["tier"] != kernels.BestTier().String() || k["prefetch"] != wantPrefetch || k["wide_512"] != wantWide {
 		t.Errorf("doctor JSON kernels = %v", k)
 	}
 }

@@ -174,6 +174,11 @@ func ParsePrefetch(s string) (Prefetch, error) {
 // untried.
 func fullWidth512() bool { return zen5OrLater() }
 
+// Wide512 reports whether the simd tier's default path here runs the 512-bit forms that pay
+// only where 512-bit operations run at full rate (fullWidth512): the float four-row MatVec
+// kernels on an AVX-512 path, and the Q4_0 superblock kernel's Pairs form on the VNNI one.
+func Wide512() bool { return SIMDBuilt() && DetectISA() >= ISAAVX512 && fullWidth512() }
+
 // Resolve returns p, or DetectPrefetch's choice for PrefetchAuto.
 func (p Prefetch) Resolve() Prefetch {
 	if p == PrefetchAuto {
