@@ -81,12 +81,8 @@ func matVecSIMD(k *Kernels, y []float32, w *tensor.Matrix, x []float32) {
 func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n int) {
 	im := k.impl
 	m, kk := w.Rows, w.Cols
-	wide := im.wideFloats
-	step := 16
-	if wide {
-		step = 32
-	}
-	ks := kk / step * step
+	fk := floatKernelsOf(w.DType, im.wideFloats)
+	ks := kk / fk.step * fk.step
 	if ks == 0 {
 		// Rows shorter than the four-row kernels' step.
 		for j := range n {
@@ -94,16 +90,16 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 		}
 		return
 	}
-	// four, nta and cached are the dtype's four-row kernel and its forms with PREFETCHNTA
-	// and without prefetches; column j's activations for them start at xs[j*xstride] (bf16
-	// reads them reordered).
+	// Column j's activations for the kernels start at xs[j*xstride] (reordered for bf16).
+	xs, xstride := x, kk
+	if fk.order != nil {
+		xs, xstride = grow(&k.packed.panel, n*ks), ks
+		for j := range n {
+			fk.order(xs[j*ks:(j+1)*ks], x[j*kk:j*kk+ks])
+		}
+	}
 	// dot returns row i's dot with column j over its elements from on (the last kk-ks
 	// after the four-row kernel, all of them for a row left over).
-	four, nta, cached := matVec4F32, matVec4F32NTA, matVec4F32Cached
-	if wide {
-		four, nta, cached = matVec4F32Z, matVec4F32ZNTA, matVec4F32ZCached
-	}
-	xs, xstride := x, kk
 	var dot func(i, j, from int) float32
 	switch w.DType {
 	case tensor.F32:
@@ -112,29 +108,15 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 		}
 	case tensor.F16, tensor.BF16:
 		half := im.dotF16
-		four, nta, cached = matVec4F16, matVec4F16NTA, matVec4F16Cached
-		if wide {
-			four, nta, cached = matVec4F16Z, matVec4F16ZNTA, matVec4F16ZCached
-		}
 		if w.DType == tensor.BF16 {
 			half = im.dotBF16
-			four, nta, cached = matVec4BF16, matVec4BF16NTA, matVec4BF16Cached
-			order := bf16Order
-			if wide {
-				four, nta, cached = matVec4BF16Z, matVec4BF16ZNTA, matVec4BF16ZCached
-				order = bf16OrderZ
-			}
-			xs, xstride = grow(&k.packed.panel, n*ks), ks
-			for j := range n {
-				order(xs[j*ks:(j+1)*ks], x[j*kk:j*kk+ks])
-			}
 		}
 		dot = func(i, j, from int) float32 {
 			return half(tensor.AsU16(w.Row(i))[from:], x[j*kk+from:(j+1)*kk])
 		}
 	}
 	// The float kernels prefetch at fixed distances: they take no next.
-	first := firstKernel(k.cfg.Prefetch, four, nta, cached)
+	first, cached := firstKernel(k.cfg.Prefetch, fk.four, fk.nta, fk.cached), fk.cached
 	k.quarters(w, n, func(s quarterSpan, out *[4]float32) {
 		stride := s.stride()
 		for i := s.lo; i < s.hi; i++ {
@@ -159,6 +141,38 @@ func matVecColsFloat(k *Kernels, y []float32, w *tensor.Matrix, x []float32, n i
 			y[j*m+r] = dot(r, j, 0)
 		}
 	})
+}
+
+// floatFour is the signature of the float four-row kernels (matvec_amd64.s,
+// matvec512_amd64.s).
+type floatFour func(w unsafe.Pointer, stride int, x *float32, k int, y *float32)
+
+// floatKernels are one float dtype's four-row kernels of one width: the form that
+// prefetches into L2, the one with PREFETCHNTA and the Cached one; the elements of their
+// step (k is a multiple of it); and the order they read the activations in (order copies
+// them so), nil where they read x as it is.
+type floatKernels struct {
+	four, nta, cached floatFour
+	step              int
+	order             func(dst, x []float32) []float32
+}
+
+// floatKernelsOf returns dt's (F32, F16 or BF16) four-row kernels, 512-bit ones when wide
+// (impl.wideFloats).
+func floatKernelsOf(dt tensor.DType, wide bool) floatKernels {
+	switch {
+	case dt == tensor.F32 && wide:
+		return floatKernels{matVec4F32Z, matVec4F32ZNTA, matVec4F32ZCached, 32, nil}
+	case dt == tensor.F32:
+		return floatKernels{matVec4F32, matVec4F32NTA, matVec4F32Cached, 16, nil}
+	case dt == tensor.F16 && wide:
+		return floatKernels{matVec4F16Z, matVec4F16ZNTA, matVec4F16ZCached, 32, nil}
+	case dt == tensor.F16:
+		return floatKernels{matVec4F16, matVec4F16NTA, matVec4F16Cached, 16, nil}
+	case wide:
+		return floatKernels{matVec4BF16Z, matVec4BF16ZNTA, matVec4BF16ZCached, 32, bf16OrderZ}
+	}
+	return floatKernels{matVec4BF16, matVec4BF16NTA, matVec4BF16Cached, 16, bf16Order}
 }
 
 // quarters runs a four-row MatVec kernel over w (n activation columns) with the pool: the
