@@ -159,8 +159,10 @@ func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols
 					t = *out
 				}
 				rk.fourFor(j)(&rows[p], stride, &xs[j*nsb*rowActBytes], &a.d[0], &corr[j*nsb*rowBlocks], nsb, &out[0])
-				for l := range out {
-					out[l] += t[l]
+				if tail > 0 {
+					for l := range out {
+						out[l] += t[l]
+					}
 				}
 				s.store(y[j*m:(j+1)*m], i, out)
 			}
