@@ -47,7 +47,7 @@ func simdImpl(isa ISA) *impl {
 		im.quant = quantBlocksAVX512
 		im.dotF32 = dotF32AVX512
 		im.dotBF16 = dotBF16AVX512
-		im.wideFloats = fullWidth512()
+		im.wideFloats = wideFloatsOn(isa)
 	}
 	if isa >= ISAAVX512VNNI {
 		im.rowPairs = fullWidth512()

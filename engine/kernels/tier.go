@@ -174,10 +174,14 @@ func ParsePrefetch(s string) (Prefetch, error) {
 // untried.
 func fullWidth512() bool { return zen5OrLater() }
 
+// wideFloatsOn reports whether the path isa runs the 512-bit float four-row MatVec kernels
+// (impl.wideFloats): an AVX-512 path on a fullWidth512 CPU.
+func wideFloatsOn(isa ISA) bool { return isa >= ISAAVX512 && fullWidth512() }
+
 // Wide512 reports whether the simd tier's default path here runs the 512-bit forms that pay
 // only where 512-bit operations run at full rate (fullWidth512): the float four-row MatVec
-// kernels on an AVX-512 path, and the Q4_0 superblock kernel's Pairs form on the VNNI one.
-func Wide512() bool { return SIMDBuilt() && DetectISA() >= ISAAVX512 && fullWidth512() }
+// kernels (wideFloatsOn), and on the VNNI path the Q4_0 superblock kernel's Pairs form.
+func Wide512() bool { return SIMDBuilt() && wideFloatsOn(DetectISA()) }
 
 // Resolve returns p, or DetectPrefetch's choice for PrefetchAuto.
 func (p Prefetch) Resolve() Prefetch {
