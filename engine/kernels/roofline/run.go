@@ -17,9 +17,9 @@ import (
 type hooks struct {
 	// afterCall runs after every timed kernel call.
 	afterCall func()
-	// afterTrial runs after every trial of a row's roof (the first includes choosing and
-	// calibrating it).
-	afterTrial func()
+	// afterTrial runs after every counted trial of a row's roof with its rate (the first
+	// comes after choosing and calibrating the roof's loop, whose trials are not counted).
+	afterTrial func(rate float64)
 }
 
 // Run measures the roofs, then every row opt selects, in the order dtype, tier, threads, op
@@ -145,8 +145,11 @@ func (r *runner) foldRead(threads int, ws int64, gbps float64) {
 
 // rowRoof returns the probe of a row's roof on g's threads, calibrated so that one trial
 // lasts at least target (one of the row's batches): the read roof at ws bytes for matvec,
-// the FMA peak for matmul, with the loop that was fastest in one trial of each.
-func (r *runner) rowRoof(ctx context.Context, g *gang, op Op, ws int64, target time.Duration) (*probe, float64, error) {
+// the FMA peak for matmul, with the loop that was fastest in one trial of each. Those
+// choosing trials are not the roof's: counted with the row's, they would make the roof the
+// best of more windows than the row (a loop chosen by its best trial of one, among six
+// loops on AVX-512, and then seven more), which on a noisy host lifts it by itself.
+func (r *runner) rowRoof(ctx context.Context, g *gang, op Op, ws int64, target time.Duration) (*probe, error) {
 	var ps []*probe
 	if op == OpMatMul {
 		ps = fmaProbes(g, fmaLoops())
@@ -157,17 +160,17 @@ func (r *runner) rowRoof(ctx context.Context, g *gang, op Op, ws int64, target t
 	bestRate := 0.0
 	for _, p := range ps {
 		if err := p.calibrate(ctx, target); err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		rate, err := p.trial(ctx)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		if best == nil || rate > bestRate {
 			best, bestRate = p, rate
 		}
 	}
-	return best, bestRate, nil
+	return best, nil
 }
 
 // plan is what one dtype measures and the sizes of its working sets.
@@ -344,8 +347,8 @@ func (r *runner) runDType(ctx context.Context, p plan) error {
 
 // timeRow times one row and its roof side by side: it makes warm untimed calls, then runs
 // batches rounds, each one batch of consecutive calls of call(i) (i = 0, 1, …; at least
-// minCalls calls and MinTime/batches long) and one trial of the row's roof (rowRoof, as long
-// as a batch), the batch first in even rounds and the trial first in odd ones. Hot and matmul
+// minCalls calls and MinTime/batches long) and one trial of the row's roof (as long as a
+// batch, of the loop rowRoof chooses before the first), the batch first in even rounds and the trial first in odd ones. Hot and matmul
 // rows (rewarm) start every batch after a trial with one untimed call, and every trial after
 // a batch with one untimed round of the roof, so that neither is timed on a cache the other
 // has just filled; cold working sets are never in cache. It returns the
@@ -369,23 +372,24 @@ func (r *runner) timeRow(ctx context.Context, op Op, threads int, ws int64, warm
 	batchTime := r.o.MinTime / batches
 	var rp *probe
 	roofTrial := func() error {
-		rate := 0.0
 		var err error
 		if rp == nil {
-			rp, rate, err = r.rowRoof(ctx, g, op, ws, batchTime)
-		} else {
-			if rewarm {
-				err = rp.warm(ctx)
-			}
-			if err == nil {
-				rate, err = rp.trial(ctx)
-			}
+			rp, err = r.rowRoof(ctx, g, op, ws, batchTime)
+		} else if rewarm {
+			err = rp.warm(ctx)
+		}
+		if err != nil {
+			return err
+		}
+		rate, err := rp.trial(ctx)
+		if err != nil {
+			return err
 		}
 		roof = max(roof, rate)
-		if err == nil && r.hooks.afterTrial != nil {
-			r.hooks.afterTrial()
+		if r.hooks.afterTrial != nil {
+			r.hooks.afterTrial(rate)
 		}
-		return err
+		return nil
 	}
 	total := 0
 	batch := func() error {

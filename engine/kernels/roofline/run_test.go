@@ -424,7 +424,8 @@ func near(a, b float64) bool {
 
 // TestRunInterleavesRoofTrials checks that a row's roof is measured between its batches, in
 // the order batch, trial, trial, batch, batch, trial, … (each batch at least minCalls calls),
-// and that the row is divided by the best of those trials.
+// and that the row is divided by the best of those trials: batches of them, the trials that
+// choose the roof's loop not among them.
 func TestRunInterleavesRoofTrials(t *testing.T) {
 	for _, op := range []Op{OpMatVecHot, OpMatVecCold, OpMatMul} {
 		o := tinyOptions()
@@ -433,9 +434,13 @@ func TestRunInterleavesRoofTrials(t *testing.T) {
 		o.Threads = []int{2}
 		o.Ops = []Op{op}
 		var events []byte
+		var rates []float64
 		rep, err := run(context.Background(), o, nil, hooks{
-			afterCall:  func() { events = append(events, 'c') },
-			afterTrial: func() { events = append(events, 'T') },
+			afterCall: func() { events = append(events, 'c') },
+			afterTrial: func(rate float64) {
+				events = append(events, 'T')
+				rates = append(rates, rate)
+			},
 		})
 		if err != nil {
 			t.Fatalf("%s: run: %v", op, err)
@@ -450,6 +455,9 @@ func TestRunInterleavesRoofTrials(t *testing.T) {
 		row := rep.Rows[0]
 		if !(row.Roof > 0) {
 			t.Fatalf("%s: roof %v", op, row.Roof)
+		}
+		if best := slices.Max(rates); row.Roof != best {
+			t.Errorf("%s: roof %v, want %v, the best of the %d counted trials %v", op, row.Roof, best, len(rates), rates)
 		}
 		// The report's roof at the row's threads (and working set) is at least the row's.
 		got := rep.Roofs.FMAGFlopsByThreads[2]
