@@ -97,6 +97,12 @@ func matVec4Q4RowsCached(w *byte, stride int, xs *byte, xd *float32, corr *int32
 //go:noescape
 func matVec4Q4RowsPairs(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
 
+// matVec4Q4RowsPairsNTA is matVec4Q4RowsPairs with PREFETCHNTA, for rows read from memory
+// where the nta setting is chosen (Q4NTAPREFETCH).
+//
+//go:noescape
+func matVec4Q4RowsPairsNTA(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
+
 // The AVX2 four-row block kernels (the avx2 and avx512 paths): matVec4Q8VNNI's arguments.
 
 //go:noescape

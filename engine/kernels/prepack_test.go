@@ -279,9 +279,10 @@ func TestQuantNaNPropagates(t *testing.T) {
 	}
 }
 
-// TestRowPairsAgree holds the Q4_0 superblock kernel's Pairs form (two rows to a 512-bit
-// register, chosen on CPUs with full-rate 512-bit operations) to the 256-bit Cached form,
-// bit for bit, whatever this CPU would choose: MatVec and a MatMul on the row groups of
+// TestRowPairsAgree holds the Q4_0 superblock kernel's Pairs forms (two rows to a 512-bit
+// register, chosen on CPUs with full-rate 512-bit operations; without prefetches, and with
+// PREFETCHNTA for the first column under the nta setting) to the 256-bit Cached form, bit
+// for bit, whatever this CPU would choose: MatVec and a MatMul on the row groups of
 // prepacked int4 matrices (int8 has no such form), rows of superblocks and a tail block,
 // and row counts with rows left over.
 func TestRowPairsAgree(t *testing.T) {
@@ -289,9 +290,13 @@ func TestRowPairsAgree(t *testing.T) {
 		t.Skip("no VNNI path here")
 	}
 	r := rand.New(rand.NewPCG(9, 9))
-	var ks [2]*Kernels
-	for i, pairs := range []bool{false, true} {
-		ks[i] = newKernels(t, Config{Tier: SIMD, ISA: ISAAVX512VNNI, Threads: 2, Prefetch: PrefetchOff})
+	var ks [3]*Kernels
+	for i, pairs := range []bool{false, true, true} {
+		pf := PrefetchOff
+		if i == 2 {
+			pf = PrefetchNTA
+		}
+		ks[i] = newKernels(t, Config{Tier: SIMD, ISA: ISAAVX512VNNI, Threads: 2, Prefetch: pf})
 		ks[i].impl.rowPairs = pairs
 	}
 	for _, s := range []struct{ m, k int }{{37, 1568}, {64, 4096}, {5, 2048}} {
@@ -301,7 +306,7 @@ func TestRowPairsAgree(t *testing.T) {
 			kn.PrepackMatVec(w)
 		}
 		for _, n := range []int{1, 3} {
-			var ys [2][]float32
+			var ys [len(ks)][]float32
 			for i, kn := range ks {
 				ys[i] = make([]float32, n*s.m)
 				if n == 1 {
@@ -310,9 +315,11 @@ func TestRowPairsAgree(t *testing.T) {
 					kn.MatMul(ys[i], w, x[:n*s.k], n)
 				}
 			}
-			for i := range ys[0] {
-				if math.Float32bits(ys[1][i]) != math.Float32bits(ys[0][i]) {
-					t.Fatalf("q4_0 %dx%d n=%d: y[%d] = %v with pairs, %v without", s.m, s.k, n, i, ys[1][i], ys[0][i])
+			for f := 1; f < len(ys); f++ {
+				for i := range ys[0] {
+					if math.Float32bits(ys[f][i]) != math.Float32bits(ys[0][i]) {
+						t.Fatalf("q4_0 %dx%d n=%d: y[%d] = %v with pairs (prefetch %s), %v without", s.m, s.k, n, i, ys[f][i], ks[f].cfg.Prefetch, ys[0][i])
+					}
 				}
 			}
 		}

@@ -34,27 +34,28 @@ const (
 )
 
 // rowKernel is one block dtype's superblock kernels and the bytes of its superblock: four
-// reads its rows from memory, with prefetches; cached is four without them, for rows already
-// in the cache.
+// reads its rows from memory, with prefetches into L2; nta is the form for the nta setting
+// (PREFETCHNTA where that pays, else cached); cached is four without prefetches, for rows
+// already in the cache.
 type rowKernel struct {
-	four, cached rowFour
-	sbBytes      int
+	four, nta, cached rowFour
+	sbBytes           int
 }
 
 // rowFour is the signature of the superblock kernels (dot_amd64.s).
 type rowFour func(w *byte, stride int, xs *byte, xd *float32, corr *int32, nsb int, y *float32)
 
 // rowKernelOf returns dt's superblock kernels, for Q8_0 and Q4_0; with pairs, Q4_0's
-// Pairs form (two rows to a 512-bit register) stands in for its Cached one.
+// Pairs forms (two rows to a 512-bit register) stand in for its Cached one and, with
+// PREFETCHNTA, for its nta one (Q4NTAPREFETCH in dot_amd64.s has the measurements).
 func rowKernelOf(dt tensor.DType, pairs bool) rowKernel {
 	if dt == tensor.Q8_0 {
-		return rowKernel{matVec4Q8Rows, matVec4Q8RowsCached, rowScales + rowBlocks*tensor.QK}
+		return rowKernel{matVec4Q8Rows, matVec4Q8RowsCached, matVec4Q8RowsCached, rowScales + rowBlocks*tensor.QK}
 	}
-	rk := rowKernel{matVec4Q4Rows, matVec4Q4RowsCached, rowScales + rowBlocks*tensor.QK/2}
 	if pairs {
-		rk.cached = matVec4Q4RowsPairs
+		return rowKernel{matVec4Q4Rows, matVec4Q4RowsPairsNTA, matVec4Q4RowsPairs, rowScales + rowBlocks*tensor.QK/2}
 	}
-	return rk
+	return rowKernel{matVec4Q4Rows, matVec4Q4RowsCached, matVec4Q4RowsCached, rowScales + rowBlocks*tensor.QK/2}
 }
 
 // fourFor returns the superblock kernel for column j of a row group: the first reads the
@@ -135,7 +136,7 @@ func rowActs(xs []byte, corr []int32, x q8Row, nsb int, mul corrMul) {
 // bk.corr's multiplier.
 func matVecColsRows(k *Kernels, y []float32, w *tensor.Matrix, rows []byte, cols []q8Row, bk blockKernels) {
 	rk := rowKernelOf(w.DType, k.impl.rowPairs)
-	rk.four = firstKernel(k.cfg.Prefetch, rk.four, rk.cached, rk.cached)
+	rk.four = firstKernel(k.cfg.Prefetch, rk.four, rk.nta, rk.cached)
 	nb := w.Cols / tensor.QK
 	nsb := nb / rowBlocks
 	tail := nb - nsb*rowBlocks

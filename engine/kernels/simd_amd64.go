@@ -266,8 +266,9 @@ func (b blockKernels) fourFor(j int) blockFour {
 // firstKernel returns the kernel a row group's first column runs, the one that reads the
 // rows from memory (the other columns find them in the cache and run the form without
 // prefetches), for the prefetch setting p: l2, the form that prefetches into L2, for
-// PrefetchL2; nta, the one with PREFETCHNTA, for PrefetchNTA (the int8 and int4 kernels,
-// which PREFETCHNTA gained nothing, pass none); none otherwise.
+// PrefetchL2; nta, the one with PREFETCHNTA, for PrefetchNTA (the int8 block and
+// superblock kernels and the int4 block ones, which PREFETCHNTA gained nothing, pass none;
+// the int4 superblock kernel's Pairs form has one); none otherwise.
 func firstKernel[F any](p Prefetch, l2, nta, none F) F {
 	switch p {
 	case PrefetchL2:
