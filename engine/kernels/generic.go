@@ -192,10 +192,15 @@ const parallelMinBytes = 64 << 10
 // rowChunks cuts rows into chunks for threads: about 8 per thread, so a thread slowed by a
 // neighbour hands work to the others, each a multiple of 4 rows.
 func rowChunks(rows, threads int, weightBytes int) (chunk, chunks int) {
+	return rowChunksOf(rows, threads, weightBytes, 8)
+}
+
+// rowChunksOf is rowChunks with about per chunks a thread.
+func rowChunksOf(rows, threads, weightBytes, per int) (chunk, chunks int) {
 	if threads <= 1 || weightBytes < parallelMinBytes || rows < 8 {
 		return rows, 1
 	}
-	chunk = (rows + threads*8 - 1) / (threads * 8)
+	chunk = (rows + threads*per - 1) / (threads * per)
 	chunk = (chunk + 3) &^ 3
 	return chunk, (rows + chunk - 1) / chunk
 }

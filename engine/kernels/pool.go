@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -14,9 +16,10 @@ import (
 // be called by one goroutine at a time (Kernels holds a mutex around it).
 //
 // Scheduling: the chunks of a loop are cut into one contiguous home range per worker, each
-// with its own atomic counter. A worker claims chunks from its home range first and then
-// from the others' ranges, so uneven progress (a thread slowed by a neighbour) is balanced,
-// while in the common case worker w touches the same rows on every call: a weight matrix
+// one atomic word. A worker claims chunks from the front of its home range first and then
+// from the back of the others' ranges, so uneven progress (a thread slowed by a neighbour)
+// is balanced without breaking the owner's streams, while in the common case worker w
+// touches the same rows on every call: a weight matrix
 // that fits in the caches then stays in the cache of the core that reads it (on CPUs whose
 // cores do not share a last-level cache, a plain shared counter sends rows to a different
 // core's cache on every call).
@@ -65,11 +68,45 @@ type job struct {
 	left   atomic.Int32 // workers other than the caller still running the loop
 }
 
-// homeRange is the chunks [next, end) not yet claimed from one worker's home range.
+// homeRange is the chunks not yet claimed from one worker's home range, [lo, hi) packed
+// into one word (lo in the low 32 bits) so that its owner, which claims from the front,
+// and the other workers, which claim from the back, each take a chunk with one
+// compare-and-swap and never the same one.
 type homeRange struct {
-	next atomic.Int64
-	end  int64
-	_    [48]byte // keep each counter on its own cache line
+	span atomic.Uint64
+	_    [56]byte // keep each range on its own cache line
+}
+
+// set makes the range the chunks [lo, hi).
+func (r *homeRange) set(lo, hi int) { r.span.Store(uint64(hi)<<32 | uint64(lo)) }
+
+// front claims the range's first chunk, the owner's next; ok is false when none is left.
+func (r *homeRange) front() (c int, ok bool) {
+	for {
+		s := r.span.Load()
+		lo, hi := uint32(s), uint32(s>>32)
+		if lo >= hi {
+			return 0, false
+		}
+		if r.span.CompareAndSwap(s, s+1) {
+			return int(lo), true
+		}
+	}
+}
+
+// back claims the range's last chunk, for a worker whose own range is done; ok is false
+// when none is left.
+func (r *homeRange) back() (c int, ok bool) {
+	for {
+		s := r.span.Load()
+		lo, hi := uint32(s), uint32(s>>32)
+		if lo >= hi {
+			return 0, false
+		}
+		if r.span.CompareAndSwap(s, s-1<<32) {
+			return int(hi - 1), true
+		}
+	}
 }
 
 func newPool(threads, nice int) *pool {
@@ -134,18 +171,20 @@ func (p *pool) next(wk *worker) *job {
 	}
 }
 
-// claim runs chunks of the worker's home range, then of the other ranges in turn, until
-// none is left.
+// claim runs the chunks of the worker's home range front to back, then those left in the
+// other ranges in turn, each from its back, until none is left. Taken from the back, the
+// chunks a slower owner has not reached leave the rows it streams whole: taken from the
+// front, every stolen chunk broke the owner's streams of rows and its hardware
+// prefetchers started again.
 func (j *job) claim(worker int) {
 	n := len(j.ranges)
-	for i := range n {
+	for c, ok := j.ranges[worker].front(); ok; c, ok = j.ranges[worker].front() {
+		j.fn(c, worker)
+	}
+	for i := 1; i < n; i++ {
 		r := &j.ranges[(worker+i)%n]
-		for {
-			c := r.next.Add(1) - 1
-			if c >= r.end {
-				break
-			}
-			j.fn(int(c), worker)
+		for c, ok := r.back(); ok; c, ok = r.back() {
+			j.fn(c, worker)
 		}
 	}
 }
@@ -157,6 +196,9 @@ func (p *pool) run(chunks int, fn func(chunk, worker int)) {
 	if chunks <= 0 {
 		return
 	}
+	if chunks > math.MaxUint32 {
+		panic(fmt.Sprintf("kernels: pool: %d chunks, more than a home range holds", chunks))
+	}
 	workers := min(p.threads, chunks)
 	if workers == 1 {
 		for c := range chunks {
@@ -166,8 +208,7 @@ func (p *pool) run(chunks int, fn func(chunk, worker int)) {
 	}
 	j := &job{ranges: make([]homeRange, workers), fn: fn}
 	for w := range workers {
-		j.ranges[w].next.Store(int64(w * chunks / workers))
-		j.ranges[w].end = int64((w + 1) * chunks / workers)
+		j.ranges[w].set(w*chunks/workers, (w+1)*chunks/workers)
 	}
 	j.left.Store(int32(workers - 1))
 	for _, wk := range p.workers[:workers-1] {

@@ -39,19 +39,20 @@ func TestPoolRunsEveryChunkOnce(t *testing.T) {
 }
 
 // TestPoolHomeRanges checks that, with no stealing needed, worker w runs the chunks of its
-// home range: the property that keeps a matrix in the same core's cache across calls.
+// home range, front to back: the property that keeps a matrix in the same core's cache
+// across calls; and that it then takes the other ranges' chunks from their backs, leaving
+// their owners' fronts (the rows they stream) alone.
 func TestPoolHomeRanges(t *testing.T) {
 	p := newPool(1, 0)
 	defer p.close()
 	j := &job{ranges: make([]homeRange, 3), fn: nil}
 	for w := range 3 {
-		j.ranges[w].next.Store(int64(w * 9 / 3))
-		j.ranges[w].end = int64((w + 1) * 9 / 3)
+		j.ranges[w].set(w*9/3, (w+1)*9/3)
 	}
 	var got []int
 	j.fn = func(c, _ int) { got = append(got, c) }
 	j.claim(1)
-	want := []int{3, 4, 5, 6, 7, 8, 0, 1, 2}
+	want := []int{3, 4, 5, 8, 7, 6, 2, 1, 0}
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("worker 1 claimed %v, want %v", got, want)
