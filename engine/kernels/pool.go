@@ -80,31 +80,21 @@ type homeRange struct {
 // set makes the range the chunks [lo, hi).
 func (r *homeRange) set(lo, hi int) { r.span.Store(uint64(hi)<<32 | uint64(lo)) }
 
-// front claims the range's first chunk, the owner's next; ok is false when none is left.
-func (r *homeRange) front() (c int, ok bool) {
+// take claims the range's first chunk (the owner's next), or its last with fromBack (for a
+// worker whose own range is done); ok is false when none is left.
+func (r *homeRange) take(fromBack bool) (chunk int, ok bool) {
 	for {
 		s := r.span.Load()
 		lo, hi := uint32(s), uint32(s>>32)
 		if lo >= hi {
 			return 0, false
 		}
-		if r.span.CompareAndSwap(s, s+1) {
-			return int(lo), true
+		next, at := s+1, lo
+		if fromBack {
+			next, at = s-1<<32, hi-1
 		}
-	}
-}
-
-// back claims the range's last chunk, for a worker whose own range is done; ok is false
-// when none is left.
-func (r *homeRange) back() (c int, ok bool) {
-	for {
-		s := r.span.Load()
-		lo, hi := uint32(s), uint32(s>>32)
-		if lo >= hi {
-			return 0, false
-		}
-		if r.span.CompareAndSwap(s, s-1<<32) {
-			return int(hi - 1), true
+		if r.span.CompareAndSwap(s, next) {
+			return int(at), true
 		}
 	}
 }
@@ -178,12 +168,12 @@ func (p *pool) next(wk *worker) *job {
 // prefetchers started again.
 func (j *job) claim(worker int) {
 	n := len(j.ranges)
-	for c, ok := j.ranges[worker].front(); ok; c, ok = j.ranges[worker].front() {
+	for c, ok := j.ranges[worker].take(false); ok; c, ok = j.ranges[worker].take(false) {
 		j.fn(c, worker)
 	}
 	for i := 1; i < n; i++ {
 		r := &j.ranges[(worker+i)%n]
-		for c, ok := r.back(); ok; c, ok = r.back() {
+		for c, ok := r.take(true); ok; c, ok = r.take(true) {
 			j.fn(c, worker)
 		}
 	}
