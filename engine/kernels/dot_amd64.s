@@ -566,8 +566,9 @@ done: \
 // one matrix from the last-level cache 1.02-1.04× (one run). 1 KiB ahead: 1.15-1.18× at
 // two threads (four runs); 2 KiB 1.09-1.22×; 0.5 KiB 1.06-1.10×; 4 KiB 0.91-1.00×. The
 // 256-bit Q4_0 kernel with these prefetches gained as much from memory but ran 0.76-0.86×
-// as fast from the cache; Q8_0's with PREFETCHNTA 1, 2 or 4 KiB ahead gained nothing
-// consistent (0.89-1.30× over five runs at either thread count) and keeps none.
+// as fast from the cache. Q8_0's kernel with PREFETCHNTA 0.5, 1, 2 or 4 KiB ahead gained
+// nothing consistent (0.87-1.30× over six runs at either thread count), nor did a Pairs
+// form of it with and without them (0.93-1.16×, three runs), and it keeps none.
 #define Q4NTAPREFETCH \
 	SBPREFETCHNTA1(SI, 1536) \
 	SBPREFETCHNTA1(R13, 1536) \

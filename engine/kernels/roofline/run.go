@@ -348,10 +348,11 @@ func (r *runner) runDType(ctx context.Context, p plan) error {
 // timeRow times one row and its roof side by side: it makes warm untimed calls, then runs
 // batches rounds, each one batch of consecutive calls of call(i) (i = 0, 1, …; at least
 // minCalls calls and MinTime/batches long) and one trial of the row's roof (as long as a
-// batch, of the loop rowRoof chooses before the first), the batch first in even rounds and the trial first in odd ones. Hot and matmul
-// rows (rewarm) start every batch after a trial with one untimed call, and every trial after
-// a batch with one untimed round of the roof, so that neither is timed on a cache the other
-// has just filled; cold working sets are never in cache. It returns the
+// batch, of the loop rowRoof chooses before the first), the batch first in even rounds and
+// the trial first in odd ones. Hot and matmul rows (rewarm) start every batch after a trial
+// with one untimed call, and every trial after a batch with one untimed round of the roof,
+// so that neither is timed on a cache the other has just filled; cold working sets are
+// never in cache. It returns the
 // fastest batch and the best trial. That compares the row with its roof like for like: the
 // same statistic (the best of as many windows of the same length), in windows interleaved in
 // time, so that neighbours on a shared machine, whose load moves by tens of percent from one
