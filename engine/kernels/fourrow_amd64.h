@@ -56,3 +56,21 @@
 
 // NOPF(d) is the prefetch of the kernels for rows already in the cache: none.
 #define NOPF(d)
+
+// ROWS4 sets R11 = 3·stride (R10), the fourth row's offset in the float four-row kernels.
+#define ROWS4 \
+	LEAQ (R10)(R10*2), R11
+
+// WIDENFMA4 widens the weights at byte offset d of the four rows (SI, SI+R10, SI+2·R10,
+// SI+R11) to fp32 in T0-T3 with W (a macro of a memory operand and a register) and adds
+// their products with the activations in XV to accumulators A0-A3: the float four-row
+// kernels' step, in 256 bits (WIDEN4, matvec_amd64.s) and 512 (WIDENZ, matvec512_amd64.s).
+#define WIDENFMA4(W, d, XV, T0, T1, T2, T3, A0, A1, A2, A3) \
+	W(d(SI), T0) \
+	W(d(SI)(R10*1), T1) \
+	W(d(SI)(R10*2), T2) \
+	W(d(SI)(R11*1), T3) \
+	VFMADD231PS T0, XV, A0 \
+	VFMADD231PS T1, XV, A1 \
+	VFMADD231PS T2, XV, A2 \
+	VFMADD231PS T3, XV, A3

@@ -13,10 +13,6 @@
 // fp32 1.27, 1.01, 1.04, 1.02; four columns of 1024×1024 (fp16, bf16, fp32) 1.40, 1.52,
 // 1.41.
 
-// ROWSZ sets R11 = 3·stride.
-#define ROWSZ \
-	LEAQ (R10)(R10*2), R11
-
 // ARGSZ loads the arguments, prepares the row pointers and zeroes the accumulators; CX
 // becomes the number of 32-element steps.
 #define ARGSZ \
@@ -25,7 +21,7 @@
 	MOVQ x+16(FP), DX \
 	MOVQ k+24(FP), CX \
 	MOVQ y+32(FP), DI \
-	ROWSZ \
+	ROWS4 \
 	VPXORD Z0, Z0, Z0 \
 	VPXORD Z1, Z1, Z1 \
 	VPXORD Z2, Z2, Z2 \
@@ -57,14 +53,7 @@
 // macro of a memory operand and a register) and adds their products with the activations
 // in XV to accumulators A0-A3.
 #define WIDENZ(W, d, XV, A0, A1, A2, A3) \
-	W(d(SI), Z10) \
-	W(d(SI)(R10*1), Z11) \
-	W(d(SI)(R10*2), Z12) \
-	W(d(SI)(R11*1), Z13) \
-	VFMADD231PS Z10, XV, A0 \
-	VFMADD231PS Z11, XV, A1 \
-	VFMADD231PS Z12, XV, A2 \
-	VFMADD231PS Z13, XV, A3
+	WIDENFMA4(W, d, XV, Z10, Z11, Z12, Z13, A0, A1, A2, A3)
 
 // fp16: elements 0-15 of the step from its first 32 bytes, 16-31 from the next.
 #define CVTF16Z(m, dst) VCVTPH2PS m, dst

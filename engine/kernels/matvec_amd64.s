@@ -17,22 +17,11 @@
 //   - two accumulators per row (eight in all) cover the FMA latency.
 // Their Go twins are dotF32Generic, dotF16Generic and dotBF16Generic, one row at a time.
 
-// ROWS4 sets R11 = 3·stride.
-#define ROWS4 \
-	LEAQ (R10)(R10*2), R11
-
 // WIDEN4 widens 8 weights of each row at byte offset d to fp32 in Y10-Y13 with W (a macro
 // of a memory operand and a register: CVTF16, UNPCKLBF16 or UNPCKHBF16) and adds their
 // products with the activations in XV to accumulators A0-A3.
 #define WIDEN4(W, d, XV, A0, A1, A2, A3) \
-	W(d(SI), Y10) \
-	W(d(SI)(R10*1), Y11) \
-	W(d(SI)(R10*2), Y12) \
-	W(d(SI)(R11*1), Y13) \
-	VFMADD231PS Y10, XV, A0 \
-	VFMADD231PS Y11, XV, A1 \
-	VFMADD231PS Y12, XV, A2 \
-	VFMADD231PS Y13, XV, A3
+	WIDENFMA4(W, d, XV, Y10, Y11, Y12, Y13, A0, A1, A2, A3)
 
 // fp16: F16C's conversion.
 #define CVTF16(m, dst) VCVTPH2PS m, dst
