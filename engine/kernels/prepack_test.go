@@ -290,14 +290,14 @@ func TestRowPairsAgree(t *testing.T) {
 		t.Skip("no VNNI path here")
 	}
 	r := rand.New(rand.NewPCG(9, 9))
+	forms := []struct {
+		pairs bool
+		pf    Prefetch
+	}{{false, PrefetchOff}, {true, PrefetchOff}, {true, PrefetchNTA}}
 	var ks [3]*Kernels
-	for i, pairs := range []bool{false, true, true} {
-		pf := PrefetchOff
-		if i == 2 {
-			pf = PrefetchNTA
-		}
-		ks[i] = newKernels(t, Config{Tier: SIMD, ISA: ISAAVX512VNNI, Threads: 2, Prefetch: pf})
-		ks[i].impl.rowPairs = pairs
+	for i, f := range forms {
+		ks[i] = newKernels(t, Config{Tier: SIMD, ISA: ISAAVX512VNNI, Threads: 2, Prefetch: f.pf})
+		ks[i].impl.rowPairs = f.pairs
 	}
 	for _, s := range []struct{ m, k int }{{37, 1568}, {64, 4096}, {5, 2048}} {
 		w := randMatrix(t, r, tensor.Q4_0, s.m, s.k)
