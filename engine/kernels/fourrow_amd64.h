@@ -74,3 +74,13 @@
 	VFMADD231PS T1, XV, A1 \
 	VFMADD231PS T2, XV, A2 \
 	VFMADD231PS T3, XV, A3
+
+// FMA4 adds the products of the fp32 weights at byte offset d of the four rows (SI, SI+R10,
+// SI+2·R10, SI+R11) with the activations in XV to accumulators A0-A3, each an FMA from
+// memory: the fp32 four-row kernels' step, in 256 bits (matvec_amd64.s) and 512
+// (matvec512_amd64.s).
+#define FMA4(d, XV, A0, A1, A2, A3) \
+	VFMADD231PS d(SI), XV, A0 \
+	VFMADD231PS d(SI)(R10*1), XV, A1 \
+	VFMADD231PS d(SI)(R10*2), XV, A2 \
+	VFMADD231PS d(SI)(R11*1), XV, A3

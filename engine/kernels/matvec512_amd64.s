@@ -74,14 +74,8 @@
 // fp32: elements 0-15 of the step from its first 64 bytes, 16-31 from the next, each an
 // FMA from memory.
 #define F32ROWSZ \
-	VFMADD231PS 0(SI), Z8, Z0 \
-	VFMADD231PS 0(SI)(R10*1), Z8, Z1 \
-	VFMADD231PS 0(SI)(R10*2), Z8, Z2 \
-	VFMADD231PS 0(SI)(R11*1), Z8, Z3 \
-	VFMADD231PS 64(SI), Z9, Z4 \
-	VFMADD231PS 64(SI)(R10*1), Z9, Z5 \
-	VFMADD231PS 64(SI)(R10*2), Z9, Z6 \
-	VFMADD231PS 64(SI)(R11*1), Z9, Z7
+	FMA4(0, Z8, Z0, Z1, Z2, Z3) \
+	FMA4(64, Z9, Z4, Z5, Z6, Z7)
 
 // F32PFZ and HALFPFZ run the prefetch PF (PREFETCH4, PREFETCHNTA4 or NOPF) for each
 // cache line of a step: an fp32 step is two lines of each row, an fp16 or bf16 step one.
