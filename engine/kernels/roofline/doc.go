@@ -18,7 +18,8 @@
 //     stream in simd/archsimd (512-bit where the CPU has AVX-512, and 256-bit; plain Go in
 //     builds without GOEXPERIMENT=simd), and, on amd64 with AVX2, assembly loops that read as
 //     the MatVec kernels do: one stream with software prefetches, four streams at once (the
-//     part's quarters) without them, with prefetches into L2 and with PREFETCHNTA;
+//     part's quarters) without them, with prefetches into L2 and with PREFETCHNTA, the
+//     four-stream loops in 256 bits and, with AVX-512, in 512;
 //   - FMA peak: a Go assembly loop of VFMADD231PS on independent ZMM (AVX-512) or YMM (AVX2)
 //     accumulators with no memory operands, on every thread at once; a scalar Go loop on other
 //     CPUs.

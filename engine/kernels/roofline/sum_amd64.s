@@ -128,3 +128,91 @@ s4done:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// ADD4STREAMSZ adds the next 128 bytes of each of the four streams (SI, SI+R10, SI+2·R10,
+// SI+R11) into Z0-Z7, two 512-bit loads a stream, and moves SI on.
+#define ADD4STREAMSZ \
+	VADDPS 0(SI), Z0, Z0 \
+	VADDPS 0(SI)(R10*1), Z1, Z1 \
+	VADDPS 0(SI)(R10*2), Z2, Z2 \
+	VADDPS 0(SI)(R11*1), Z3, Z3 \
+	VADDPS 64(SI), Z4, Z4 \
+	VADDPS 64(SI)(R10*1), Z5, Z5 \
+	VADDPS 64(SI)(R10*2), Z6, Z6 \
+	VADDPS 64(SI)(R11*1), Z7, Z7 \
+	ADDQ $128, SI
+
+// The prefetches of sumStreams4AVX512's 128-byte steps: PFL2 and PFNTA for each of the
+// step's two lines.
+#define PFL2Z \
+	PFL2 \
+	PREFETCHT1 4160(SI) \
+	PREFETCHT1 4160(SI)(R10*1) \
+	PREFETCHT1 4160(SI)(R10*2) \
+	PREFETCHT1 4160(SI)(R11*1) \
+	PREFETCHT1 8256(SI) \
+	PREFETCHT1 8256(SI)(R10*1) \
+	PREFETCHT1 8256(SI)(R10*2) \
+	PREFETCHT1 8256(SI)(R11*1)
+
+#define PFNTAZ \
+	PFNTA \
+	PREFETCHNTA 2112(SI) \
+	PREFETCHNTA 2112(SI)(R10*1) \
+	PREFETCHNTA 2112(SI)(R10*2) \
+	PREFETCHNTA 2112(SI)(R11*1)
+
+// STREAMS4Z is sumStreams4AVX512's loop over CX steps with the prefetch PF; loop is its
+// label.
+#define STREAMS4Z(PF, loop) \
+loop: \
+	PF \
+	ADD4STREAMSZ \
+	DECQ CX \
+	JNZ loop \
+	JMP s4zdone
+
+// func sumStreams4AVX512(p *float32, q int, pf int) float32
+// sumStreams4AVX2 in 512 bits: Σ p[i] for i < 4q, q a multiple of 32, the four quarters
+// walked at once, 128 bytes of each a step in two 512-bit loads (the fp32 MatVec kernels'
+// step), with the same three prefetch settings.
+TEXT ·sumStreams4AVX512(SB), NOSPLIT, $0-28
+	MOVQ p+0(FP), SI
+	MOVQ q+8(FP), R10
+	MOVQ pf+16(FP), R8
+	SHLQ $2, R10
+	LEAQ (R10)(R10*2), R11
+	MOVQ q+8(FP), CX
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	SHRQ $5, CX
+	JZ s4zdone
+	TESTQ R8, R8
+	JZ s4zplain
+	CMPQ R8, $2
+	JEQ s4znta
+	STREAMS4Z(PFL2Z, s4zloop)
+s4znta:
+	STREAMS4Z(PFNTAZ, s4zntaloop)
+s4zplain:
+	STREAMS4Z(NOPF, s4zplainloop)
+s4zdone:
+	VADDPS Z1, Z0, Z0
+	VADDPS Z3, Z2, Z2
+	VADDPS Z5, Z4, Z4
+	VADDPS Z7, Z6, Z6
+	VADDPS Z2, Z0, Z0
+	VADDPS Z6, Z4, Z4
+	VADDPS Z4, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS Y1, Y0, Y0
+	HSUM0
+	VZEROUPPER
+	MOVSS X0, ret+24(FP)
+	RET

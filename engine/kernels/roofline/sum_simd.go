@@ -6,7 +6,8 @@ import "simd/archsimd"
 
 // sumLoops returns the read roof's loops on this CPU: the 512-bit loop (with AVX-512), the
 // 256-bit loop, and the assembly loops that read as the MatVec kernels do (asmSumLoops: one
-// prefetched stream, four streams, four prefetched streams); the roof is the fastest. Which
+// prefetched stream, four streams, four prefetched streams, in 256 and 512 bits); the roof
+// is the fastest. Which
 // one reads fastest depends on the CPU and the working set (on AMD Zen 4, which splits
 // 512-bit loads, the 256-bit loop reads memory about 25% faster than the 512-bit one; on
 // CPUs with full-width loads the 512-bit one wins in cache).
