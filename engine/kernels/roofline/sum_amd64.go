@@ -71,14 +71,7 @@ func sumStreams4AVX2(p *float32, q int, pf int) float32
 
 // sumStreams returns Σ s[i]: its four quarters (a multiple of 16 each) read at once by
 // sumStreams4AVX2 with the prefetch setting pf, the rest with sumGo.
-func sumStreams(s []float32, pf int) float32 {
-	q := len(s) / 4 &^ 15
-	var t float32
-	if q > 0 {
-		t = sumStreams4AVX2(&s[0], q, pf)
-	}
-	return t + sumGo(s[4*q:])
-}
+func sumStreams(s []float32, pf int) float32 { return sumQuarters(s, pf, sumStreams4AVX2, 16) }
 
 // sumStreams4AVX512 is in sum_amd64.s. It needs AVX-512.
 //
@@ -86,11 +79,15 @@ func sumStreams(s []float32, pf int) float32 {
 func sumStreams4AVX512(p *float32, q int, pf int) float32
 
 // sumStreamsZ is sumStreams on sumStreams4AVX512: quarters of a multiple of 32.
-func sumStreamsZ(s []float32, pf int) float32 {
-	q := len(s) / 4 &^ 31
+func sumStreamsZ(s []float32, pf int) float32 { return sumQuarters(s, pf, sumStreams4AVX512, 32) }
+
+// sumQuarters returns Σ s[i]: its four quarters, each the largest multiple of unit that
+// fits, read at once by four with the prefetch setting pf, the rest with sumGo.
+func sumQuarters(s []float32, pf int, four func(p *float32, q int, pf int) float32, unit int) float32 {
+	q := len(s) / 4 / unit * unit
 	var t float32
 	if q > 0 {
-		t = sumStreams4AVX512(&s[0], q, pf)
+		t = four(&s[0], q, pf)
 	}
 	return t + sumGo(s[4*q:])
 }
