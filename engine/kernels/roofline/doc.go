@@ -32,8 +32,9 @@
 // close to 100%. A read roof is the fastest of the loops above, not a proof that nothing
 // reads faster: cold fp32 and fp16 MatVecs (four prefetched streams within each 32 MiB
 // matrix of the cycle) read up to about 1.15 times the 1 GiB roof here before the
-// PREFETCHNTA loop joined the roof (the fp32 kernel's median was 1.05 at one thread). The FMA peak
-// is an fp32 roof; int8 kernels (q8_0, q4_0) can exceed it.
+// PREFETCHNTA loop joined the roof (the fp32 kernel's median was 1.05 at one thread), and
+// the 512-bit four-stream loops, when they joined, read 1.04-1.13 times the 256-bit ones
+// (sum_amd64.go). The FMA peak is an fp32 roof; int8 kernels (q8_0, q4_0) can exceed it.
 //
 // Memory: the cold working set of one dtype (about Options.ColdBytes) is allocated, measured
 // and freed before the next dtype's; the read roofs' buffer, as large as the largest working
