@@ -23,21 +23,20 @@ func sumPrefetch(s []float32) float32 {
 // CPU runs them (AVX2, and AVX-512 for the 512-bit ones): one stream with software
 // prefetches, and four streams at once (the buffer's quarters, as a four-row kernel reads
 // four rows) without prefetches, with them into L2 (the kernels' l2 setting) and with
-// PREFETCHNTA (their nta setting). A single
-// stream read by the hardware prefetcher alone is not the most a machine reads: measured
-// on a Zen 4 in one run, a 32 MiB buffer from the last-level cache read 31 GB/s as one
-// stream, 33 prefetched, 40 as four streams and 52 as four prefetched ones, and without
-// these loops a 4096×4096 fp16 MatVec read at up to 1.3 times its roof. On a Zen 5, medians
-// of five alternations in one process, 1 GiB from memory read fastest as four streams with
-// PREFETCHNTA (one thread 39.5 GB/s, against 37.3 without prefetches and 33.6 for the
-// fastest single stream; two threads 42.2 against 39.5), and the fp32 kernel, which
-// prefetches so, had read 0.93-1.11 times a roof without that loop at one thread (median
-// 1.05, seven runs); 32 MiB read fastest as four streams without prefetches (72.6 and
-// 177.8). With AVX-512 the same four-stream loops also run in 512 bits (two 64-byte loads a
-// stream and step, as the fp32 kernels read): on the Zen 5, each loop's median of nine
-// alternations of all of them in one process, two runs, the fastest of those read 1.05-1.11
-// times the fastest 256-bit loop at 18 and 32 MiB and 1.04-1.13 at 1 GiB, at one thread
-// and at two. The roof is the fastest loop.
+// PREFETCHNTA (their nta setting). A single stream read by the hardware prefetcher alone
+// is not the most a machine reads: measured on a Zen 4 in one run, a 32 MiB buffer from
+// the last-level cache read 31 GB/s as one stream, 33 prefetched, 40 as four streams and
+// 52 as four prefetched ones, and without these loops a 4096×4096 fp16 MatVec read at up
+// to 1.3 times its roof. On a Zen 5, medians of five alternations in one process, 1 GiB
+// from memory read fastest as four streams with PREFETCHNTA (one thread 39.5 GB/s, against
+// 37.3 without prefetches and 33.6 for the fastest single stream; two threads 42.2 against
+// 39.5), and the fp32 kernel, which prefetches so, had read 0.93-1.11 times a roof without
+// that loop at one thread (median 1.05, seven runs); 32 MiB read fastest as four streams
+// without prefetches (72.6 and 177.8). With AVX-512 the same four-stream loops also run in
+// 512 bits (two 64-byte loads a stream and step, as the fp32 kernels read): on the Zen 5,
+// each loop's median of nine alternations of all of them in one process, two runs, the
+// fastest of those read 1.05-1.11 times the fastest 256-bit loop at 18 and 32 MiB and
+// 1.04-1.13 at 1 GiB, at one thread and at two. The roof is the fastest loop.
 func asmSumLoops() []sumLoop {
 	if !cpu.X86.HasAVX2 {
 		return nil
@@ -57,7 +56,7 @@ func asmSumLoops() []sumLoop {
 	return loops
 }
 
-// The prefetch settings of sumStreams4AVX2.
+// The prefetch settings of the four-stream sums (sumStreams4AVX2, sumStreams4AVX512).
 const (
 	streamsNoPrefetch  = 0 // none
 	streamsPrefetchL2  = 1 // PREFETCHT1 4 KiB and 8 KiB ahead
