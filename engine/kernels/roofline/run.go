@@ -147,8 +147,8 @@ func (r *runner) foldRead(threads int, ws int64, gbps float64) {
 // lasts at least target (one of the row's batches): the read roof at ws bytes for matvec,
 // the FMA peak for matmul, with the loop that was fastest in one trial of each. Those
 // choosing trials are not the roof's: counted with the row's, they would make the roof the
-// best of more windows than the row (a loop chosen by its best trial of one, among six
-// loops on AVX-512, and then seven more), which on a noisy host lifts it by itself.
+// best of more windows than the row (a loop chosen by its best trial of one, among nine
+// read loops on AVX-512, and then seven more), which on a noisy host lifts it by itself.
 func (r *runner) rowRoof(ctx context.Context, g *gang, op Op, ws int64, target time.Duration) (*probe, error) {
 	var ps []*probe
 	if op == OpMatMul {
