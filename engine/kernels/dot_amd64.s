@@ -473,12 +473,16 @@ done: \
 	PREFETCHT1 (ahead+48)(ROW) \
 	PREFETCHT1 (ahead+96)(ROW)
 
+// SBROWS4 runs ONE (SBPREFETCH1 or SBPREFETCHNTA1) on each of the four rows, ahead bytes
+// on.
+#define SBROWS4(ONE, ahead) \
+	ONE(SI, ahead) \
+	ONE(R13, ahead) \
+	ONE(R14, ahead) \
+	ONE(R15, ahead)
+
 // SBPREFETCH runs SBPREFETCH1 on each of the four rows.
-#define SBPREFETCH(ahead) \
-	SBPREFETCH1(SI, ahead) \
-	SBPREFETCH1(R13, ahead) \
-	SBPREFETCH1(R14, ahead) \
-	SBPREFETCH1(R15, ahead)
+#define SBPREFETCH(ahead) SBROWS4(SBPREFETCH1, ahead)
 
 // SBACTS loads a superblock's eight groups of activations (DI) with LOAD into A0-A7.
 #define SBACTS(LOAD, A0, A1, A2, A3, A4, A5, A6, A7) \
@@ -567,13 +571,10 @@ done: \
 // two threads (four runs); 2 KiB 1.09-1.22×; 0.5 KiB 1.06-1.10×; 4 KiB 0.91-1.00×. The
 // 256-bit Q4_0 kernel with these prefetches gained as much from memory but ran 0.76-0.86×
 // as fast from the cache. Q8_0's kernel with PREFETCHNTA 0.5, 1, 2 or 4 KiB ahead gained
-// nothing consistent (0.87-1.30× over six runs at either thread count), nor did a Pairs
-// form of it with and without them (0.93-1.16×, three runs), and it keeps none.
-#define Q4NTAPREFETCH \
-	SBPREFETCHNTA1(SI, 1536) \
-	SBPREFETCHNTA1(R13, 1536) \
-	SBPREFETCHNTA1(R14, 1536) \
-	SBPREFETCHNTA1(R15, 1536)
+// nothing consistent (0.87-1.30× over six runs at either thread count; 1, 2 and 4 KiB
+// again at two threads, 25 alternations, two runs: 0.88-1.02×), nor did a Pairs form of it
+// with and without them (0.93-1.16×, three runs), and it keeps none.
+#define Q4NTAPREFETCH SBROWS4(SBPREFETCHNTA1, 1536)
 
 // SBNOPF is the superblock kernels' prefetch for rows already in the cache (the Cached
 // forms, after a row group's first column): none. Q8PREFETCH issues 48 prefetches a step
