@@ -533,10 +533,13 @@ func packQ8Panels(xp []byte, xd []float32, a *q8Act, n, k int) {
 // the matrix are zeros.
 func packWeightPanel(wq []byte, wd []float32, wc []int32, w *tensor.Matrix, i0, rows int) {
 	nb := w.Cols / tensor.QK
-	tab := f16Table()
+	// The scales move as their bits: a float32 load between the vector instructions would
+	// be a legacy SSE one, a switch out of the vector state and back (see the package doc).
+	tab := (*[1 << 16]uint32)(unsafe.Pointer(f16Table()))
+	wdBits := unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(wd))), len(wd))
 	ones8 := archsimd.BroadcastUint8x32(1)
 	ones16 := archsimd.BroadcastInt16x16(1)
-	mask := archsimd.BroadcastUint8x32(0x0f)
+	nib := newQ4Nibbles()
 	eight := archsimd.BroadcastInt8x32(8)
 	for i := range qgemmRows {
 		if i >= rows {
@@ -555,12 +558,12 @@ func packWeightPanel(wq []byte, wd []float32, wc []int32, w *tensor.Matrix, i0, 
 			if w.DType == tensor.Q8_0 {
 				v = archsimd.LoadInt8x32((*[tensor.QK]int8)(unsafe.Pointer(&blk[2])))
 			} else {
-				v = q4Block(unsafe.Pointer(&blk[2]), mask).AsInt8x32().Sub(eight)
+				v = nib.block(unsafe.Pointer(&blk[2])).AsInt8x32().Sub(eight)
 			}
 			v.Store(dst)
 			var lanes [8]int32
 			ones8.DotProductPairsSaturated(v).DotProductPairs(ones16).Store(&lanes)
-			wd[b*qgemmRows+i] = tab[uint16(blk[0])|uint16(blk[1])<<8]
+			wdBits[b*qgemmRows+i] = tab[uint16(blk[0])|uint16(blk[1])<<8]
 			wc[b*qgemmRows+i] = -128 * (lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7])
 		}
 	}

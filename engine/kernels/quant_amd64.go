@@ -35,7 +35,6 @@ func quantBlocksAVX512(d []float32, q []int8, x []float32) {
 	sw4 := archsimd.LoadUint32x16(&laneSwaps[1])
 	sw2 := archsimd.LoadUint32x16(&laneSwaps[2])
 	sw1 := archsimd.LoadUint32x16(&laneSwaps[3])
-	var amaxBuf [16]uint32
 	for g0 := 0; g0 < nb; g0 += 16 {
 		gn := min(16, nb-g0)
 		var amax archsimd.Uint32x16
@@ -52,8 +51,7 @@ func quantBlocksAVX512(d []float32, q []int8, x []float32) {
 		}
 		badMask := amax.GreaterEqual(inf)
 		bad := badMask.ToBits()
-		amax.Merge(nan, amax.Less(inf)).Store(&amaxBuf)
-		copy(db[g0:g0+gn], amaxBuf[:gn])
+		amax.Merge(nan, amax.Less(inf)).StoreSlicePart(db[g0 : g0+gn])
 		dv := amax.AsFloat32x16().Div(c127)
 		idv := one.Div(dv).Masked(dv.NotEqual(zero))
 		for j := range gn {

@@ -181,20 +181,36 @@ func q8Step(tab *[1 << 16]float32, pw, pd, pq unsafe.Pointer, b int, ones archsi
 }
 
 // q4Step adds the dot of Q4_0 block b with the activations (corrections pc) to acc.
-func q4Step(tab *[1 << 16]float32, pw, pd, pq, pc unsafe.Pointer, b int, ones archsimd.Int16x16, mask archsimd.Uint8x32, acc archsimd.Float32x8) archsimd.Float32x8 {
+func q4Step(tab *[1 << 16]float32, pw, pd, pq, pc unsafe.Pointer, b int, ones archsimd.Int16x16, nib q4Nibbles, acc archsimd.Float32x8) archsimd.Float32x8 {
 	blk := unsafe.Add(pw, b*tensor.Q4_0BlockBytes)
 	xv := archsimd.LoadInt8x32((*[32]int8)(unsafe.Add(pq, b*32)))
 	c := archsimd.LoadInt32x8((*[8]int32)(unsafe.Add(pc, b*32)))
-	p := q4Block(unsafe.Add(blk, 2), mask).DotProductPairsSaturated(xv).DotProductPairs(ones).Add(c)
+	p := nib.block(unsafe.Add(blk, 2)).DotProductPairsSaturated(xv).DotProductPairs(ones).Add(c)
 	return p.ConvertToFloat32().MulAdd(blockScale(tab, blk, pd, b), acc)
 }
 
-// q4Block widens the 16 nibble bytes at p into 32 unsigned values 0..15: low nibbles are
-// elements 0..15, high nibbles elements 16..31.
-func q4Block(p unsafe.Pointer, mask archsimd.Uint8x32) archsimd.Uint8x32 {
+// q4Nibbles holds the constants of its block method: the nibble mask and the lane shifts.
+type q4Nibbles struct {
+	mask   archsimd.Uint8x32
+	shifts archsimd.Uint32x8
+}
+
+// newQ4Nibbles returns the constants: 0x0f in every byte; 0 in the low half's 32-bit
+// lanes and 4 in the high half's.
+func newQ4Nibbles() q4Nibbles {
+	return q4Nibbles{archsimd.BroadcastUint8x32(0x0f), archsimd.LoadUint32x8(&[8]uint32{0, 0, 0, 0, 4, 4, 4, 4})}
+}
+
+// block widens the 16 nibble bytes at p into 32 unsigned values 0..15: low nibbles are
+// elements 0..15, high nibbles elements 16..31. The bytes go to both halves, and the high
+// half shifts right by 4 in 32-bit lanes (VPSRLVD; the mask drops what crosses from the
+// byte above). Not VPSRLW by a constant: the compiler loads its count with a legacy SSE
+// MOVQ, and that one SSE instruction among vector ones cost about 100 ns a block on a
+// CPU that charges for the switch (see the package doc).
+func (n q4Nibbles) block(p unsafe.Pointer) archsimd.Uint8x32 {
 	v := archsimd.LoadUint8x16((*[16]uint8)(p))
-	hi := v.AsUint16x8().ShiftAllRight(4).AsUint8x16()
-	return archsimd.Uint8x32{}.SetLo(v).SetHi(hi).And(mask)
+	both := archsimd.Uint8x32{}.SetLo(v).SetHi(v)
+	return both.AsUint32x8().ShiftRight(n.shifts).AsUint8x32().And(n.mask)
 }
 
 // dotQ4AVX2 computes the Q4_0 × Q8_0 row dot (see dotQ4Generic). The nibbles q are
@@ -209,15 +225,15 @@ func dotQ4AVX2(w []byte, x q8Row) float32 {
 	tab := f16Table()
 	pw, pd, pq, pc := unsafe.Pointer(&w[0]), unsafe.Pointer(&x.d[0]), unsafe.Pointer(&x.q[0]), unsafe.Pointer(&x.corr[0])
 	ones := archsimd.BroadcastInt16x16(1)
-	mask := archsimd.BroadcastUint8x32(0x0f)
+	nib := newQ4Nibbles()
 	var acc0, acc1 archsimd.Float32x8
 	b := 0
 	for ; b+2 <= nb; b += 2 {
-		acc0 = q4Step(tab, pw, pd, pq, pc, b, ones, mask, acc0)
-		acc1 = q4Step(tab, pw, pd, pq, pc, b+1, ones, mask, acc1)
+		acc0 = q4Step(tab, pw, pd, pq, pc, b, ones, nib, acc0)
+		acc1 = q4Step(tab, pw, pd, pq, pc, b+1, ones, nib, acc1)
 	}
 	if b < nb {
-		acc0 = q4Step(tab, pw, pd, pq, pc, b, ones, mask, acc0)
+		acc0 = q4Step(tab, pw, pd, pq, pc, b, ones, nib, acc0)
 	}
 	return sum8(acc0.Add(acc1))
 }

@@ -24,6 +24,7 @@ func argmaxAVX512(x []float32) int {
 	}
 	var lanes [16]float32
 	m.Store(&lanes)
+	archsimd.ClearAVXUpperBits() // before the scalar float code (see the package doc)
 	mx := lanes[0]
 	for _, v := range lanes[1:] {
 		mx = max(mx, v) // no NaN: every lane started at x[0]
@@ -88,7 +89,7 @@ func exp8(x archsimd.Float32x8) archsimd.Float32x8 {
 func siluMulAVX512(g, u []float32) {
 	u = u[:len(g)]
 	one := archsimd.BroadcastFloat32x16(1)
-	zero := archsimd.BroadcastFloat32x16(0)
+	var zero archsimd.Float32x16 // not Broadcast(0): a legacy SSE XORPS makes its 0
 	i := 0
 	for ; i+16 <= len(g); i += 16 {
 		x := archsimd.LoadFloat32x16((*[16]float32)(g[i:]))
@@ -103,7 +104,7 @@ func siluMulAVX512(g, u []float32) {
 func siluMulAVX2(g, u []float32) {
 	u = u[:len(g)]
 	one := archsimd.BroadcastFloat32x8(1)
-	zero := archsimd.BroadcastFloat32x8(0)
+	var zero archsimd.Float32x8 // not Broadcast(0): a legacy SSE XORPS makes its 0
 	i := 0
 	for ; i+8 <= len(g); i += 8 {
 		x := archsimd.LoadFloat32x8((*[8]float32)(g[i:]))
@@ -184,7 +185,7 @@ func mulHead8(row []float32, s float32) int {
 // returns how many and their sum.
 func expHead16(row []float32, mx, scale float32) (int, float32) {
 	vmx, vs := archsimd.BroadcastFloat32x16(mx), archsimd.BroadcastFloat32x16(scale)
-	acc := archsimd.BroadcastFloat32x16(0)
+	var acc archsimd.Float32x16 // not Broadcast(0): a legacy SSE XORPS makes its 0
 	i := 0
 	for ; i+16 <= len(row); i += 16 {
 		e := exp16(archsimd.LoadFloat32x16((*[16]float32)(row[i:])).Sub(vmx).Mul(vs))
@@ -204,7 +205,7 @@ func expHead16(row []float32, mx, scale float32) (int, float32) {
 // expHead8 is expHead16 on eight lanes.
 func expHead8(row []float32, mx, scale float32) (int, float32) {
 	vmx, vs := archsimd.BroadcastFloat32x8(mx), archsimd.BroadcastFloat32x8(scale)
-	acc := archsimd.BroadcastFloat32x8(0)
+	var acc archsimd.Float32x8 // not Broadcast(0): a legacy SSE XORPS makes its 0
 	i := 0
 	for ; i+8 <= len(row); i += 8 {
 		e := exp8(archsimd.LoadFloat32x8((*[8]float32)(row[i:])).Sub(vmx).Mul(vs))
@@ -320,6 +321,7 @@ func dotHeadsAVX512(out, k, q []float32) {
 			// which the race detector's pointer checks refuse at the end of out's memory.
 			var t [4]float32
 			sums.Store(&t)
+			archsimd.ClearAVXUpperBits() // copy's memmove loads into X registers
 			copy(out[h0:], t[:])
 		}
 	}
