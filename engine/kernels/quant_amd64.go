@@ -51,7 +51,19 @@ func quantBlocksAVX512(d []float32, q []int8, x []float32) {
 		}
 		badMask := amax.GreaterEqual(inf)
 		bad := badMask.ToBits()
-		amax.Merge(nan, amax.Less(inf)).StoreSlicePart(db[g0 : g0+gn])
+		scales := amax.Merge(nan, amax.Less(inf))
+		if gn == 16 {
+			scales.Store((*[16]uint32)(db[g0 : g0+16]))
+		} else {
+			// Not StoreSlicePart, whose pointer to 16 lanes the race detector's pointer
+			// checks refuse past the end of d's memory, nor copy, whose memmove loads
+			// into X registers with legacy SSE instructions (see the package doc).
+			var buf [16]uint32
+			scales.Store(&buf)
+			for j := range gn {
+				db[g0+j] = buf[j]
+			}
+		}
 		dv := amax.AsFloat32x16().Div(c127)
 		idv := one.Div(dv).Masked(dv.NotEqual(zero))
 		for j := range gn {
