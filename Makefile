@@ -39,6 +39,7 @@ run: build
 test: vet
 	@test -n "$(RACE)" || echo "note: no C compiler (CGO_ENABLED=0): running without -race"
 	$(SIMD) $(GO) test $(RACE) $(RACE_PKGS)
+	$(if $(RACE),$(SIMD) $(GO) test -run '^TestNoSSEInVectorCode$$' ./engine/kernels)
 	$(if $(OTHER_PKGS),$(SIMD) $(GO) test $(OTHER_PKGS))
 	$(if $(RACE),$(SIMD) $(GO) test -p 1 -run '$(E2E)' $(E2E_PKGS))
 	$(GO) test $(RACE) $(RACE_PKGS)

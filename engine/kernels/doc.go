@@ -23,7 +23,8 @@
 // bits as integers, make zero vectors as zero values rather than broadcasts, and shift
 // with counts the compiler can give as immediates or vectors. A Q8_0 weight panel unpacked
 // with one float32 move a block ran a 1024×1024×128 int8 MatMul at 51 GFLOP/s against 299
-// once the move was an integer one.
+// once the move was an integer one. TestNoSSEInVectorCode checks the rule on the
+// disassembly.
 //
 // Precision: fp32, fp16 and bf16 weights multiply fp32 activations, accumulating in fp32.
 // Q8_0 and Q4_0 weights multiply activations that are quantized once per call into Q8_0

@@ -71,7 +71,10 @@ func quantBlocksAVX512(d []float32, q []int8, x []float32) {
 			q0 := (*[16]int8)(unsafe.Add(pq, b*32))
 			q1 := (*[16]int8)(unsafe.Add(pq, b*32+16))
 			if bad&(1<<j) != 0 {
-				*q0, *q1 = [16]int8{}, [16]int8{}
+				// Not *q0 = [16]int8{}, whose copy goes through an X register loaded with a
+				// legacy SSE instruction (see the package doc): clear stores from X15.
+				clear(q0[:])
+				clear(q1[:])
 				continue
 			}
 			id := idv.Permute(archsimd.BroadcastUint32x16(uint32(j)))
