@@ -137,13 +137,9 @@ func sseWhileDirty(ins []insn, dirtyExit map[string]bool) (bad []insn, exitDirty
 		case strings.Contains(in.args, "%ymm") || strings.Contains(in.args, "%zmm"):
 			after = true
 		}
-		var to string // a direct jump's or call's target: its address, or a callee's name
-		if m := target.FindStringSubmatch(in.args); m != nil {
-			to = m[1]
-		}
 		switch {
 		case strings.HasPrefix(in.op, "j"):
-			if a, err := strconv.ParseUint(to, 16, 64); err == nil {
+			if a, ok := jumpTarget(in.args); ok {
 				if j, ok := at[a]; ok {
 					work = append(work, item{j, after})
 				}
@@ -152,12 +148,7 @@ func sseWhileDirty(ins []insn, dirtyExit map[string]bool) (bad []insn, exitDirty
 				continue
 			}
 		case strings.HasPrefix(in.op, "call"):
-			callee := ""
-			if a, err := strconv.ParseUint(to, 16, 64); err == nil {
-				if f := runtime.FuncForPC(uintptr(a)); f != nil {
-					callee = f.Name()
-				}
-			}
+			callee := calleeName(in.args)
 			if strings.HasPrefix(callee, "runtime.panic") || strings.HasPrefix(callee, "runtime.morestack") {
 				continue
 			}
@@ -178,7 +169,7 @@ func sseWhileDirty(ins []insn, dirtyExit map[string]bool) (bad []insn, exitDirty
 		}
 		args := strings.Split(in.args, ",")
 		writesX := !strings.HasPrefix(in.op, "v") && strings.Contains(args[len(args)-1], "%xmm")
-		memmove := strings.HasPrefix(in.op, "call") && in.args != "" && strings.Contains(calleeName(in.args), "runtime.memmove")
+		memmove := strings.HasPrefix(in.op, "call") && calleeName(in.args) == "runtime.memmove"
 		if writesX || memmove {
 			bad = append(bad, in)
 		}
@@ -186,18 +177,22 @@ func sseWhileDirty(ins []insn, dirtyExit map[string]bool) (bad []insn, exitDirty
 	return bad, exitDirty
 }
 
-// calleeName returns the name of the function a direct call's operand names, or "".
-func calleeName(args string) string {
+// jumpTarget returns the address a direct jump or call names.
+func jumpTarget(args string) (uint64, bool) {
 	m := target.FindStringSubmatch(args)
 	if m == nil {
-		return ""
+		return 0, false
 	}
 	a, err := strconv.ParseUint(m[1], 16, 64)
-	if err != nil {
-		return ""
-	}
-	if f := runtime.FuncForPC(uintptr(a)); f != nil {
-		return f.Name()
+	return a, err == nil
+}
+
+// calleeName returns the name of the function a direct call names, or "".
+func calleeName(args string) string {
+	if a, ok := jumpTarget(args); ok {
+		if f := runtime.FuncForPC(uintptr(a)); f != nil {
+			return f.Name()
+		}
 	}
 	return ""
 }
