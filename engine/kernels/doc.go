@@ -13,13 +13,13 @@
 // features: AVX2+FMA, AVX-512, or AVX-512 with VNNI.
 //
 // Vector state: the Go compiler emits scalar float code (and zeroing, and some shift
-// counts) in legacy SSE encodings. On CPUs that save the vector registers' upper halves
-// when an SSE instruction writes an X register after 256- or 512-bit code, and restore
-// them at the next vector instruction, each such switch costs about 55 ns here (an Intel
-// server CPU: a loop of one VPADDD on Y registers and one MOVSS load ran 111 ns a step, and
-// 0.28 ns with VMOVSS or with no 256-bit instruction; stores out of X registers cost
-// nothing); AMD's Zen 4 and Zen 5 charge nothing. So the simd kernels keep scalar float code
-// out of their vector loops: they call archsimd.ClearAVXUpperBits before it, move float
+// counts) in legacy SSE encodings. Some CPUs save the vector registers' upper halves when
+// an SSE instruction writes an X register after 256- or 512-bit code, and restore them at
+// the next vector instruction: on an Intel server CPU a loop of one VPADDD on Y registers
+// and one MOVSS load ran 111 ns a step, and 0.28 ns with VMOVSS or with no 256-bit
+// instruction (stores out of X registers cost nothing). Zen 5 showed no such cost: the int8
+// MatMul below ran 359 GFLOP/s there with the float32 move (the README's Zen 5 table). So
+// the simd kernels keep scalar float code out of their vector loops: they call archsimd.ClearAVXUpperBits before it, move float
 // bits as integers, make zero vectors as zero values rather than broadcasts, and shift
 // with counts the compiler can give as immediates or vectors. A Q8_0 weight panel unpacked
 // with one float32 move a block ran a 1024×1024×128 int8 MatMul at 51 GFLOP/s against 299

@@ -169,8 +169,8 @@ func ParsePrefetch(s string) (Prefetch, error) {
 
 // fullWidth512 reports a CPU that runs 512-bit vector operations at the rate of 256-bit
 // ones, where the Q4_0 superblock kernel's Pairs form and the 512-bit float MatVec kernels
-// (wideFloats) pay: AMD family 1Ah (Zen 5) and later, and Intel CPUs with AMX (Sapphire
-// Rapids and later server parts, two 512-bit FMA units a core). On one of the latter,
+// (wideFloats) pay: AMD family 1Ah (Zen 5) and later, and Intel CPUs with AMX (its server
+// parts from Sapphire Rapids on). On one of the latter (FMA peak 224-233 GFLOP/s a core),
 // the 512-bit kernels decoded s15m, eight sequences, one thread, 1.12-1.20 times as fast
 // in fp32, 1.05-1.11 in fp16 and 1.13-1.20 in bf16 (three alternated runs), and read a
 // 4096×4096 MatVec as fast (medians of nine alternations in one process, hot and cold, one
